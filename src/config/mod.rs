@@ -1,0 +1,799 @@
+//! Configuration: one serde struct per section, validated into typed values.
+//!
+//! Loading is "parse, don't validate": [`load`] turns `config.toml` plus
+//! `FEEDWATCH_<SECTION>__<KEY>` environment overrides into a [`Config`] whose
+//! fields are already URLs, cron schedules, durations and paths, or it returns
+//! every problem it found, each with file, line, column, key and a fix.
+
+pub mod diag;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+pub use diag::{KeyPath, Origin, Problem, Problems};
+use diag::{TomlSource, schema_of};
+
+/// Environment variable prefix for key overrides.
+pub const ENV_PREFIX: &str = "FEEDWATCH_";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawConfig {
+    server: RawServer,
+    bot: RawBot,
+    storage: RawStorage,
+    sources: RawSources,
+    schedule: RawSchedule,
+    fetch: RawFetch,
+    federation: RawFederation,
+    admin: RawAdmin,
+    log: RawLog,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            server: RawServer::default(),
+            bot: RawBot::default(),
+            storage: RawStorage::default(),
+            sources: RawSources::default(),
+            schedule: RawSchedule::default(),
+            fetch: RawFetch::default(),
+            federation: RawFederation::default(),
+            admin: RawAdmin::default(),
+            log: RawLog::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawServer {
+    listen: String,
+}
+
+impl Default for RawServer {
+    fn default() -> Self {
+        RawServer {
+            listen: "127.0.0.1:8080".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawBot {
+    base_url: String,
+    username: String,
+    display_name: String,
+    summary: String,
+}
+
+impl Default for RawBot {
+    fn default() -> Self {
+        RawBot {
+            base_url: "http://localhost:8080".to_string(),
+            username: "interpolwatch".to_string(),
+            display_name: "INTERPOL × Taiwan watch".to_string(),
+            summary: "News about Taiwan's exclusion from INTERPOL and the transnational crime it lets through, summarised from many outlets.".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawStorage {
+    url: String,
+}
+
+impl Default for RawStorage {
+    fn default() -> Self {
+        RawStorage {
+            url: "sqlite://data/feedwatch.db".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawSources {
+    path: String,
+}
+
+impl Default for RawSources {
+    fn default() -> Self {
+        RawSources {
+            path: "feeds/sources.toml".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawSchedule {
+    cron: String,
+    interval: String,
+    jitter: String,
+    backoff_base: String,
+    backoff_max: String,
+    floor_max: String,
+}
+
+impl Default for RawSchedule {
+    fn default() -> Self {
+        RawSchedule {
+            cron: "*/5 * * * *".to_string(),
+            interval: "15m".to_string(),
+            jitter: "30s".to_string(),
+            backoff_base: "5m".to_string(),
+            backoff_max: "6h".to_string(),
+            floor_max: "24h".to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawFetch {
+    connect_timeout: String,
+    read_timeout: String,
+    timeout: String,
+    max_body: String,
+    max_redirects: u32,
+    concurrency: u32,
+    per_host_concurrency: u32,
+    user_agent: String,
+}
+
+impl Default for RawFetch {
+    fn default() -> Self {
+        RawFetch {
+            connect_timeout: "10s".to_string(),
+            read_timeout: "20s".to_string(),
+            timeout: "60s".to_string(),
+            max_body: "15MiB".to_string(),
+            max_redirects: 5,
+            concurrency: 8,
+            per_host_concurrency: 2,
+            user_agent: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct RawFederation {
+    allow_private_addresses: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct RawAdmin {
+    token: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawLog {
+    format: String,
+    level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            format: "text".to_string(),
+            level: "info".to_string(),
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was loaded from; relative paths in it resolve against its folder.
+    pub file: PathBuf,
+    pub server: ServerConfig,
+    pub bot: BotConfig,
+    pub storage: StorageConfig,
+    pub sources: SourcesConfig,
+    pub schedule: ScheduleConfig,
+    pub fetch: FetchConfig,
+    pub federation: FederationConfig,
+    pub admin: AdminConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    pub base_url: Url,
+    pub username: String,
+    pub display_name: String,
+    pub summary: String,
+}
+
+impl BotConfig {
+    /// The Fediverse domain: the base URL's host, with its port if not default.
+    pub fn domain(&self) -> String {
+        let host = self.base_url.host_str().unwrap_or("localhost");
+        match self.base_url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// The URL as written, for messages.
+    pub url: String,
+    /// The SQLite file it names, resolved against the config folder.
+    pub sqlite_path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourcesConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct ScheduleConfig {
+    pub cron_text: String,
+    pub cron: cron::Schedule,
+    /// Default minimum time between two checks of one feed.
+    pub interval: Duration,
+    /// Each due feed starts after a random delay up to this, so a cycle does not
+    /// hit every server in the same second.
+    pub jitter: Duration,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Cap on server-imposed floors (Retry-After, max-age, ttl): a hostile or
+    /// confused server cannot switch a feed off for longer than this.
+    pub floor_max: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct FetchConfig {
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    pub timeout: Duration,
+    pub max_body_bytes: u64,
+    pub max_redirects: usize,
+    pub concurrency: usize,
+    pub per_host_concurrency: usize,
+    pub user_agent: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct FederationConfig {
+    pub allow_private_addresses: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct AdminConfig {
+    /// `None` turns the admin pages off.
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    pub format: LogFormat,
+    pub level: String,
+}
+
+/// Loads `file` with overrides from the process environment.
+pub fn load(file: &Path) -> Result<Config, Problems> {
+    load_with_env(file, std::env::vars())
+}
+
+/// Loads `file` with overrides from `vars` (tests pass their own).
+pub fn load_with_env(
+    file: &Path,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, Problems> {
+    let text = std::fs::read_to_string(file).map_err(|e| {
+        Problems(vec![Problem {
+            file: file.to_path_buf(),
+            origin: Origin::FileNoPosition,
+            key: String::new(),
+            message: format!("cannot read the configuration file: {e}"),
+            hint: Some(
+                "pass --config PATH or set FEEDWATCH_CONFIG; the shipped config.toml is in the repository root"
+                    .to_string(),
+            ),
+        }])
+    })?;
+    parse_with_env(file, text, vars)
+}
+
+/// Parses configuration text; `file` is used for messages and relative paths.
+pub fn parse_with_env(
+    file: &Path,
+    text: String,
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, Problems> {
+    let schema = schema_of(&RawConfig::default());
+    let mut src = TomlSource::parse(file, text)?;
+    let mut problems = Vec::new();
+    src.apply_env(ENV_PREFIX, vars, &schema, &mut problems);
+    // Section by section, so a type error in one does not hide the others; a
+    // section that fails keeps its (valid) defaults and adds no false alarms.
+    let mut raw = RawConfig::default();
+    for (name, value) in src.value.clone() {
+        let at = KeyPath::key(&[&name]);
+        macro_rules! section {
+            ($field:ident) => {
+                if let Some(v) = src.deserialize_at(&at, value, &schema, &mut problems) {
+                    raw.$field = v;
+                }
+            };
+        }
+        match name.as_str() {
+            "server" => section!(server),
+            "bot" => section!(bot),
+            "storage" => section!(storage),
+            "sources" => section!(sources),
+            "schedule" => section!(schedule),
+            "fetch" => section!(fetch),
+            "federation" => section!(federation),
+            "admin" => section!(admin),
+            "log" => section!(log),
+            _ => problems.push(src.unknown_key(&at, &schema)),
+        }
+    }
+    let config = validate(&src, raw, &mut problems);
+    match config {
+        Some(c) if problems.is_empty() => Ok(c),
+        _ => Err(Problems(problems)),
+    }
+}
+
+fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Option<Config> {
+    let base_dir = src.file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut v = Validator { src, problems };
+
+    let listen = v.check(
+        &["server", "listen"],
+        SocketAddr::from_str(raw.server.listen.trim()).map_err(|e| e.to_string()),
+        "an IP address and port, such as \"127.0.0.1:8080\" or \"0.0.0.0:8080\" (port 0 picks a free one)",
+    );
+
+    let base_url = v.check(
+        &["bot", "base_url"],
+        parse_base_url(&raw.bot.base_url),
+        "the public http(s) URL of this bot, such as \"https://watch.example.org\"; its host is the Fediverse domain",
+    );
+    let username = v.check(
+        &["bot", "username"],
+        valid_username(&raw.bot.username),
+        "letters, digits and underscores, such as \"interpolwatch\"",
+    );
+
+    let sqlite_path = v.check(
+        &["storage", "url"],
+        sqlite_path(&raw.storage.url).map(|p| base_dir.join(p)),
+        "a SQLite URL such as \"sqlite://data/feedwatch.db\" (relative to the config file's folder)",
+    );
+
+    let sources_path = v.check(
+        &["sources", "path"],
+        if raw.sources.path.trim().is_empty() {
+            Err("is empty".to_string())
+        } else {
+            Ok(base_dir.join(raw.sources.path.trim()))
+        },
+        "a path to a .toml source list or an .opml file, such as \"feeds/sources.toml\"",
+    );
+
+    let cron = v.check(
+        &["schedule", "cron"],
+        parse_cron(&raw.schedule.cron),
+        "a 5-field crontab such as \"*/15 * * * *\" (minute hour day-of-month month day-of-week); 6 and 7 fields add seconds and year",
+    );
+    let dur_hint = "a duration such as \"90s\", \"15m\", \"2h\" or \"1d\"";
+    let interval = v.check(
+        &["schedule", "interval"],
+        parse_duration(&raw.schedule.interval),
+        dur_hint,
+    );
+    let jitter = v.check(
+        &["schedule", "jitter"],
+        parse_duration_allow_zero(&raw.schedule.jitter),
+        dur_hint,
+    );
+    let backoff_base = v.check(
+        &["schedule", "backoff_base"],
+        parse_duration(&raw.schedule.backoff_base),
+        dur_hint,
+    );
+    let backoff_max = v.check(
+        &["schedule", "backoff_max"],
+        parse_duration(&raw.schedule.backoff_max),
+        dur_hint,
+    );
+    let floor_max = v.check(
+        &["schedule", "floor_max"],
+        parse_duration(&raw.schedule.floor_max),
+        dur_hint,
+    );
+
+    let connect_timeout = v.check(
+        &["fetch", "connect_timeout"],
+        parse_duration(&raw.fetch.connect_timeout),
+        dur_hint,
+    );
+    let read_timeout = v.check(
+        &["fetch", "read_timeout"],
+        parse_duration(&raw.fetch.read_timeout),
+        dur_hint,
+    );
+    let timeout = v.check(
+        &["fetch", "timeout"],
+        parse_duration(&raw.fetch.timeout),
+        dur_hint,
+    );
+    let max_body_bytes = v.check(
+        &["fetch", "max_body"],
+        parse_size(&raw.fetch.max_body),
+        "a size such as \"15MiB\", \"512KiB\" or a number of bytes",
+    );
+    let max_redirects = v.check(
+        &["fetch", "max_redirects"],
+        in_range(raw.fetch.max_redirects, 0, 20),
+        "a whole number from 0 to 20",
+    );
+    let concurrency = v.check(
+        &["fetch", "concurrency"],
+        in_range(raw.fetch.concurrency, 1, 256),
+        "a whole number from 1 to 256",
+    );
+    let per_host_concurrency = v.check(
+        &["fetch", "per_host_concurrency"],
+        in_range(raw.fetch.per_host_concurrency, 1, 64),
+        "a whole number from 1 to 64",
+    );
+
+    let format = v.check(
+        &["log", "format"],
+        match raw.log.format.trim() {
+            "text" => Ok(LogFormat::Text),
+            "json" => Ok(LogFormat::Json),
+            other => Err(format!("unknown log format \"{other}\"")),
+        },
+        "\"text\" or \"json\"",
+    );
+    let level = v.check(
+        &["log", "level"],
+        tracing_subscriber::EnvFilter::try_new(raw.log.level.trim())
+            .map(|_| raw.log.level.trim().to_string())
+            .map_err(|e| e.to_string()),
+        "a level such as \"info\" or \"debug\", or a filter such as \"info,feedwatch=debug\"",
+    );
+
+    let token = raw.admin.token.trim().to_string();
+    if !token.is_empty() && token.len() < 16 {
+        v.fail(
+            &["admin", "token"],
+            "is shorter than 16 characters",
+            "a long random string (for example the output of `openssl rand -hex 32`), or \"\" to turn the admin pages off",
+        );
+    }
+
+    let base_url = base_url?;
+    let user_agent = if raw.fetch.user_agent.trim().is_empty() {
+        format!(
+            "feedwatch/{} (+{})",
+            env!("CARGO_PKG_VERSION"),
+            base_url.as_str().trim_end_matches('/')
+        )
+    } else {
+        raw.fetch.user_agent.trim().to_string()
+    };
+
+    Some(Config {
+        file: src.file.clone(),
+        server: ServerConfig { listen: listen? },
+        bot: BotConfig {
+            base_url,
+            username: username?,
+            display_name: raw.bot.display_name,
+            summary: raw.bot.summary,
+        },
+        storage: StorageConfig {
+            url: raw.storage.url,
+            sqlite_path: sqlite_path?,
+        },
+        sources: SourcesConfig {
+            path: sources_path?,
+        },
+        schedule: ScheduleConfig {
+            cron_text: raw.schedule.cron.trim().to_string(),
+            cron: cron?,
+            interval: interval?,
+            jitter: jitter?,
+            backoff_base: backoff_base?,
+            backoff_max: backoff_max?,
+            floor_max: floor_max?,
+        },
+        fetch: FetchConfig {
+            connect_timeout: connect_timeout?,
+            read_timeout: read_timeout?,
+            timeout: timeout?,
+            max_body_bytes: max_body_bytes?,
+            max_redirects: max_redirects? as usize,
+            concurrency: concurrency? as usize,
+            per_host_concurrency: per_host_concurrency? as usize,
+            user_agent,
+        },
+        federation: FederationConfig {
+            allow_private_addresses: raw.federation.allow_private_addresses,
+        },
+        admin: AdminConfig {
+            token: (!token.is_empty()).then_some(token),
+        },
+        log: LogConfig {
+            format: format?,
+            level: level?,
+        },
+    })
+}
+
+/// Collects problems while turning raw values into typed ones.
+pub(crate) struct Validator<'a> {
+    pub src: &'a TomlSource,
+    pub problems: &'a mut Vec<Problem>,
+}
+
+impl Validator<'_> {
+    pub fn check<T>(&mut self, key: &[&str], result: Result<T, String>, hint: &str) -> Option<T> {
+        self.check_at(&KeyPath::key(key), result, hint)
+    }
+
+    pub fn check_at<T>(
+        &mut self,
+        path: &KeyPath,
+        result: Result<T, String>,
+        hint: &str,
+    ) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.problems.push(
+                    self.src
+                        .problem(path, message, Some(format!("write {hint}"))),
+                );
+                None
+            }
+        }
+    }
+
+    pub fn fail(&mut self, key: &[&str], message: &str, hint: &str) {
+        let path = KeyPath::key(key);
+        self.problems.push(
+            self.src
+                .problem(&path, message, Some(format!("write {hint}"))),
+        );
+    }
+}
+
+fn parse_base_url(text: &str) -> Result<Url, String> {
+    let url = Url::parse(text.trim()).map_err(|e| format!("\"{text}\" is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("scheme \"{}\" is not http or https", url.scheme()));
+    }
+    if url.host_str().is_none() {
+        return Err("has no host".to_string());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must not have a query or fragment".to_string());
+    }
+    Ok(url)
+}
+
+fn valid_username(name: &str) -> Result<String, String> {
+    let name = name.trim();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(format!("\"{name}\" is not a valid Fediverse username"));
+    }
+    Ok(name.to_string())
+}
+
+fn sqlite_path(url: &str) -> Result<PathBuf, String> {
+    let url = url.trim();
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| {
+            format!("\"{url}\" is not a sqlite: URL (only SQLite is supported for now)")
+        })?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Err(
+            "names no file; feedwatch needs a file to keep its state across restarts".to_string(),
+        );
+    }
+    Ok(PathBuf::from(path))
+}
+
+/// Parses a crontab. Five fields are the crontab users know; six add a leading
+/// seconds field and seven a trailing year. Day-of-week numbers follow crontab
+/// (0 or 7 = Sunday) in every form; the `cron` crate counts 1 = Sunday, so they
+/// are rewritten as names before it sees them.
+pub fn parse_cron(text: &str) -> Result<cron::Schedule, String> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let (sec, rest, year) = match fields.len() {
+        5 => ("0", &fields[..], "*"),
+        6 => (fields[0], &fields[1..], "*"),
+        7 => (fields[0], &fields[1..6], fields[6]),
+        n => {
+            return Err(format!(
+                "\"{text}\" has {n} fields; a crontab has 5 (minute hour day-of-month month day-of-week)"
+            ));
+        }
+    };
+    let dow = crontab_dow_to_names(rest[4])?;
+    let expr = format!(
+        "{sec} {} {} {} {} {dow} {year}",
+        rest[0], rest[1], rest[2], rest[3]
+    );
+    cron::Schedule::from_str(&expr).map_err(|e| {
+        // The crate's message repeats the expression with a caret; keep its reason.
+        let msg = e.to_string();
+        let reason = msg
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or(&msg)
+            .trim()
+            .to_string();
+        format!("\"{text}\" is not a valid schedule: {reason}")
+    })
+}
+
+const DOW_NAMES: [&str; 8] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
+
+fn crontab_dow_to_names(field: &str) -> Result<String, String> {
+    let mut parts = Vec::new();
+    for item in field.split(',') {
+        let (range, step) = match item.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (item, None),
+        };
+        let name = |n: &str| -> Result<String, String> {
+            match n.parse::<usize>() {
+                Ok(i) if i <= 7 => Ok(DOW_NAMES[i].to_string()),
+                Ok(i) => Err(format!("day of week {i} is out of range 0-7")),
+                Err(_) => Ok(n.to_string()),
+            }
+        };
+        let mapped = match range.split_once('-') {
+            Some((a, b)) => {
+                let (a_name, b_name) = (name(a)?, name(b)?);
+                // "5-7" would become FRI-SUN, which wraps; crontab means FRI,SAT,SUN.
+                if b == "7" && a != "0" && step.is_none() {
+                    format!("{a_name}-SAT,SUN")
+                } else {
+                    format!("{a_name}-{b_name}")
+                }
+            }
+            None => name(range)?,
+        };
+        parts.push(match step {
+            Some(s) => format!("{mapped}/{s}"),
+            None => mapped,
+        });
+    }
+    Ok(parts.join(","))
+}
+
+/// Durations such as "90s", "15m", "2h 30m", "1d".
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let d = parse_duration_allow_zero(text)?;
+    if d.is_zero() {
+        return Err("must be longer than zero".to_string());
+    }
+    Ok(d)
+}
+
+fn parse_duration_allow_zero(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    humantime::parse_duration(t).map_err(|e| format!("\"{text}\" is not a duration: {e}"))
+}
+
+/// Sizes such as "15MiB", "512 KiB", "2MB" or a plain number of bytes.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let num: f64 = num
+        .parse()
+        .map_err(|_| format!("\"{text}\" does not start with a number"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "kib" | "k" => 1024.0,
+        "mb" => 1e6,
+        "mib" | "m" => 1024.0 * 1024.0,
+        "gb" => 1e9,
+        "gib" | "g" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown size unit \"{other}\"")),
+    };
+    let bytes = (num * mult).round();
+    if bytes < 1.0 {
+        return Err("must be at least one byte".to_string());
+    }
+    Ok(bytes as u64)
+}
+
+fn in_range(v: u32, lo: u32, hi: u32) -> Result<u32, String> {
+    if (lo..=hi).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside {lo}..={hi}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Datelike, TimeZone, Utc};
+
+    fn next_after(expr: &str, y: i32, m: u32, d: u32) -> chrono::DateTime<Utc> {
+        let s = parse_cron(expr).unwrap();
+        s.after(&Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap())
+            .next()
+            .unwrap()
+    }
+
+    #[test]
+    fn crontab_sunday_is_zero_and_seven() {
+        // 2026-11-28 is a Saturday; the next Sunday is the 29th.
+        assert_eq!(next_after("0 9 * * 0", 2026, 11, 28).day(), 29);
+        assert_eq!(next_after("0 9 * * 7", 2026, 11, 28).day(), 29);
+        // 1-5 is Monday to Friday: from Saturday the next is Monday the 30th.
+        assert_eq!(next_after("0 9 * * 1-5", 2026, 11, 28).day(), 30);
+        assert_eq!(next_after("0 9 * * 5-7", 2026, 11, 28).day(), 28);
+    }
+
+    #[test]
+    fn six_and_seven_fields_are_accepted() {
+        assert!(parse_cron("30 */5 * * * *").is_ok());
+        assert!(parse_cron("0 0 12 * * MON 2027").is_ok());
+        assert!(parse_cron("* * *").is_err());
+        assert!(parse_cron("61 * * * *").is_err());
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
+        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86400));
+        assert!(parse_duration("fifteen").is_err());
+        assert!(parse_duration("0").is_err());
+        assert_eq!(parse_size("15MiB").unwrap(), 15 * 1024 * 1024);
+        assert_eq!(parse_size("512 KiB").unwrap(), 512 * 1024);
+        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("3 parsecs").is_err());
+    }
+}

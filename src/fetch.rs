@@ -1,0 +1,369 @@
+//! HTTP(S) and file fetching of feeds: conditional GET, compression, timeouts,
+//! a streaming body cap, a redirect limit and polite concurrency.
+//!
+//! reqwest has no cache of its own, so the caller passes the validators it
+//! stored (ETag, Last-Modified) and gets back the new ones. Server hints that
+//! should delay the next check (Retry-After, Cache-Control max-age) are
+//! returned as values; the scheduler decides what to do with them.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::config::FetchConfig;
+use crate::sources::file_url_path;
+
+/// Validators saved from the previous answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// A fetched body with what the response said about it.
+#[derive(Debug, Clone)]
+pub struct Fetched {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// `charset` parameter of Content-Type, for the parser's encoding decision.
+    pub charset: Option<String>,
+    pub validators: Validators,
+    /// Cache-Control max-age: a floor on the next check.
+    pub max_age: Option<Duration>,
+    /// After redirects; relative links resolve against it.
+    pub final_url: Url,
+}
+
+#[derive(Debug, Clone)]
+pub enum FetchOutcome {
+    Body(Fetched),
+    /// 304: nothing changed since the validators were issued.
+    NotModified {
+        max_age: Option<Duration>,
+    },
+}
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum FetchError {
+    #[error("HTTP {status}")]
+    Status {
+        status: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("timed out")]
+    Timeout,
+    #[error("body larger than the {limit}-byte cap")]
+    TooLarge { limit: u64 },
+    #[error("too many redirects or a redirect loop: {0}")]
+    Redirect(String),
+    #[error("cannot connect: {0}")]
+    Connect(String),
+    #[error("cannot read the file: {0}")]
+    File(String),
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+impl FetchError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            FetchError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// A short label for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::Status { .. } => "http_status",
+            FetchError::Timeout => "timeout",
+            FetchError::TooLarge { .. } => "too_large",
+            FetchError::Redirect(_) => "redirect",
+            FetchError::Connect(_) => "connect",
+            FetchError::File(_) => "file",
+            FetchError::Other(_) => "other",
+        }
+    }
+}
+
+/// The shared fetcher: one client, one global limit, one limit per host.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_body: u64,
+    total_timeout: Duration,
+    global: Arc<Semaphore>,
+    per_host_limit: usize,
+    per_host: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+}
+
+const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, application/xml;q=0.9, text/xml;q=0.9, application/json;q=0.8, */*;q=0.5";
+
+impl Fetcher {
+    pub fn new(cfg: &FetchConfig) -> Result<Fetcher, reqwest::Error> {
+        let client = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.clone())
+            .connect_timeout(cfg.connect_timeout)
+            .read_timeout(cfg.read_timeout)
+            .timeout(cfg.timeout)
+            .redirect(reqwest::redirect::Policy::limited(cfg.max_redirects))
+            .gzip(true)
+            .brotli(true)
+            .deflate(true)
+            .build()?;
+        Ok(Fetcher {
+            client,
+            max_body: cfg.max_body_bytes,
+            total_timeout: cfg.timeout,
+            global: Arc::new(Semaphore::new(cfg.concurrency)),
+            per_host_limit: cfg.per_host_concurrency,
+            per_host: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// The client, for other fetches (article pages) under the same rules.
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// Fetches `url`, sending the validators as a conditional GET.
+    pub async fn fetch(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
+        if url.scheme() == "file" {
+            return self.fetch_file(url).await;
+        }
+        let host_key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let host_sem = self.host_semaphore(&host_key);
+        // Host first, then global: waiting on a busy host must not hold a
+        // global slot that another host could use.
+        let _host = host_sem
+            .acquire_owned()
+            .await
+            .map_err(|e| FetchError::Other(e.to_string()))?;
+        let _global = self
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| FetchError::Other(e.to_string()))?;
+        // reqwest's own timeout covers the body too; this guards the whole call
+        // (a server trickling bytes under the read timeout) with a little slack.
+        match tokio::time::timeout(
+            self.total_timeout + Duration::from_secs(1),
+            self.fetch_http(url, validators),
+        )
+        .await
+        {
+            Ok(r) => r,
+            Err(_) => Err(FetchError::Timeout),
+        }
+    }
+
+    fn host_semaphore(&self, host: &str) -> Arc<Semaphore> {
+        let mut map = match self.per_host.lock() {
+            Ok(m) => m,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        map.entry(host.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host_limit)))
+            .clone()
+    }
+
+    async fn fetch_http(
+        &self,
+        url: &Url,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
+        let mut req = self.client.get(url.clone()).header(header::ACCEPT, ACCEPT);
+        if let Some(etag) = &validators.etag {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            req = req.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut resp = req.send().await.map_err(classify)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let max_age = cache_max_age(&headers);
+        if status == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(FetchOutcome::NotModified { max_age });
+        }
+        if !status.is_success() {
+            return Err(FetchError::Status {
+                status: status.as_u16(),
+                retry_after: retry_after(&headers, Utc::now()),
+            });
+        }
+        if resp.content_length().is_some_and(|n| n > self.max_body) {
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
+        }
+        let final_url = resp.url().clone();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                return Err(FetchError::TooLarge {
+                    limit: self.max_body,
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(FetchOutcome::Body(Fetched {
+            status: status.as_u16(),
+            body,
+            charset: charset(&headers),
+            validators: Validators {
+                etag: header_string(&headers, header::ETAG),
+                last_modified: header_string(&headers, header::LAST_MODIFIED),
+            },
+            max_age,
+            final_url,
+        }))
+    }
+
+    async fn fetch_file(&self, url: &Url) -> Result<FetchOutcome, FetchError> {
+        let path = file_url_path(url);
+        let meta = tokio::fs::metadata(&path)
+            .await
+            .map_err(|e| FetchError::File(format!("{}: {e}", path.display())))?;
+        if meta.len() > self.max_body {
+            return Err(FetchError::TooLarge {
+                limit: self.max_body,
+            });
+        }
+        let body = tokio::fs::read(&path)
+            .await
+            .map_err(|e| FetchError::File(format!("{}: {e}", path.display())))?;
+        Ok(FetchOutcome::Body(Fetched {
+            status: 200,
+            body,
+            charset: None,
+            validators: Validators::default(),
+            max_age: None,
+            final_url: url.clone(),
+        }))
+    }
+}
+
+fn classify(e: reqwest::Error) -> FetchError {
+    if e.is_timeout() {
+        FetchError::Timeout
+    } else if e.is_redirect() {
+        FetchError::Redirect(e.to_string())
+    } else if e.is_connect() {
+        FetchError::Connect(source_chain(&e))
+    } else {
+        FetchError::Other(source_chain(&e))
+    }
+}
+
+/// reqwest's top-level message is generic; the cause says what happened.
+fn source_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        cur = s.source();
+    }
+    msg
+}
+
+fn header_string(headers: &HeaderMap, name: header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn charset(headers: &HeaderMap) -> Option<String> {
+    let ct = header_string(headers, header::CONTENT_TYPE)?;
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_string())
+    })
+}
+
+/// `Cache-Control: max-age=N` (no-store and no-cache give no floor).
+pub fn cache_max_age(headers: &HeaderMap) -> Option<Duration> {
+    let cc = header_string(headers, header::CACHE_CONTROL)?;
+    cc.split(',').find_map(|d| {
+        let (k, v) = d.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("max-age")
+            .then(|| v.trim().trim_matches('"').parse::<u64>().ok())
+            .flatten()
+            .map(Duration::from_secs)
+    })
+}
+
+/// `Retry-After` as delay-seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
+    let v = header_string(headers, header::RETRY_AFTER)?;
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = DateTime::parse_from_rfc2822(&v).ok()?.with_timezone(&Utc);
+    (when - now).to_std().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(120)));
+        h.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Sat, 28 Nov 2026 12:10:00 GMT"),
+        );
+        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(600)));
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&h, now), None);
+    }
+
+    #[test]
+    fn max_age_and_charset() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=1800"),
+        );
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/rss+xml; charset=\"Big5\""),
+        );
+        assert_eq!(cache_max_age(&h), Some(Duration::from_secs(1800)));
+        assert_eq!(charset(&h).as_deref(), Some("Big5"));
+    }
+}

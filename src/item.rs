@@ -1,0 +1,472 @@
+//! The `Item` type: one news item after normalization, and the rules that give
+//! it a stable identity, a canonical link and plain text.
+//!
+//! Everything here is a pure function of the parsed feed entry, the source it
+//! came from and the time it was first seen, so re-fetching the same feed
+//! yields the same items and the store can deduplicate them by `id`.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::sources::FeedSource;
+
+/// Upper bound on the plain text kept from an entry's body; summaries need the
+/// lead, not a whole book someone pasted into a feed.
+pub const MAX_CONTENT_CHARS: usize = 20_000;
+const MAX_TITLE_CHARS: usize = 500;
+const MAX_SUMMARY_CHARS: usize = 4_000;
+
+/// One normalized news item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Stable identity: hex of a hash over the identity key (see [`identity_key`]).
+    pub id: String,
+    /// The feed it came from.
+    pub feed_url: String,
+    /// The source's display name.
+    pub source: String,
+    /// The entry's own id (guid / atom:id) when it had one.
+    pub guid: Option<String>,
+    /// Canonical absolute link to the article.
+    pub link: Option<String>,
+    pub title: String,
+    pub summary: String,
+    /// Plain text of the full content, when the feed carries it.
+    pub content: String,
+    /// ISO 639-1 code where known ("en", "zh"), else what the feed said.
+    pub lang: String,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    /// Hash of title + summary + content: an edit changes it, identity stays.
+    pub content_hash: String,
+}
+
+/// Normalizes one parsed entry. `seen_at` stands in for missing or absurd dates.
+pub fn normalize(
+    feed: &feed_rs::model::Feed,
+    entry: &feed_rs::model::Entry,
+    source: &FeedSource,
+    seen_at: DateTime<Utc>,
+) -> Item {
+    let base = entry_base(feed, entry, &source.url);
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| truncate_chars(&html_to_text(&t.content), MAX_TITLE_CHARS))
+        .unwrap_or_default();
+    let content = entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .map(|b| truncate_chars(&html_to_text(b), MAX_CONTENT_CHARS))
+        .unwrap_or_default();
+    let mut summary = entry
+        .summary
+        .as_ref()
+        .map(|s| truncate_chars(&html_to_text(&s.content), MAX_SUMMARY_CHARS))
+        .unwrap_or_default();
+    if summary.is_empty() && !content.is_empty() {
+        summary = truncate_chars(&content, MAX_SUMMARY_CHARS);
+    }
+    let link = pick_link(entry, base.as_ref());
+    let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
+    let lang = pick_lang(entry, feed, source, &title, &summary);
+
+    // Dates in the future beyond clock skew are typos or tricks to stay on top.
+    let latest_plausible = seen_at + Duration::days(1);
+    let plausible = |d: Option<DateTime<Utc>>| d.filter(|d| *d <= latest_plausible);
+    let published = plausible(entry.published)
+        .or(plausible(entry.updated))
+        .unwrap_or(seen_at);
+    let updated = plausible(entry.updated).unwrap_or(published).max(published);
+
+    let content_hash = hash_hex(&[&title, &summary, &content]);
+    let key = identity_key(
+        source.url.as_str(),
+        guid.as_deref(),
+        link.as_deref(),
+        &content_hash,
+    );
+    Item {
+        id: hash_hex(&[&key])[..32].to_string(),
+        feed_url: source.url.to_string(),
+        source: source.name.clone(),
+        guid,
+        link,
+        title,
+        summary,
+        content,
+        lang,
+        published,
+        updated,
+        content_hash,
+    }
+}
+
+/// The identity of an item: its guid, else its canonical link, else a hash of
+/// its content. A guid that is an absolute URL is global (two feeds of one
+/// outlet carrying the same article are one item); any other guid is only
+/// unique within its feed, so it is scoped by the feed URL.
+pub fn identity_key(
+    feed_url: &str,
+    guid: Option<&str>,
+    link: Option<&str>,
+    content_hash: &str,
+) -> String {
+    if let Some(guid) = guid {
+        if let Some(url) = Url::parse(guid)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            return format!("guid:{}", canonical_url(&url));
+        }
+        return format!("guid:{feed_url}#{guid}");
+    }
+    if let Some(link) = link {
+        return format!("link:{link}");
+    }
+    format!("hash:{feed_url}#{content_hash}")
+}
+
+fn hash_hex(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    hex::encode(h.finalize())
+}
+
+/// xml:base of the entry, else the feed's own page, else the feed URL, for
+/// resolving relative links.
+fn entry_base(
+    feed: &feed_rs::model::Feed,
+    entry: &feed_rs::model::Entry,
+    feed_url: &Url,
+) -> Option<Url> {
+    let feed_page = feed
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .and_then(|l| feed_url.join(&l.href).ok());
+    let base = feed_page.unwrap_or_else(|| feed_url.clone());
+    match &entry.base {
+        Some(b) => base.join(b).ok().or(Some(base)),
+        None => Some(base),
+    }
+}
+
+fn pick_link(entry: &feed_rs::model::Entry, base: Option<&Url>) -> Option<String> {
+    let candidates = entry
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .chain(entry.links.iter());
+    for l in candidates {
+        let href = l.href.trim();
+        if href.is_empty() {
+            continue;
+        }
+        let resolved = match base {
+            Some(b) => b.join(href).ok(),
+            None => Url::parse(href).ok(),
+        };
+        if let Some(u) = resolved.filter(|u| matches!(u.scheme(), "http" | "https")) {
+            return Some(canonical_url(&u));
+        }
+    }
+    // RSS items whose guid is a permalink but that carry no <link>.
+    Url::parse(entry.id.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .map(|u| canonical_url(&u))
+}
+
+/// Query parameters that only track the reader and never select the page.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "dclid",
+    "gbraid",
+    "wbraid",
+    "msclkid",
+    "yclid",
+    "twclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "rb_clickid",
+    "s_cid",
+    "cmpid",
+    "ocid",
+    "ncid",
+    "sr_share",
+    "spm",
+    "share",
+    "ref_src",
+    "ref_url",
+    "at_medium",
+    "at_campaign",
+];
+
+/// Canonical form of an article URL: lower-case scheme and host (the `url`
+/// crate does that), no default port, no fragment, no tracking parameters.
+pub fn canonical_url(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_fragment(None);
+    let kept: Vec<(String, String)> = u
+        .query_pairs()
+        .filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            !(k.starts_with("utm_")
+                || k.starts_with("pk_")
+                || TRACKING_PARAMS.contains(&k.as_str()))
+        })
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        u.set_query(None);
+    } else if kept.len() != u.query_pairs().count() {
+        u.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    u.to_string()
+}
+
+/// Plain text from a fragment that may hold HTML: tags dropped (block elements
+/// become spaces), every entity decoded, whitespace (including NBSP) folded.
+/// Feeds double-escape often enough (`&amp;nbsp;`) that a second pass runs
+/// when the first one still shows entity or tag syntax.
+pub fn html_to_text(input: &str) -> String {
+    let once = html_fragment_text(input);
+    let looks_escaped = once.contains('<') && once.contains('>')
+        || ["&amp;", "&nbsp;", "&lt;", "&gt;", "&quot;", "&#"]
+            .iter()
+            .any(|e| once.contains(e));
+    let text = if looks_escaped {
+        html_fragment_text(&once)
+    } else {
+        once
+    };
+    fold_whitespace(&text)
+}
+
+fn html_fragment_text(input: &str) -> String {
+    if !input.contains(['<', '&']) {
+        return input.to_string();
+    }
+    let fragment = scraper::Html::parse_fragment(input);
+    let mut out = String::with_capacity(input.len());
+    for node in fragment.tree.root().descendants() {
+        match node.value() {
+            scraper::Node::Text(t) => {
+                let in_script = node.ancestors().any(|a| {
+                    a.value().as_element().is_some_and(|e| {
+                        matches!(e.name(), "script" | "style" | "noscript" | "template")
+                    })
+                });
+                if !in_script {
+                    out.push_str(t);
+                }
+            }
+            scraper::Node::Element(e) if is_block(e.name()) => out.push(' '),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn is_block(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "br"
+            | "div"
+            | "li"
+            | "ul"
+            | "ol"
+            | "h1"
+            | "h2"
+            | "h3"
+            | "h4"
+            | "h5"
+            | "h6"
+            | "blockquote"
+            | "tr"
+            | "td"
+            | "th"
+            | "table"
+            | "section"
+            | "article"
+            | "figure"
+            | "figcaption"
+            | "hr"
+            | "pre"
+            | "dd"
+            | "dt"
+    )
+}
+
+/// Collapses every run of whitespace (Unicode, NBSP, ideographic space) to one
+/// space and drops control characters.
+pub fn fold_whitespace(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    for c in s.chars() {
+        if c.is_whitespace() || c == '\u{a0}' || c == '\u{200b}' {
+            pending_space = true;
+        } else if c.is_control() {
+            continue;
+        } else {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn truncate_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => s[..i].to_string(),
+        None => s.to_string(),
+    }
+}
+
+/// Language: the entry's, then the feed's, then the operator's hint for the
+/// source, then detection from the text. Tags are reduced to their primary
+/// subtag ("zh-TW" -> "zh") because that is what matching and posts need.
+fn pick_lang(
+    entry: &feed_rs::model::Entry,
+    feed: &feed_rs::model::Feed,
+    source: &FeedSource,
+    title: &str,
+    summary: &str,
+) -> String {
+    let declared = entry
+        .language
+        .as_deref()
+        .or(feed.language.as_deref())
+        .or(source.lang.as_deref())
+        .map(primary_subtag)
+        .filter(|l| !l.is_empty());
+    if let Some(l) = declared {
+        return l;
+    }
+    detect_lang(&format!("{title}. {summary}")).unwrap_or_else(|| "und".to_string())
+}
+
+fn primary_subtag(tag: &str) -> String {
+    tag.trim()
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
+/// ISO 639-1 code of the text's language, when detection is confident enough.
+pub fn detect_lang(text: &str) -> Option<String> {
+    let info = whatlang::detect(text)?;
+    if !info.is_reliable() && info.confidence() < 0.5 {
+        return None;
+    }
+    use whatlang::Lang::*;
+    let code = match info.lang() {
+        Eng => "en",
+        Cmn => "zh",
+        Jpn => "ja",
+        Kor => "ko",
+        Fra => "fr",
+        Deu => "de",
+        Spa => "es",
+        Por => "pt",
+        Ita => "it",
+        Rus => "ru",
+        Ukr => "uk",
+        Vie => "vi",
+        Tha => "th",
+        Ind => "id",
+        Ara => "ar",
+        Tur => "tr",
+        Nld => "nl",
+        Pol => "pl",
+        Swe => "sv",
+        Hin => "hi",
+        Tgl => "tl",
+        other => return Some(other.code().to_string()),
+    };
+    Some(code.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tracking_parameters_are_dropped() {
+        let u = Url::parse("HTTPS://Example.org:443/a/b?utm_source=x&id=7&fbclid=y#top").unwrap();
+        assert_eq!(canonical_url(&u), "https://example.org/a/b?id=7");
+        let u = Url::parse("https://example.org/a?utm_medium=rss").unwrap();
+        assert_eq!(canonical_url(&u), "https://example.org/a");
+    }
+
+    #[test]
+    fn html_becomes_folded_plain_text() {
+        assert_eq!(
+            html_to_text(
+                "<p>Taiwan&nbsp;&amp; INTERPOL</p><script>alert(1)</script><p>next&#8230;</p>"
+            ),
+            "Taiwan & INTERPOL next…"
+        );
+        assert_eq!(html_to_text("Fish &amp;amp; chips"), "Fish & chips");
+        assert_eq!(html_to_text("a < b and c > d"), "a < b and c > d");
+        assert_eq!(
+            html_to_text("  many \n\t spaces\u{3000}here "),
+            "many spaces here"
+        );
+    }
+
+    #[test]
+    fn identity_prefers_guid_then_link_then_hash() {
+        let a = identity_key("https://f/feed", Some("123"), Some("https://x/a"), "h");
+        assert_eq!(a, "guid:https://f/feed#123");
+        let b = identity_key(
+            "https://f/feed",
+            Some("https://x/a?utm_source=rss"),
+            None,
+            "h",
+        );
+        assert_eq!(b, "guid:https://x/a");
+        assert_eq!(
+            identity_key("https://f/feed", None, Some("https://x/a"), "h"),
+            "link:https://x/a"
+        );
+        assert_eq!(
+            identity_key("https://f/feed", None, None, "h"),
+            "hash:https://f/feed#h"
+        );
+    }
+
+    #[test]
+    fn detects_common_languages() {
+        assert_eq!(
+            detect_lang(
+                "Taiwan seeks to join INTERPOL as an observer at the general assembly this week"
+            )
+            .as_deref(),
+            Some("en")
+        );
+        assert_eq!(
+            detect_lang("台灣爭取參與國際刑警組織大會，外交部表示將持續努力").as_deref(),
+            Some("zh")
+        );
+    }
+}

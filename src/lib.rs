@@ -1,0 +1,30 @@
+//! feedwatch watches news feeds for one topic (first: INTERPOL and Taiwan's
+//! exclusion from it), keeps the related items and republishes them.
+//!
+//! # Layout
+//!
+//! Data flows one way; each module does one job and hands plain values on.
+//!
+//! | module | job |
+//! | --- | --- |
+//! | [`cli`] | clap definitions of the command-line contract |
+//! | [`config`] | `config.toml` + `FEEDWATCH_*` overrides → validated [`config::Config`]; located problems |
+//! | [`sources`] | the source list (`sources.toml` or OPML), OPML import/export |
+//! | [`app`] | builds shared state; runs the scheduler and HTTP server until shutdown; one-shot commands |
+//! | [`schedule`] | the ingest cycle: due feeds, poll (fetch → parse → normalize → store), backoff |
+//! | [`fetch`] | the only network client for feeds: conditional GET, limits, concurrency |
+//! | [`parse`] | bytes → parsed feed: encoding decision, feed-rs behind a panic guard |
+//! | [`item`] | the [`item::Item`] type: identity, canonical links, HTML → text, language |
+//! | [`store`] | the only place with SQL: SQLite (WAL), embedded migrations |
+//! | [`web`] | axum routes: health now; feeds, ActivityPub and pages later |
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod fetch;
+pub mod item;
+pub mod parse;
+pub mod schedule;
+pub mod sources;
+pub mod store;
+pub mod web;

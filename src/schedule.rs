@@ -1,0 +1,376 @@
+//! The ingest cycle: which feeds are due, polling each one (fetch, parse,
+//! normalize, store), and when to check it next.
+//!
+//! One poll is one transaction in the store, so a crash or a shutdown at any
+//! point leaves each feed either fully recorded or untouched. A failing feed
+//! backs off exponentially on its own and never holds up the others.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+use tracing::{Instrument, info, info_span, warn};
+
+use crate::config::ScheduleConfig;
+use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
+use crate::item::{Item, normalize};
+use crate::parse::{ParseError, parse_feed};
+use crate::sources::FeedSource;
+use crate::store::{FeedState, PollOutcome, PollRecord, Store, StoreError, UpsertCounts};
+
+/// What polling needs, shared by every task of a cycle.
+#[derive(Clone)]
+pub struct Ingest {
+    pub store: Store,
+    pub fetcher: Fetcher,
+    pub schedule: Arc<ScheduleConfig>,
+}
+
+/// Why a poll failed, as recorded on the feed.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error("fetch: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("parse: {0}")]
+    Parse(#[from] ParseError),
+}
+
+/// The result of polling one feed.
+#[derive(Debug, Clone)]
+pub struct PollReport {
+    pub feed_url: String,
+    pub outcome: PollOutcome,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    pub counts: UpsertCounts,
+    pub items_in_feed: usize,
+    pub next_check_at: DateTime<Utc>,
+}
+
+/// Totals of one cycle.
+#[derive(Debug, Clone, Default)]
+pub struct CycleReport {
+    pub polled: usize,
+    pub ok: usize,
+    pub not_modified: usize,
+    pub failed: usize,
+    pub inserted: u32,
+    pub updated: u32,
+    pub reports: Vec<PollReport>,
+}
+
+impl Ingest {
+    /// Polls one feed and records the outcome. Only a store failure is an
+    /// error here; fetch and parse failures are recorded on the feed.
+    pub async fn poll_once(
+        &self,
+        feed: &FeedSource,
+        now: DateTime<Utc>,
+    ) -> Result<PollReport, StoreError> {
+        let state = self
+            .store
+            .feed_state(feed.url.as_str())
+            .await?
+            .unwrap_or_default();
+        let validators = Validators {
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        };
+        let result = self.fetch_and_parse(feed, &validators, now).await;
+        let interval = feed.interval.unwrap_or(self.schedule.interval);
+        let (record, items) = match result {
+            Ok(Polled::Items {
+                items,
+                status,
+                validators,
+                floor,
+            }) => {
+                let record = PollRecord {
+                    at: now,
+                    outcome: PollOutcome::Ok,
+                    status: Some(status),
+                    error: None,
+                    etag: validators.etag,
+                    last_modified: validators.last_modified,
+                    error_count: 0,
+                    next_check_at: now + to_chrono(interval.max(self.cap_floor(floor))),
+                    item_count: u32::try_from(items.len()).ok(),
+                };
+                (record, items)
+            }
+            Ok(Polled::NotModified { floor }) => (
+                PollRecord {
+                    at: now,
+                    outcome: PollOutcome::NotModified,
+                    status: Some(304),
+                    error: None,
+                    etag: None,
+                    last_modified: None,
+                    error_count: 0,
+                    next_check_at: now + to_chrono(interval.max(self.cap_floor(floor))),
+                    item_count: None,
+                },
+                Vec::new(),
+            ),
+            Err(e) => {
+                let error_count = state.error_count.saturating_add(1);
+                let retry_after = match &e {
+                    PollError::Fetch(f) => f.retry_after(),
+                    PollError::Parse(_) => None,
+                };
+                let delay = backoff(&self.schedule, error_count, &mut rand::rng())
+                    .max(self.cap_floor(retry_after));
+                warn!(
+                    feed.url = %feed.url,
+                    error = %e,
+                    consecutive_errors = error_count,
+                    retry_in_secs = delay.as_secs(),
+                    "feed poll failed"
+                );
+                (
+                    PollRecord {
+                        at: now,
+                        outcome: PollOutcome::Error,
+                        status: match &e {
+                            PollError::Fetch(f) => f.status(),
+                            PollError::Parse(_) => Some(200),
+                        },
+                        error: Some(e.to_string()),
+                        etag: None,
+                        last_modified: None,
+                        error_count,
+                        next_check_at: now + to_chrono(delay),
+                        item_count: None,
+                    },
+                    Vec::new(),
+                )
+            }
+        };
+        let counts = self
+            .store
+            .commit_poll(feed.url.as_str(), &record, &items)
+            .await?;
+        if record.outcome != PollOutcome::Error {
+            info!(
+                feed.url = %feed.url,
+                outcome = ?record.outcome,
+                items = items.len(),
+                new = counts.inserted,
+                edited = counts.updated,
+                "feed polled"
+            );
+        }
+        for item in items
+            .iter()
+            .take(usize::try_from(counts.inserted).unwrap_or(0).max(1))
+        {
+            tracing::debug!(feed.url = %feed.url, item.id = %item.id, title = %item.title, "item seen");
+        }
+        Ok(PollReport {
+            feed_url: feed.url.to_string(),
+            outcome: record.outcome,
+            status: record.status,
+            error: record.error,
+            counts,
+            items_in_feed: items.len(),
+            next_check_at: record.next_check_at,
+        })
+    }
+
+    async fn fetch_and_parse(
+        &self,
+        feed: &FeedSource,
+        validators: &Validators,
+        now: DateTime<Utc>,
+    ) -> Result<Polled, PollError> {
+        match self.fetcher.fetch(&feed.url, validators).await? {
+            FetchOutcome::NotModified { max_age } => Ok(Polled::NotModified { floor: max_age }),
+            FetchOutcome::Body(fetched) => {
+                let source = feed.clone();
+                let base = fetched.final_url.to_string();
+                // Parsing a large feed is CPU work; keep it off the I/O threads.
+                let parsed = tokio::task::spawn_blocking(
+                    move || -> Result<(Vec<Item>, Option<u32>), ParseError> {
+                        let parsed =
+                            parse_feed(&fetched.body, fetched.charset.as_deref(), Some(&base))?;
+                        let items = parsed
+                            .entries
+                            .iter()
+                            .map(|e| normalize(&parsed, e, &source, now))
+                            .collect();
+                        Ok((items, parsed.ttl))
+                    },
+                )
+                .await
+                .map_err(|e| ParseError::Panicked(e.to_string()))?;
+                let (items, ttl) = parsed?;
+                let ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
+                Ok(Polled::Items {
+                    items,
+                    status: fetched.status,
+                    validators: fetched.validators,
+                    floor: max_opt(fetched.max_age, ttl),
+                })
+            }
+        }
+    }
+
+    fn cap_floor(&self, floor: Option<Duration>) -> Duration {
+        floor.unwrap_or_default().min(self.schedule.floor_max)
+    }
+
+    /// Polls `feeds` concurrently (the fetcher bounds the concurrency). With
+    /// `jitter`, each feed starts after a random delay up to the configured
+    /// jitter. Cancelling `shutdown` stops feeds that have not started; the
+    /// ones in flight finish and commit.
+    pub async fn run_cycle(
+        &self,
+        feeds: Vec<FeedSource>,
+        jitter: bool,
+        shutdown: CancellationToken,
+    ) -> Result<CycleReport, StoreError> {
+        let mut set = JoinSet::new();
+        for feed in feeds {
+            let this = self.clone();
+            let shutdown = shutdown.clone();
+            let delay = if jitter && !self.schedule.jitter.is_zero() {
+                rand::rng().random_range(Duration::ZERO..self.schedule.jitter)
+            } else {
+                Duration::ZERO
+            };
+            let span = info_span!("poll", feed.url = %feed.url);
+            set.spawn(
+                async move {
+                    tokio::select! {
+                        () = shutdown.cancelled() => return None,
+                        () = tokio::time::sleep(delay) => {}
+                    }
+                    Some(this.poll_once(&feed, Utc::now()).await)
+                }
+                .instrument(span),
+            );
+        }
+        let mut report = CycleReport::default();
+        let mut first_store_error = None;
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(Some(Ok(r))) => {
+                    report.polled += 1;
+                    match r.outcome {
+                        PollOutcome::Ok => report.ok += 1,
+                        PollOutcome::NotModified => report.not_modified += 1,
+                        PollOutcome::Error => report.failed += 1,
+                    }
+                    report.inserted += r.counts.inserted;
+                    report.updated += r.counts.updated;
+                    report.reports.push(r);
+                }
+                Ok(Some(Err(e))) => {
+                    tracing::error!(error = %e, "could not record a poll");
+                    first_store_error.get_or_insert(e);
+                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "poll task failed"),
+            }
+        }
+        match first_store_error {
+            Some(e) if report.polled == 0 => Err(e),
+            _ => Ok(report),
+        }
+    }
+}
+
+enum Polled {
+    Items {
+        items: Vec<Item>,
+        status: u16,
+        validators: Validators,
+        floor: Option<Duration>,
+    },
+    NotModified {
+        floor: Option<Duration>,
+    },
+}
+
+fn max_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+/// Exponential backoff after `failures` consecutive failures (1 = first):
+/// base, 2×base, 4×base … up to the cap, with ±10% jitter so feeds that failed
+/// together do not retry together.
+pub fn backoff(cfg: &ScheduleConfig, failures: u32, rng: &mut impl Rng) -> Duration {
+    let exp = failures.saturating_sub(1).min(30);
+    let raw = cfg
+        .backoff_base
+        .saturating_mul(1u32 << exp)
+        .min(cfg.backoff_max);
+    let factor = rng.random_range(0.9..=1.1);
+    raw.mul_f64(factor).min(cfg.backoff_max)
+}
+
+/// Enabled feeds whose next check is due at `now` (never-checked feeds are due).
+pub fn due_feeds(
+    feeds: &[FeedSource],
+    states: &[FeedState],
+    now: DateTime<Utc>,
+) -> Vec<FeedSource> {
+    feeds
+        .iter()
+        .filter(|f| f.enabled)
+        .filter(|f| {
+            states
+                .iter()
+                .find(|s| s.url == f.url.as_str())
+                .and_then(|s| s.next_check_at)
+                .is_none_or(|next| next <= now)
+        })
+        .cloned()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn cfg() -> ScheduleConfig {
+        ScheduleConfig {
+            cron_text: "* * * * *".into(),
+            cron: crate::config::parse_cron("* * * * *").unwrap(),
+            interval: Duration::from_secs(900),
+            jitter: Duration::ZERO,
+            backoff_base: Duration::from_secs(60),
+            backoff_max: Duration::from_secs(3600),
+            floor_max: Duration::from_secs(86400),
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let c = cfg();
+        let d: Vec<u64> = (1..=10)
+            .map(|n| backoff(&c, n, &mut rng).as_secs())
+            .collect();
+        for (n, secs) in d.iter().enumerate() {
+            let expected = (60u64 << n).min(3600) as f64;
+            assert!(
+                (*secs as f64) >= expected * 0.9 - 1.0
+                    && (*secs as f64) <= (expected * 1.1).min(3600.0),
+                "{n}: {secs}"
+            );
+        }
+        assert!(d[9] <= 3600);
+    }
+}

@@ -1,0 +1,408 @@
+//! The source list: which feeds to watch, from `sources.toml` or an OPML file.
+//!
+//! `sources.toml` holds `[[feed]]` entries; only `url` is required. The same
+//! located-problem machinery as the config reports mistakes with file:line:col.
+//! OPML 2.0 import/export lets operators move lists to and from feed readers.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::config::diag::{KeyPath, Origin, Problem, Problems, TomlSource, schema_of};
+use crate::config::{Validator, parse_duration};
+
+/// One watched feed, validated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedSource {
+    pub url: Url,
+    /// Shown in posts ("via Focus Taiwan") and in `feedwatch feeds`.
+    pub name: String,
+    /// The operator's language hint for items that do not declare one.
+    pub lang: Option<String>,
+    pub tags: Vec<String>,
+    pub enabled: bool,
+    /// Overrides `[schedule] interval` for this feed.
+    pub interval: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+struct RawSourcesFile {
+    feed: Vec<RawFeed>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawFeed {
+    url: String,
+    name: String,
+    lang: String,
+    tags: Vec<String>,
+    enabled: bool,
+    interval: String,
+}
+
+impl Default for RawFeed {
+    fn default() -> Self {
+        RawFeed {
+            url: String::new(),
+            name: String::new(),
+            lang: String::new(),
+            tags: Vec::new(),
+            enabled: true,
+            interval: String::new(),
+        }
+    }
+}
+
+fn schema() -> toml::Value {
+    let template = RawFeed {
+        url: "https://example.org/feed.xml".to_string(),
+        name: "Example News".to_string(),
+        lang: "en".to_string(),
+        tags: vec!["taiwan".to_string()],
+        enabled: true,
+        interval: "30m".to_string(),
+    };
+    schema_of(&RawSourcesFile {
+        feed: vec![template],
+    })
+}
+
+/// Loads a `.toml` source list or an `.opml` file, by extension.
+pub fn load(path: &Path) -> Result<Vec<FeedSource>, Problems> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Problems(vec![Problem {
+            file: path.to_path_buf(),
+            origin: Origin::FileNoPosition,
+            key: String::new(),
+            message: format!("cannot read the source list: {e}"),
+            hint: Some("set [sources] path in config.toml to a .toml or .opml file".to_string()),
+        }])
+    })?;
+    if is_opml(path) {
+        from_opml(path, &text)
+    } else {
+        parse_toml(path, text)
+    }
+}
+
+fn is_opml(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("opml") || e.eq_ignore_ascii_case("xml"))
+}
+
+/// Parses `sources.toml` text; `path` is used for messages.
+pub fn parse_toml(path: &Path, text: String) -> Result<Vec<FeedSource>, Problems> {
+    let schema = schema();
+    let src = TomlSource::parse(path, text)?;
+    let mut problems = Vec::new();
+    // `None` marks an entry that failed to deserialize (already reported).
+    let mut entries_raw: Vec<Option<RawFeed>> = Vec::new();
+    for (name, value) in src.value.clone() {
+        let at = KeyPath::key(&[&name]);
+        match (name.as_str(), value) {
+            ("feed", toml::Value::Array(entries)) => {
+                // Entry by entry: one bad feed must not hide the others.
+                for (i, entry) in entries.into_iter().enumerate() {
+                    entries_raw.push(src.deserialize_at(
+                        &at.index(i),
+                        entry,
+                        &schema,
+                        &mut problems,
+                    ));
+                }
+            }
+            ("feed", _) => problems.push(src.problem(
+                &at,
+                "must be a list of [[feed]] tables",
+                Some("write each feed as a [[feed]] table with a url = \"...\" line".to_string()),
+            )),
+            _ => problems.push(src.unknown_key(&at, &schema)),
+        }
+    }
+    let mut feeds = Vec::new();
+    {
+        let mut v = Validator {
+            src: &src,
+            problems: &mut problems,
+        };
+        let mut seen = HashSet::new();
+        for (i, f) in entries_raw.into_iter().enumerate() {
+            let Some(f) = f else { continue };
+            let at = KeyPath::key(&["feed"]).index(i);
+            let url = v.check_at(
+                &at.child("url"),
+                parse_feed_url(&f.url),
+                "the feed's address, such as \"https://focustaiwan.tw/rss/aall.xml\" or \"file://feeds/local.xml\"",
+            );
+            let interval = if f.interval.trim().is_empty() {
+                Some(None)
+            } else {
+                v.check_at(
+                    &at.child("interval"),
+                    parse_duration(&f.interval).map(Some),
+                    "a duration such as \"30m\" or \"2h\", or leave it out",
+                )
+            };
+            let (Some(url), Some(interval)) = (url, interval) else {
+                continue;
+            };
+            if !seen.insert(url.clone()) {
+                v.check_at::<()>(
+                    &at.child("url"),
+                    Err(format!("{url} is listed twice")),
+                    "each feed once; remove this entry",
+                );
+                continue;
+            }
+            let name = if f.name.trim().is_empty() {
+                url.host_str().unwrap_or("local file").to_string()
+            } else {
+                f.name.trim().to_string()
+            };
+            feeds.push(FeedSource {
+                url,
+                name,
+                lang: (!f.lang.trim().is_empty()).then(|| f.lang.trim().to_string()),
+                tags: f.tags,
+                enabled: f.enabled,
+                interval,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(feeds)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+/// Feed URLs come from the operator and are trusted: http(s) and file.
+/// `file://relative/path` is read relative to the working directory.
+pub fn parse_feed_url(text: &str) -> Result<Url, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("is missing; every [[feed]] needs a url".to_string());
+    }
+    let url = Url::parse(text).map_err(|e| format!("\"{text}\" is not a URL: {e}"))?;
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some() => Ok(url),
+        "file" => Ok(url),
+        s => Err(format!("scheme \"{s}\" is not http, https or file")),
+    }
+}
+
+/// The local path a `file://` URL names. `file://feeds/x.xml` (host "feeds")
+/// is read as the relative path `feeds/x.xml`, which is what operators mean.
+pub fn file_url_path(url: &Url) -> PathBuf {
+    let path = percent_decode(url.path());
+    match url.host_str() {
+        Some(host) if !host.is_empty() => PathBuf::from(format!("{host}{path}")),
+        _ => PathBuf::from(path),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn from_opml(path: &Path, text: &str) -> Result<Vec<FeedSource>, Problems> {
+    let doc = opml::OPML::from_str(text).map_err(|e| {
+        Problems(vec![Problem {
+            file: path.to_path_buf(),
+            origin: Origin::FileNoPosition,
+            key: String::new(),
+            message: format!("not a valid OPML file: {e}"),
+            hint: Some("export the list again from your feed reader as OPML 2.0".to_string()),
+        }])
+    })?;
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let mut seen = HashSet::new();
+    collect_outlines(
+        &doc.body.outlines,
+        &[],
+        &mut out,
+        &mut problems,
+        &mut seen,
+        path,
+    );
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+fn collect_outlines(
+    outlines: &[opml::Outline],
+    parent_tags: &[String],
+    out: &mut Vec<FeedSource>,
+    problems: &mut Vec<Problem>,
+    seen: &mut HashSet<Url>,
+    path: &Path,
+) {
+    for o in outlines {
+        let mut tags = parent_tags.to_vec();
+        if let Some(cats) = &o.category {
+            tags.extend(
+                cats.split([',', '/'])
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string),
+            );
+        }
+        match &o.xml_url {
+            Some(xml_url) => match parse_feed_url(xml_url) {
+                Ok(url) => {
+                    if seen.insert(url.clone()) {
+                        let name = o.title.clone().unwrap_or_else(|| o.text.clone());
+                        out.push(FeedSource {
+                            name: if name.trim().is_empty() {
+                                url.host_str().unwrap_or("feed").to_string()
+                            } else {
+                                name.trim().to_string()
+                            },
+                            url,
+                            lang: o.language.clone().filter(|l| !l.trim().is_empty()),
+                            tags: tags.clone(),
+                            enabled: true,
+                            interval: None,
+                        });
+                    }
+                }
+                Err(message) => problems.push(Problem {
+                    file: path.to_path_buf(),
+                    origin: Origin::FileNoPosition,
+                    key: format!("outline \"{}\" xmlUrl", o.text),
+                    message,
+                    hint: Some("fix or remove that outline".to_string()),
+                }),
+            },
+            None => {
+                // A folder: its name becomes a tag of the feeds inside it.
+                let mut folder_tags = tags.clone();
+                if !o.text.trim().is_empty() && !o.outlines.is_empty() {
+                    folder_tags.push(o.text.trim().to_string());
+                }
+                collect_outlines(&o.outlines, &folder_tags, out, problems, seen, path);
+            }
+        }
+    }
+}
+
+/// Renders the sources as OPML 2.0, for feed readers.
+pub fn to_opml(feeds: &[FeedSource]) -> Result<String, opml::Error> {
+    let mut doc = opml::OPML {
+        version: "2.0".to_string(),
+        head: Some(opml::Head {
+            title: Some("feedwatch sources".to_string()),
+            ..opml::Head::default()
+        }),
+        ..opml::OPML::default()
+    };
+    for f in feeds {
+        doc.body.outlines.push(opml::Outline {
+            text: f.name.clone(),
+            title: Some(f.name.clone()),
+            r#type: Some("rss".to_string()),
+            xml_url: Some(f.url.to_string()),
+            language: f.lang.clone(),
+            category: (!f.tags.is_empty()).then(|| f.tags.join(",")),
+            ..opml::Outline::default()
+        });
+    }
+    doc.to_string()
+}
+
+/// What an OPML import changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub added: Vec<String>,
+    pub already_present: usize,
+}
+
+/// Appends the OPML file's feeds that are not yet listed to `sources.toml`,
+/// keeping the file's comments and layout.
+pub fn import_opml(sources_toml: &Path, opml_file: &Path) -> anyhow::Result<ImportReport> {
+    use anyhow::Context;
+    let incoming = load(opml_file).map_err(|p| anyhow::anyhow!("{p}"))?;
+    let text = match std::fs::read_to_string(sources_toml) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", sources_toml.display())),
+    };
+    let existing = if text.trim().is_empty() {
+        Vec::new()
+    } else {
+        parse_toml(sources_toml, text.clone()).map_err(|p| anyhow::anyhow!("{p}"))?
+    };
+    let known: HashSet<&Url> = existing.iter().map(|f| &f.url).collect();
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .with_context(|| format!("parsing {}", sources_toml.display()))?;
+    let mut report = ImportReport::default();
+    let array = doc
+        .entry("feed")
+        .or_insert(toml_edit::Item::ArrayOfTables(
+            toml_edit::ArrayOfTables::new(),
+        ))
+        .as_array_of_tables_mut()
+        .context("`feed` in the source list is not an array of [[feed]] tables")?;
+    for f in incoming {
+        if known.contains(&f.url) {
+            report.already_present += 1;
+            continue;
+        }
+        let mut t = toml_edit::Table::new();
+        t["url"] = toml_edit::value(f.url.as_str());
+        t["name"] = toml_edit::value(f.name.as_str());
+        if let Some(lang) = &f.lang {
+            t["lang"] = toml_edit::value(lang.as_str());
+        }
+        if !f.tags.is_empty() {
+            let mut tags = toml_edit::Array::new();
+            for tag in &f.tags {
+                tags.push(tag.as_str());
+            }
+            t["tags"] = toml_edit::value(tags);
+        }
+        array.push(t);
+        report.added.push(f.url.to_string());
+    }
+    if let Some(dir) = sources_toml.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    // Write to a temporary file and rename, so a crash never leaves half a list.
+    let tmp = sources_toml.with_extension("toml.tmp");
+    std::fs::write(&tmp, doc.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, sources_toml)
+        .with_context(|| format!("replacing {}", sources_toml.display()))?;
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_urls_accept_relative_and_absolute_paths() {
+        let rel = parse_feed_url("file://feeds/local.xml").unwrap();
+        assert_eq!(file_url_path(&rel), PathBuf::from("feeds/local.xml"));
+        let abs = parse_feed_url("file:///srv/feeds/a%20b.xml").unwrap();
+        assert_eq!(file_url_path(&abs), PathBuf::from("/srv/feeds/a b.xml"));
+    }
+
+    #[test]
+    fn rejects_other_schemes() {
+        assert!(parse_feed_url("ftp://example.org/feed").is_err());
+        assert!(parse_feed_url("").is_err());
+    }
+}

@@ -1,0 +1,324 @@
+//! The only module with SQL. A SQLite file in WAL mode, created with its
+//! folder on first use, migrated by the migrations embedded in the binary.
+//!
+//! A poll's results (the feed's new fetch state and its items) are written in
+//! one transaction: validators such as the ETag must never be saved without
+//! the items they vouch for, or the next conditional GET would answer 304 and
+//! those items would be lost.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use crate::item::Item;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot create the data folder {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// What the last poll of a feed left behind.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FeedState {
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub last_fetch_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_status: Option<u16>,
+    pub last_outcome: Option<String>,
+    pub last_error: Option<String>,
+    pub error_count: u32,
+    pub total_errors: u64,
+    pub total_fetches: u64,
+    pub next_check_at: Option<DateTime<Utc>>,
+    pub last_item_count: Option<u32>,
+}
+
+/// The outcome of one poll, to be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollOutcome {
+    Ok,
+    NotModified,
+    Error,
+}
+
+impl PollOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            PollOutcome::Ok => "ok",
+            PollOutcome::NotModified => "not_modified",
+            PollOutcome::Error => "error",
+        }
+    }
+}
+
+/// The new fetch state of a feed after a poll.
+#[derive(Debug, Clone)]
+pub struct PollRecord {
+    pub at: DateTime<Utc>,
+    pub outcome: PollOutcome,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// New validators; `None` keeps the stored ones (a 304 or an error).
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Consecutive failures after this poll.
+    pub error_count: u32,
+    pub next_check_at: DateTime<Utc>,
+    pub item_count: Option<u32>,
+}
+
+/// How a batch of items changed the store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UpsertCounts {
+    pub inserted: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite file at `path` and migrates it.
+    pub async fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // NORMAL in WAL mode is durable against process crashes, which is
+            // the failure that matters for a daemon; FULL only adds power-loss safety.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("src/store/migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Opens from a `sqlite://` URL (for tools that hold a URL).
+    pub async fn open_url(url: &str) -> Result<Store, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)?;
+        Store::open(options.get_filename()).await
+    }
+
+    pub async fn feed_state(&self, url: &str) -> Result<Option<FeedState>, StoreError> {
+        let row = sqlx::query("SELECT * FROM feeds WHERE url = ?")
+            .bind(url)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| feed_state_from_row(&r)).transpose()
+    }
+
+    pub async fn feed_states(&self) -> Result<Vec<FeedState>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM feeds ORDER BY url")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(feed_state_from_row).collect()
+    }
+
+    /// Records a poll and its items in one transaction.
+    pub async fn commit_poll(
+        &self,
+        feed_url: &str,
+        record: &PollRecord,
+        items: &[Item],
+    ) -> Result<UpsertCounts, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let failed = i64::from(record.outcome == PollOutcome::Error);
+        let succeeded = record.outcome != PollOutcome::Error;
+        sqlx::query(
+            "INSERT INTO feeds (url, etag, last_modified, last_fetch_at, last_success_at, last_status,
+                                last_outcome, last_error, error_count, total_errors, total_fetches,
+                                next_check_at, last_item_count)
+             VALUES (?1, ?2, ?3, ?4, CASE WHEN ?5 THEN ?4 END, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12)
+             ON CONFLICT (url) DO UPDATE SET
+                etag            = COALESCE(?2, etag),
+                last_modified   = COALESCE(?3, last_modified),
+                last_fetch_at   = ?4,
+                last_success_at = CASE WHEN ?5 THEN ?4 ELSE last_success_at END,
+                last_status     = ?6,
+                last_outcome    = ?7,
+                last_error      = ?8,
+                error_count     = ?9,
+                total_errors    = total_errors + ?10,
+                total_fetches   = total_fetches + 1,
+                next_check_at   = ?11,
+                last_item_count = COALESCE(?12, last_item_count)",
+        )
+        .bind(feed_url)
+        .bind(&record.etag)
+        .bind(&record.last_modified)
+        .bind(record.at)
+        .bind(succeeded)
+        .bind(record.status.map(i64::from))
+        .bind(record.outcome.as_str())
+        .bind(&record.error)
+        .bind(i64::from(record.error_count))
+        .bind(failed)
+        .bind(record.next_check_at)
+        .bind(record.item_count.map(i64::from))
+        .execute(&mut *tx)
+        .await?;
+
+        let mut counts = UpsertCounts::default();
+        for item in items {
+            let existing: Option<String> =
+                sqlx::query_scalar("SELECT content_hash FROM items WHERE id = ?")
+                    .bind(&item.id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            match existing {
+                None => {
+                    sqlx::query(
+                        "INSERT INTO items (id, feed_url, source, guid, link, title, summary, content, lang,
+                                            published_at, updated_at, first_seen_at, content_hash)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(&item.id)
+                    .bind(&item.feed_url)
+                    .bind(&item.source)
+                    .bind(&item.guid)
+                    .bind(&item.link)
+                    .bind(&item.title)
+                    .bind(&item.summary)
+                    .bind(&item.content)
+                    .bind(&item.lang)
+                    .bind(item.published)
+                    .bind(item.updated)
+                    .bind(record.at)
+                    .bind(&item.content_hash)
+                    .execute(&mut *tx)
+                    .await?;
+                    counts.inserted += 1;
+                }
+                Some(hash) if hash != item.content_hash => {
+                    // An edit: same identity, new text. The original publication
+                    // date stays; the revision tells publishers to send an update.
+                    sqlx::query(
+                        "UPDATE items SET title = ?, summary = ?, content = ?, link = COALESCE(?, link),
+                                          lang = ?, updated_at = ?, content_hash = ?, revision = revision + 1
+                         WHERE id = ?",
+                    )
+                    .bind(&item.title)
+                    .bind(&item.summary)
+                    .bind(&item.content)
+                    .bind(&item.link)
+                    .bind(&item.lang)
+                    .bind(item.updated.max(record.at))
+                    .bind(&item.content_hash)
+                    .bind(&item.id)
+                    .execute(&mut *tx)
+                    .await?;
+                    counts.updated += 1;
+                }
+                Some(_) => counts.unchanged += 1,
+            }
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+
+    /// Number of stored items.
+    pub async fn item_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Stored items, newest first.
+    pub async fn recent_items(&self, limit: u32) -> Result<Vec<StoredItem>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
+                    updated_at, first_seen_at, content_hash, revision
+             FROM items ORDER BY published_at DESC, id LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredItem {
+                    item: Item {
+                        id: r.try_get("id")?,
+                        feed_url: r.try_get("feed_url")?,
+                        source: r.try_get("source")?,
+                        guid: r.try_get("guid")?,
+                        link: r.try_get("link")?,
+                        title: r.try_get("title")?,
+                        summary: r.try_get("summary")?,
+                        content: r.try_get("content")?,
+                        lang: r.try_get("lang")?,
+                        published: r.try_get("published_at")?,
+                        updated: r.try_get("updated_at")?,
+                        content_hash: r.try_get("content_hash")?,
+                    },
+                    first_seen_at: r.try_get("first_seen_at")?,
+                    revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),
+                })
+            })
+            .collect()
+    }
+
+    /// Closes the pool, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// An item as stored, with bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredItem {
+    pub item: Item,
+    pub first_seen_at: DateTime<Utc>,
+    pub revision: u32,
+}
+
+fn feed_state_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedState, StoreError> {
+    let count = |name: &str| -> Result<i64, sqlx::Error> { r.try_get::<i64, _>(name) };
+    Ok(FeedState {
+        url: r.try_get("url")?,
+        etag: r.try_get("etag")?,
+        last_modified: r.try_get("last_modified")?,
+        last_fetch_at: r.try_get("last_fetch_at")?,
+        last_success_at: r.try_get("last_success_at")?,
+        last_status: r
+            .try_get::<Option<i64>, _>("last_status")?
+            .and_then(|s| u16::try_from(s).ok()),
+        last_outcome: r.try_get("last_outcome")?,
+        last_error: r.try_get("last_error")?,
+        error_count: u32::try_from(count("error_count")?).unwrap_or(u32::MAX),
+        total_errors: u64::try_from(count("total_errors")?).unwrap_or(0),
+        total_fetches: u64::try_from(count("total_fetches")?).unwrap_or(0),
+        next_check_at: r.try_get("next_check_at")?,
+        last_item_count: r
+            .try_get::<Option<i64>, _>("last_item_count")?
+            .and_then(|n| u32::try_from(n).ok()),
+    })
+}
