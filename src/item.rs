@@ -255,7 +255,58 @@ pub fn html_to_text(input: &str) -> String {
     } else {
         once
     };
-    fold_whitespace(&text)
+    fold_whitespace(&repair_mojibake(&text))
+}
+
+/// Repairs UTF-8 that was decoded as Windows-1252/Latin-1 somewhere upstream
+/// ("â€¦" for "…", "Ã©" for "é"): a lead-byte character followed by the right
+/// number of continuation-byte characters, which together are valid UTF-8,
+/// is replaced by what they encode. Text that does not form valid UTF-8 this
+/// way is left alone, so ordinary accented text is not touched.
+pub fn repair_mojibake(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| ('\u{c2}'..='\u{f4}').contains(&c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if let Some(lead) = cp1252_byte(chars[i]).filter(|b| (0xC2..=0xF4).contains(b)) {
+            let need = match lead {
+                0xF0.. => 4,
+                0xE0.. => 3,
+                _ => 2,
+            };
+            if let Some(run) = chars.get(i..i + need) {
+                let bytes: Option<Vec<u8>> = run.iter().map(|c| cp1252_byte(*c)).collect();
+                if let Some(decoded) = bytes.as_deref().and_then(|b| std::str::from_utf8(b).ok()) {
+                    out.push_str(decoded);
+                    i += need;
+                    continue;
+                }
+            }
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The single Windows-1252 (or Latin-1 C1) byte a non-ASCII char came from.
+fn cp1252_byte(c: char) -> Option<u8> {
+    let u = u32::from(c);
+    if u < 0x80 {
+        return None;
+    }
+    if u <= 0xFF {
+        return u8::try_from(u).ok();
+    }
+    let mut buf = [0u8; 4];
+    let (bytes, _, had_errors) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut buf));
+    match (had_errors, bytes.as_ref()) {
+        (false, [b]) => Some(*b),
+        _ => None,
+    }
 }
 
 fn html_fragment_text(input: &str) -> String {
@@ -321,6 +372,17 @@ pub fn fold_whitespace(s: &str) -> String {
     for c in s.chars() {
         if c.is_whitespace() || c == '\u{a0}' || c == '\u{200b}' {
             pending_space = true;
+        } else if ('\u{80}'..='\u{9f}').contains(&c) {
+            // C1 controls in feeds are almost always Windows-1252 bytes that
+            // went through a Latin-1 decoder (or &#146; references): map them
+            // back to the punctuation that was meant, as browsers do.
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            let byte = [u8::try_from(u32::from(c)).unwrap_or(b'?')];
+            let (mapped, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
+            out.extend(mapped.chars().filter(|m| !m.is_control()));
         } else if c.is_control() {
             continue;
         } else {
@@ -432,6 +494,15 @@ mod tests {
             html_to_text("  many \n\t spaces\u{3000}here "),
             "many spaces here"
         );
+    }
+
+    #[test]
+    fn mojibake_is_repaired_and_plain_accents_are_not() {
+        assert_eq!(html_to_text("&#226;&#128;&#166;"), "…");
+        assert_eq!(html_to_text("Taiwanâ€™s bid"), "Taiwan’s bid");
+        assert_eq!(html_to_text("CafÃ© crime"), "Café crime");
+        assert_eq!(html_to_text("Café déjà vu — naïve"), "Café déjà vu — naïve");
+        assert_eq!(html_to_text("don&#146;t"), "don’t");
     }
 
     #[test]

@@ -51,7 +51,55 @@ pub fn parse_feed(
     if looks_like_html(trimmed) {
         return Err(ParseError::HtmlPage);
     }
-    let bytes = trimmed.as_bytes().to_vec();
+    match guarded_parse(trimmed.as_bytes().to_vec(), base_uri) {
+        // feed-rs wants <rss version=…> and JSON Feed versions as URLs; real
+        // feeds omit the one and write "1.1" for the other.
+        Err(ParseError::Invalid(e)) => {
+            match with_rss_version(trimmed).or_else(|| with_json_feed_version(trimmed)) {
+                Some(fixed) => guarded_parse(fixed.into_bytes(), base_uri),
+                None => Err(ParseError::Invalid(e)),
+            }
+        }
+        other => other,
+    }
+}
+
+/// `<rss>` without a version attribute, given version 2.0.
+fn with_rss_version(text: &str) -> Option<String> {
+    let at = text.find("<rss")?;
+    let tag_end = at + text[at..].find('>')?;
+    let tag = &text[at..tag_end];
+    let next = text[at + 4..].chars().next()?;
+    if tag.contains("version") || !(next.is_whitespace() || next == '>' || next == '/') {
+        return None;
+    }
+    Some(format!(
+        "{}<rss version=\"2.0\"{}",
+        &text[..at],
+        &text[at + 4..]
+    ))
+}
+
+/// A JSON Feed whose `version` is a bare number, given the URL form.
+fn with_json_feed_version(text: &str) -> Option<String> {
+    if !text.starts_with('{') {
+        return None;
+    }
+    let mut doc: serde_json::Value = serde_json::from_str(text).ok()?;
+    let version = doc.get("version")?.as_str()?;
+    let url = match version.trim() {
+        "1" | "1.0" => "https://jsonfeed.org/version/1",
+        "1.1" => "https://jsonfeed.org/version/1.1",
+        _ => return None,
+    };
+    doc["version"] = serde_json::Value::String(url.to_string());
+    serde_json::to_string(&doc).ok()
+}
+
+fn guarded_parse(
+    bytes: Vec<u8>,
+    base_uri: Option<&str>,
+) -> Result<feed_rs::model::Feed, ParseError> {
     let base = base_uri.map(str::to_string);
     let result = catch_unwind(AssertUnwindSafe(move || {
         feed_rs::parser::Builder::new()

@@ -345,17 +345,11 @@ pub fn import_opml(sources_toml: &Path, opml_file: &Path) -> anyhow::Result<Impo
         parse_toml(sources_toml, text.clone()).map_err(|p| anyhow::anyhow!("{p}"))?
     };
     let known: HashSet<&Url> = existing.iter().map(|f| &f.url).collect();
-    let mut doc: toml_edit::DocumentMut = text
-        .parse()
-        .with_context(|| format!("parsing {}", sources_toml.display()))?;
+    // New entries are appended as text, so the operator's file (comments,
+    // order, layout) stays byte for byte as it was.
+    let mut additions = toml_edit::DocumentMut::new();
     let mut report = ImportReport::default();
-    let array = doc
-        .entry("feed")
-        .or_insert(toml_edit::Item::ArrayOfTables(
-            toml_edit::ArrayOfTables::new(),
-        ))
-        .as_array_of_tables_mut()
-        .context("`feed` in the source list is not an array of [[feed]] tables")?;
+    let mut array = toml_edit::ArrayOfTables::new();
     for f in incoming {
         if known.contains(&f.url) {
             report.already_present += 1;
@@ -377,12 +371,23 @@ pub fn import_opml(sources_toml: &Path, opml_file: &Path) -> anyhow::Result<Impo
         array.push(t);
         report.added.push(f.url.to_string());
     }
+    additions.insert("feed", toml_edit::Item::ArrayOfTables(array));
+    let mut doc = text;
+    if !report.added.is_empty() {
+        if !doc.is_empty() && !doc.ends_with('\n') {
+            doc.push('\n');
+        }
+        doc.push_str("\n# Imported from ");
+        doc.push_str(&opml_file.display().to_string());
+        doc.push('\n');
+        doc.push_str(&additions.to_string());
+    }
     if let Some(dir) = sources_toml.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
     // Write to a temporary file and rename, so a crash never leaves half a list.
     let tmp = sources_toml.with_extension("toml.tmp");
-    std::fs::write(&tmp, doc.to_string()).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::write(&tmp, doc).with_context(|| format!("writing {}", tmp.display()))?;
     std::fs::rename(&tmp, sources_toml)
         .with_context(|| format!("replacing {}", sources_toml.display()))?;
     Ok(report)

@@ -207,12 +207,14 @@ impl TomlSource {
                     origin: Origin::Env(var.clone()),
                     key: path.to_string(),
                     message: "no such configuration key".to_string(),
-                    hint: suggest(schema, &path).map(|s| {
-                        format!(
-                            "did you mean {prefix}{}?",
-                            s.replace('.', "__").to_ascii_uppercase()
-                        )
-                    }),
+                    hint: suggest(schema, &path)
+                        .or_else(|| closest_leaf(schema, &path))
+                        .map(|s| {
+                            format!(
+                                "did you mean {prefix}{}?",
+                                s.replace('.', "__").to_ascii_uppercase()
+                            )
+                        }),
                 });
                 continue;
             };
@@ -474,6 +476,33 @@ fn suggest(schema: &toml::Value, path: &KeyPath) -> Option<String> {
         .min_by_key(|(d, _)| *d)?;
     let limit = (wrong.len() / 3).max(2);
     (best.0 <= limit).then(|| parent.child(best.1).to_string())
+}
+
+/// The closest known leaf key anywhere in the schema (for a misspelt section).
+fn closest_leaf(schema: &toml::Value, path: &KeyPath) -> Option<String> {
+    fn leaves(v: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+        if let toml::Value::Table(t) = v {
+            for (k, child) in t {
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                match child {
+                    toml::Value::Table(_) => leaves(child, &p, out),
+                    _ => out.push(p),
+                }
+            }
+        }
+    }
+    let mut all = Vec::new();
+    leaves(schema, "", &mut all);
+    let wrong = path.to_string();
+    let (dist, best) = all
+        .into_iter()
+        .map(|k| (strsim::damerau_levenshtein(&wrong, &k), k))
+        .min_by_key(|(d, _)| *d)?;
+    (dist <= (wrong.len() / 4).max(2)).then_some(best)
 }
 
 fn describe(v: &toml::Value) -> String {

@@ -21,7 +21,7 @@ use diag::{TomlSource, schema_of};
 /// Environment variable prefix for key overrides.
 pub const ENV_PREFIX: &str = "FEEDWATCH_";
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 struct RawConfig {
     server: RawServer,
@@ -33,22 +33,6 @@ struct RawConfig {
     federation: RawFederation,
     admin: RawAdmin,
     log: RawLog,
-}
-
-impl Default for RawConfig {
-    fn default() -> Self {
-        RawConfig {
-            server: RawServer::default(),
-            bot: RawBot::default(),
-            storage: RawStorage::default(),
-            sources: RawSources::default(),
-            schedule: RawSchedule::default(),
-            fetch: RawFetch::default(),
-            federation: RawFederation::default(),
-            admin: RawAdmin::default(),
-            log: RawLog::default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,0 +1,141 @@
+//! Shared test scaffolding: a temporary deployment (config + sources + SQLite
+//! file) and feed servers bound to 127.0.0.1:0.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use feedwatch::config::{self, Config};
+use tempfile::TempDir;
+
+/// A throwaway deployment in a temp folder.
+pub struct TestEnv {
+    pub dir: TempDir,
+    pub config_path: PathBuf,
+    pub sources_path: PathBuf,
+    pub db_path: PathBuf,
+}
+
+/// One `[[feed]]` entry.
+pub struct FeedEntry {
+    pub url: String,
+    pub name: String,
+    pub extra: String,
+}
+
+pub fn feed(url: impl Into<String>, name: &str) -> FeedEntry {
+    FeedEntry {
+        url: url.into(),
+        name: name.to_string(),
+        extra: String::new(),
+    }
+}
+
+impl TestEnv {
+    /// Short timeouts, a 1 MiB body cap and a one-minute backoff base, so the
+    /// failure paths are quick and their numbers easy to check.
+    pub fn new(feeds: &[FeedEntry]) -> TestEnv {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let sources_path = dir.path().join("sources.toml");
+        let mut sources = String::new();
+        for f in feeds {
+            sources.push_str(&format!(
+                "[[feed]]\nurl = \"{}\"\nname = \"{}\"\n{}\n\n",
+                f.url, f.name, f.extra
+            ));
+        }
+        std::fs::write(&sources_path, sources).expect("write sources");
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, test_config_text()).expect("write config");
+        let db_path = dir.path().join("data").join("feedwatch.db");
+        TestEnv {
+            dir,
+            config_path,
+            sources_path,
+            db_path,
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        config::load_with_env(&self.config_path, Vec::new()).expect("test config is valid")
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+pub fn test_config_text() -> String {
+    r#"
+[server]
+listen = "127.0.0.1:0"
+
+[bot]
+base_url = "http://localhost:8080"
+
+[storage]
+url = "sqlite://data/feedwatch.db"
+
+[sources]
+path = "sources.toml"
+
+[schedule]
+cron = "*/5 * * * *"
+interval = "15m"
+jitter = "0"
+backoff_base = "1m"
+backoff_max = "1h"
+floor_max = "24h"
+
+[fetch]
+connect_timeout = "2s"
+read_timeout = "1s"
+timeout = "2s"
+max_body = "1MiB"
+max_redirects = 3
+concurrency = 4
+per_host_concurrency = 4
+"#
+    .to_string()
+}
+
+/// Serves `router` on 127.0.0.1:0 until the test process ends.
+pub async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind 127.0.0.1:0");
+    let addr = listener.local_addr().expect("local addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    addr
+}
+
+/// The fixtures folder of this crate.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
+}
+
+/// `../shared/data` beside the repository, when present.
+pub fn shared_data() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    p.is_dir().then_some(p)
+}
+
+/// An RSS 2.0 document with the given (guid, title) items.
+pub fn rss(items: &[(&str, &str)]) -> String {
+    let mut s = String::from(
+        r#"<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Test feed</title><link>https://news.example/</link><description>d</description>"#,
+    );
+    for (guid, title) in items {
+        s.push_str(&format!(
+            "<item><title>{title}</title><link>https://news.example/{guid}?utm_source=rss</link><guid isPermaLink=\"false\">{guid}</guid><description>About {title}.</description><pubDate>Fri, 27 Nov 2026 10:00:00 +0000</pubDate></item>"
+        ));
+    }
+    s.push_str("</channel></rss>");
+    s
+}

@@ -1,0 +1,10 @@
+//! Integration tests: one binary, real parts (SQLite files, HTTP servers on
+//! 127.0.0.1:0, real feeds, the real `feedwatch` executable).
+
+mod helpers;
+
+mod config_errors;
+mod corpus;
+mod fetching;
+mod restart;
+mod sources_cli;
