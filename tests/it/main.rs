@@ -5,6 +5,7 @@ mod helpers;
 
 mod config_errors;
 mod corpus;
+mod daemon;
 mod fetching;
 mod restart;
 mod sources_cli;
