@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # Installs the external tools the test suite uses. Idempotent; safe to re-run.
 # Needs root (or sudo) for Debian packages on a fresh machine.
+#   xmllint (libxml2-utils)  validates the RSS and Atom we publish
+#   feedparser (Python)      reads our feeds back as feed readers do
 set -euo pipefail
+
+SUDO=""
+[ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
 need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
+command -v xmllint >/dev/null 2>&1 || need_apt+=(libxml2-utils)
+command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if ! python3 -c 'import feedparser' >/dev/null 2>&1; then
+  python3 -m pip install --quiet 'feedparser==6.0.*' \
+    || python3 -m pip install --quiet --break-system-packages 'feedparser==6.0.*'
 fi
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt

@@ -15,6 +15,8 @@
 //! | [`fetch`] | the only network client for feeds: conditional GET, limits, concurrency |
 //! | [`parse`] | bytes → parsed feed: encoding decision, feed-rs behind a panic guard |
 //! | [`item`] | the [`item::Item`] type: identity, canonical links, HTML → text, language |
+//! | [`summary`] | extractive 1–3 sentence summaries (en + zh), boilerplate removal, article main text |
+//! | [`publish`] | outputs from plain data: RSS/Atom/JSON Feed rendering, Fediverse post composition |
 //! | [`store`] | the only place with SQL: SQLite (WAL), embedded migrations |
 //! | [`web`] | axum routes: health now; feeds, ActivityPub and pages later |
 
@@ -24,7 +26,9 @@ pub mod config;
 pub mod fetch;
 pub mod item;
 pub mod parse;
+pub mod publish;
 pub mod schedule;
 pub mod sources;
 pub mod store;
+pub mod summary;
 pub mod web;

@@ -7,5 +7,8 @@ mod config_errors;
 mod corpus;
 mod daemon;
 mod fetching;
+mod publish_feeds;
+mod publish_posts;
+mod publish_summary;
 mod restart;
 mod sources_cli;
