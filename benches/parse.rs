@@ -84,6 +84,17 @@ fn bench(c: &mut Criterion) {
             n
         })
     });
+    group.bench_function("parse_only", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for d in &docs {
+                if let Ok(f) = parse_feed(d, None, Some(source.url.as_str())) {
+                    n += f.entries.len();
+                }
+            }
+            n
+        })
+    });
     group.bench_function("parse_and_normalize", |b| {
         b.iter(|| {
             let mut n = 0usize;

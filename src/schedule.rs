@@ -149,9 +149,16 @@ impl Ingest {
                 )
             }
         };
+        let records: Vec<crate::store::ItemRecord> = items
+            .iter()
+            .map(|i| crate::store::ItemRecord {
+                item: i.clone(),
+                verdict: None,
+            })
+            .collect();
         let counts = self
             .store
-            .commit_poll(feed.url.as_str(), &record, &items)
+            .commit_poll(feed.url.as_str(), &record, &records)
             .await?;
         if record.outcome != PollOutcome::Error {
             info!(

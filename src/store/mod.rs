@@ -87,6 +87,46 @@ pub struct PollRecord {
     pub item_count: Option<u32>,
 }
 
+/// The relevance verdict stored with an item (decided by `matching`; the
+/// store keeps it as plain values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub publish: bool,
+    pub score: f64,
+    /// JSON of the full explanation.
+    pub explanation: String,
+    /// The explanation on one line, for listings.
+    pub reasons: String,
+    /// JSON story fingerprint; set for published items.
+    pub fingerprint: Option<String>,
+    pub story: StoryAssignment,
+}
+
+/// Where a published item goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoryAssignment {
+    /// Not published: no story.
+    None,
+    /// The first item of a new story (the story id is the item id).
+    New,
+    /// Another outlet's report of an existing story.
+    Join(String),
+}
+
+/// An item with its verdict, ready to be committed.
+#[derive(Debug, Clone)]
+pub struct ItemRecord {
+    pub item: Item,
+    pub verdict: Option<Verdict>,
+}
+
+/// What the store already holds for an item id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub content_hash: String,
+    pub story_id: Option<String>,
+}
+
 /// How a batch of items changed the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UpsertCounts {
@@ -147,7 +187,7 @@ impl Store {
         &self,
         feed_url: &str,
         record: &PollRecord,
-        items: &[Item],
+        items: &[ItemRecord],
     ) -> Result<UpsertCounts, StoreError> {
         let mut tx = self.pool.begin().await?;
         let failed = i64::from(record.outcome == PollOutcome::Error);
@@ -187,13 +227,15 @@ impl Store {
         .await?;
 
         let mut counts = UpsertCounts::default();
-        for item in items {
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT content_hash FROM items WHERE id = ?")
+        for record_item in items {
+            let item = &record_item.item;
+            let existing: Option<(String, Option<String>)> =
+                sqlx::query_as("SELECT content_hash, story_id FROM items WHERE id = ?")
                     .bind(&item.id)
                     .fetch_optional(&mut *tx)
                     .await?;
-            match existing {
+            let verdict = record_item.verdict.as_ref();
+            let changed = match &existing {
                 None => {
                     sqlx::query(
                         "INSERT INTO items (id, feed_url, source, guid, link, title, summary, content, lang,
@@ -216,8 +258,9 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     counts.inserted += 1;
+                    true
                 }
-                Some(hash) if hash != item.content_hash => {
+                Some((hash, _)) if *hash != item.content_hash => {
                     // An edit: same identity, new text. The original publication
                     // date stays; the revision tells publishers to send an update.
                     sqlx::query(
@@ -236,12 +279,105 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     counts.updated += 1;
+                    true
                 }
-                Some(_) => counts.unchanged += 1,
+                Some(_) => {
+                    counts.unchanged += 1;
+                    false
+                }
+            };
+            if let (true, Some(v)) = (changed, verdict) {
+                let current_story = existing.as_ref().and_then(|(_, s)| s.clone());
+                let story_id = match (&current_story, &v.story) {
+                    // An item keeps the story it was published in.
+                    (Some(s), _) => Some(s.clone()),
+                    (None, StoryAssignment::New) => {
+                        sqlx::query(
+                            "INSERT INTO stories (id, lead_item_id, created_at, fingerprint) VALUES (?, ?, ?, ?)",
+                        )
+                        .bind(&item.id)
+                        .bind(&item.id)
+                        .bind(record.at)
+                        .bind(v.fingerprint.as_deref().unwrap_or("{}"))
+                        .execute(&mut *tx)
+                        .await?;
+                        Some(item.id.clone())
+                    }
+                    (None, StoryAssignment::Join(s)) => Some(s.clone()),
+                    (None, StoryAssignment::None) => None,
+                };
+                sqlx::query(
+                    "UPDATE items SET decision = ?, score = ?, explanation = ?, reasons = ?,
+                                      fingerprint = ?, story_id = ?
+                     WHERE id = ?",
+                )
+                .bind(if v.publish { "publish" } else { "skip" })
+                .bind(v.score)
+                .bind(&v.explanation)
+                .bind(&v.reasons)
+                .bind(&v.fingerprint)
+                .bind(story_id)
+                .bind(&item.id)
+                .execute(&mut *tx)
+                .await?;
             }
         }
         tx.commit().await?;
         Ok(counts)
+    }
+
+    /// What is stored for these item ids (absent ids are new).
+    pub async fn existing(&self, ids: &[&str]) -> Result<std::collections::HashMap<String, Existing>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(",");
+            let sql = format!("SELECT id, content_hash, story_id FROM items WHERE id IN ({placeholders})");
+            let mut q = sqlx::query_as::<_, (String, String, Option<String>)>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for (id, content_hash, story_id) in q.fetch_all(&self.pool).await? {
+                out.insert(id, Existing { content_hash, story_id });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Fingerprints (JSON) of the stories created since `since`, newest first.
+    pub async fn recent_story_fingerprints(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(sqlx::query_as("SELECT id, fingerprint FROM stories WHERE created_at >= ? ORDER BY created_at DESC")
+            .bind(since)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+
+    /// Stored items with their stored decision, newest first (for replay).
+    pub async fn items_with_decisions(&self, limit: u32) -> Result<Vec<(StoredItem, Option<StoredDecision>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
+                    updated_at, first_seen_at, content_hash, revision, decision, score, reasons, story_id
+             FROM items ORDER BY published_at DESC, id LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let decision: Option<String> = r.try_get("decision")?;
+                let stored = decision.map(|d| -> Result<StoredDecision, sqlx::Error> {
+                    Ok(StoredDecision {
+                        publish: d == "publish",
+                        score: r.try_get::<Option<f64>, _>("score")?.unwrap_or(0.0),
+                        reasons: r.try_get::<Option<String>, _>("reasons")?.unwrap_or_default(),
+                        story_id: r.try_get("story_id")?,
+                    })
+                });
+                Ok((stored_item_from_row(r)?, stored.transpose()?))
+            })
+            .collect()
     }
 
     /// Number of stored items.
@@ -262,28 +398,7 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(StoredItem {
-                    item: Item {
-                        id: r.try_get("id")?,
-                        feed_url: r.try_get("feed_url")?,
-                        source: r.try_get("source")?,
-                        guid: r.try_get("guid")?,
-                        link: r.try_get("link")?,
-                        title: r.try_get("title")?,
-                        summary: r.try_get("summary")?,
-                        content: r.try_get("content")?,
-                        lang: r.try_get("lang")?,
-                        published: r.try_get("published_at")?,
-                        updated: r.try_get("updated_at")?,
-                        content_hash: r.try_get("content_hash")?,
-                    },
-                    first_seen_at: r.try_get("first_seen_at")?,
-                    revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),
-                })
-            })
-            .collect()
+        rows.iter().map(|r| Ok(stored_item_from_row(r)?)).collect()
     }
 
     /// Closes the pool, checkpointing the WAL.
@@ -298,6 +413,36 @@ pub struct StoredItem {
     pub item: Item,
     pub first_seen_at: DateTime<Utc>,
     pub revision: u32,
+}
+
+/// A decision as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDecision {
+    pub publish: bool,
+    pub score: f64,
+    pub reasons: String,
+    pub story_id: Option<String>,
+}
+
+fn stored_item_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredItem, sqlx::Error> {
+    Ok(StoredItem {
+        item: Item {
+            id: r.try_get("id")?,
+            feed_url: r.try_get("feed_url")?,
+            source: r.try_get("source")?,
+            guid: r.try_get("guid")?,
+            link: r.try_get("link")?,
+            title: r.try_get("title")?,
+            summary: r.try_get("summary")?,
+            content: r.try_get("content")?,
+            lang: r.try_get("lang")?,
+            published: r.try_get("published_at")?,
+            updated: r.try_get("updated_at")?,
+            content_hash: r.try_get("content_hash")?,
+        },
+        first_seen_at: r.try_get("first_seen_at")?,
+        revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),
+    })
 }
 
 fn feed_state_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedState, StoreError> {
