@@ -54,14 +54,10 @@ fn bench(c: &mut Criterion) {
         })
         .collect();
     let _ = std::panic::take_hook();
-    let source = FeedSource {
-        url: url::Url::parse("https://bench.example/feed.xml").expect("url"),
-        name: "bench".to_string(),
-        lang: None,
-        tags: Vec::new(),
-        enabled: true,
-        interval: None,
-    };
+    let source = FeedSource::new(
+        url::Url::parse("https://bench.example/feed.xml").expect("url"),
+        "bench",
+    );
     let now = Utc::now();
     let items: u64 = docs
         .iter()

@@ -146,6 +146,8 @@ impl App {
             store: store.clone(),
             fetcher,
             schedule: Arc::new(config.schedule.clone()),
+            topic: config.topic.clone(),
+            commit_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
         Ok(App {
             config,

@@ -374,7 +374,10 @@ fn html_fragment_text(input: &str) -> String {
             i = match lower.find(&end_tag) {
                 Some(at) => {
                     let after = i + at;
-                    after + input[after..].find('>').map_or(input.len() - after, |e| e + 1)
+                    after
+                        + input[after..]
+                            .find('>')
+                            .map_or(input.len() - after, |e| e + 1)
                 }
                 None => input.len(),
             };

@@ -14,17 +14,21 @@
 //! | [`schedule`] | the ingest cycle: due feeds, poll (fetch → parse → normalize → store), backoff |
 //! | [`fetch`] | the only network client for feeds: conditional GET, limits, concurrency |
 //! | [`parse`] | bytes → parsed feed: encoding decision, feed-rs behind a panic guard |
+//! | [`dedupe`] | new vs edited vs seen; which story (cluster across outlets) a published item joins |
 //! | [`item`] | the [`item::Item`] type: identity, canonical links, HTML → text, language |
 //! | [`summary`] | extractive 1–3 sentence summaries (en + zh), boilerplate removal, article main text |
 //! | [`publish`] | outputs from plain data: RSS/Atom/JSON Feed rendering, Fediverse post composition |
+//! | [`matching`] | the topic: rule language, relevance score, explanations, story fingerprints, eval |
 //! | [`store`] | the only place with SQL: SQLite (WAL), embedded migrations |
 //! | [`web`] | axum routes: health now; feeds, ActivityPub and pages later |
 
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dedupe;
 pub mod fetch;
 pub mod item;
+pub mod matching;
 pub mod parse;
 pub mod publish;
 pub mod schedule;

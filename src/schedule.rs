@@ -15,8 +15,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::ScheduleConfig;
+use crate::dedupe::{self, STORY_WINDOW_HOURS};
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
 use crate::item::{Item, normalize};
+use crate::matching::{Candidate, Decision, Topic};
 use crate::parse::{ParseError, parse_feed};
 use crate::sources::FeedSource;
 use crate::store::{FeedState, PollOutcome, PollRecord, Store, StoreError, UpsertCounts};
@@ -27,6 +29,11 @@ pub struct Ingest {
     pub store: Store,
     pub fetcher: Fetcher,
     pub schedule: Arc<ScheduleConfig>,
+    pub topic: Arc<Topic>,
+    /// Story assignment reads recent stories and then writes: polls of
+    /// different feeds run concurrently, so that read-then-write is
+    /// serialized or two outlets' reports of one story would start two.
+    pub commit_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Why a poll failed, as recorded on the feed.
@@ -36,6 +43,8 @@ pub enum PollError {
     Fetch(#[from] FetchError),
     #[error("parse: {0}")]
     Parse(#[from] ParseError),
+    #[error("this feed's rules do not compile: {0}")]
+    Rules(String),
 }
 
 /// The result of polling one feed.
@@ -119,7 +128,7 @@ impl Ingest {
                 let error_count = state.error_count.saturating_add(1);
                 let retry_after = match &e {
                     PollError::Fetch(f) => f.retry_after(),
-                    PollError::Parse(_) => None,
+                    _ => None,
                 };
                 let delay = backoff(&self.schedule, error_count, &mut rand::rng())
                     .max(self.cap_floor(retry_after));
@@ -136,7 +145,7 @@ impl Ingest {
                         outcome: PollOutcome::Error,
                         status: match &e {
                             PollError::Fetch(f) => f.status(),
-                            PollError::Parse(_) => Some(200),
+                            _ => Some(200),
                         },
                         error: Some(e.to_string()),
                         etag: None,
@@ -149,32 +158,33 @@ impl Ingest {
                 )
             }
         };
-        let records: Vec<crate::store::ItemRecord> = items
-            .iter()
-            .map(|i| crate::store::ItemRecord {
-                item: i.clone(),
-                verdict: None,
-            })
-            .collect();
-        let counts = self
-            .store
-            .commit_poll(feed.url.as_str(), &record, &records)
-            .await?;
+        let item_count = items.len();
+        let counts = {
+            let _serialized = self.commit_lock.lock().await;
+            let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
+            let existing = self.store.existing(&ids).await?;
+            let since = now - chrono::Duration::hours(STORY_WINDOW_HOURS);
+            let mut recent =
+                dedupe::recent_stories(self.store.recent_story_fingerprints(since).await?);
+            let records = dedupe::assign(items, &existing, &mut recent);
+            for r in &records {
+                if let Some(v) = &r.verdict {
+                    tracing::debug!(feed.url = %feed.url, item.id = %r.item.id, publish = v.publish, score = v.score, reasons = %v.reasons, "item evaluated");
+                }
+            }
+            self.store
+                .commit_poll(feed.url.as_str(), &record, &records)
+                .await?
+        };
         if record.outcome != PollOutcome::Error {
             info!(
                 feed.url = %feed.url,
                 outcome = ?record.outcome,
-                items = items.len(),
+                items = item_count,
                 new = counts.inserted,
                 edited = counts.updated,
                 "feed polled"
             );
-        }
-        for item in items
-            .iter()
-            .take(usize::try_from(counts.inserted).unwrap_or(0).max(1))
-        {
-            tracing::debug!(feed.url = %feed.url, item.id = %item.id, title = %item.title, "item seen");
         }
         Ok(PollReport {
             feed_url: feed.url.to_string(),
@@ -182,7 +192,7 @@ impl Ingest {
             status: record.status,
             error: record.error,
             counts,
-            items_in_feed: items.len(),
+            items_in_feed: item_count,
             next_check_at: record.next_check_at,
         })
     }
@@ -198,15 +208,20 @@ impl Ingest {
             FetchOutcome::Body(fetched) => {
                 let source = feed.clone();
                 let base = fetched.final_url.to_string();
-                // Parsing a large feed is CPU work; keep it off the I/O threads.
+                let topic = self.topic_for(feed)?;
+                // Parsing and matching are CPU work; keep them off the I/O threads.
                 let parsed = tokio::task::spawn_blocking(
-                    move || -> Result<(Vec<Item>, Option<u32>), ParseError> {
+                    move || -> Result<(Vec<(Item, Decision)>, Option<u32>), ParseError> {
                         let parsed =
                             parse_feed(&fetched.body, fetched.charset.as_deref(), Some(&base))?;
                         let items = parsed
                             .entries
                             .iter()
-                            .map(|e| normalize(&parsed, e, &source, now))
+                            .map(|e| {
+                                let item = normalize(&parsed, e, &source, now);
+                                let decision = topic.evaluate(&candidate(&item));
+                                (item, decision)
+                            })
                             .collect();
                         Ok((items, parsed.ttl))
                     },
@@ -222,6 +237,18 @@ impl Ingest {
                     floor: max_opt(fetched.max_age, ttl),
                 })
             }
+        }
+    }
+
+    /// The topic for a feed: the shared one, or with the feed's overrides.
+    pub fn topic_for(&self, feed: &FeedSource) -> Result<Arc<Topic>, PollError> {
+        match &feed.rules {
+            None => Ok(self.topic.clone()),
+            Some(ov) => self
+                .topic
+                .with_override(ov)
+                .map(Arc::new)
+                .map_err(|e| PollError::Rules(e.to_string())),
         }
     }
 
@@ -292,7 +319,7 @@ impl Ingest {
 
 enum Polled {
     Items {
-        items: Vec<Item>,
+        items: Vec<(Item, Decision)>,
         status: u16,
         validators: Validators,
         floor: Option<Duration>,
@@ -300,6 +327,17 @@ enum Polled {
     NotModified {
         floor: Option<Duration>,
     },
+}
+
+/// What the matcher sees of an item.
+pub fn candidate(item: &Item) -> Candidate<'_> {
+    Candidate {
+        title: &item.title,
+        summary: &item.summary,
+        link: item.link.as_deref().unwrap_or(""),
+        source: &item.source,
+        lang: &item.lang,
+    }
 }
 
 fn max_opt(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {

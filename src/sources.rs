@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::config::diag::{KeyPath, Origin, Problem, Problems, TomlSource, schema_of};
 use crate::config::{Validator, parse_duration};
+use crate::matching::TopicOverride;
 
 /// One watched feed, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +27,23 @@ pub struct FeedSource {
     pub enabled: bool,
     /// Overrides `[schedule] interval` for this feed.
     pub interval: Option<Duration>,
+    /// This feed's adjustments of the topic rules.
+    pub rules: Option<TopicOverride>,
+}
+
+impl FeedSource {
+    /// An enabled feed with no language hint, tags, interval or overrides.
+    pub fn new(url: Url, name: impl Into<String>) -> FeedSource {
+        FeedSource {
+            url,
+            name: name.into(),
+            lang: None,
+            tags: Vec::new(),
+            enabled: true,
+            interval: None,
+            rules: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -43,6 +61,7 @@ struct RawFeed {
     tags: Vec<String>,
     enabled: bool,
     interval: String,
+    rules: Option<TopicOverride>,
 }
 
 impl Default for RawFeed {
@@ -54,6 +73,7 @@ impl Default for RawFeed {
             tags: Vec::new(),
             enabled: true,
             interval: String::new(),
+            rules: None,
         }
     }
 }
@@ -66,6 +86,7 @@ fn schema() -> toml::Value {
         tags: vec!["taiwan".to_string()],
         enabled: true,
         interval: "30m".to_string(),
+        rules: Some(TopicOverride::default()),
     };
     schema_of(&RawSourcesFile {
         feed: vec![template],
@@ -172,6 +193,7 @@ pub fn parse_toml(path: &Path, text: String) -> Result<Vec<FeedSource>, Problems
                 tags: f.tags,
                 enabled: f.enabled,
                 interval,
+                rules: f.rules,
             });
         }
     }
@@ -264,17 +286,15 @@ fn collect_outlines(
                 Ok(url) => {
                     if seen.insert(url.clone()) {
                         let name = o.title.clone().unwrap_or_else(|| o.text.clone());
+                        let name = if name.trim().is_empty() {
+                            url.host_str().unwrap_or("feed").to_string()
+                        } else {
+                            name.trim().to_string()
+                        };
                         out.push(FeedSource {
-                            name: if name.trim().is_empty() {
-                                url.host_str().unwrap_or("feed").to_string()
-                            } else {
-                                name.trim().to_string()
-                            },
-                            url,
                             lang: o.language.clone().filter(|l| !l.trim().is_empty()),
                             tags: tags.clone(),
-                            enabled: true,
-                            interval: None,
+                            ..FeedSource::new(url, name)
                         });
                     }
                 }

@@ -10,10 +10,13 @@ pub mod diag;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
+
+use crate::matching::{Topic, TopicConfig, TopicError};
 
 pub use diag::{KeyPath, Origin, Problem, Problems};
 use diag::{TomlSource, schema_of};
@@ -33,6 +36,7 @@ struct RawConfig {
     federation: RawFederation,
     admin: RawAdmin,
     log: RawLog,
+    topic: TopicConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -191,6 +195,8 @@ pub struct Config {
     pub federation: FederationConfig,
     pub admin: AdminConfig,
     pub log: LogConfig,
+    /// The compiled topic: rules, profile, threshold.
+    pub topic: Arc<Topic>,
 }
 
 #[derive(Debug, Clone)]
@@ -338,6 +344,7 @@ pub fn parse_with_env(
             "federation" => section!(federation),
             "admin" => section!(admin),
             "log" => section!(log),
+            "topic" => section!(topic),
             _ => problems.push(src.unknown_key(&at, &schema)),
         }
     }
@@ -479,6 +486,8 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
         );
     }
 
+    let topic = compile_topic(&mut v, &base_dir, &raw.topic);
+
     let base_url = base_url?;
     let user_agent = if raw.fetch.user_agent.trim().is_empty() {
         format!(
@@ -535,7 +544,65 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             format: format?,
             level: level?,
         },
+        topic: topic?,
     })
+}
+
+/// Reads the profile files and compiles the topic, mapping each error to the
+/// key that caused it.
+fn compile_topic(v: &mut Validator<'_>, base_dir: &Path, cfg: &TopicConfig) -> Option<Arc<Topic>> {
+    let mut texts = Vec::new();
+    let mut ok = true;
+    for (i, p) in cfg.profile.iter().enumerate() {
+        let path = base_dir.join(p);
+        match std::fs::read_to_string(&path) {
+            Ok(t) => texts.push(t),
+            Err(e) => {
+                ok = false;
+                v.check_at::<()>(
+                    &KeyPath::key(&["topic", "profile"]).index(i),
+                    Err(format!("cannot read {}: {e}", path.display())),
+                    "a path to a text or Markdown file, relative to the config file",
+                );
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    match Topic::compile(cfg, &texts) {
+        Ok(t) => Some(Arc::new(t)),
+        Err(e) => {
+            let topic = KeyPath::key(&["topic"]);
+            let position = |list: &str, name: &str, names: Vec<&String>| {
+                let at = names.iter().position(|n| *n == name).unwrap_or(0);
+                topic.child(list).index(at).child("query")
+            };
+            let (path, hint) = match &e {
+                TopicError::Group { group, .. } => (
+                    topic.child("groups").child(group),
+                    "a query such as 'taiwan | taipei | \"chinese taipei\"'",
+                ),
+                TopicError::Rule { rule, .. } => (
+                    position("rule", rule, cfg.rule.iter().map(|r| &r.name).collect()),
+                    "a query such as '@taiwan AND @interpol'",
+                ),
+                TopicError::Exclude { rule, .. } => (
+                    position(
+                        "exclude",
+                        rule,
+                        cfg.exclude.iter().map(|r| &r.name).collect(),
+                    ),
+                    "a query such as 'interpol AND (band | album | concert)'",
+                ),
+                TopicError::Invalid { key, .. } => {
+                    (topic.child(key), "a value in the documented range")
+                }
+            };
+            v.check_at::<()>(&path, Err(e.to_string()), hint);
+            None
+        }
+    }
 }
 
 /// Collects problems while turning raw values into typed ones.

@@ -327,17 +327,28 @@ impl Store {
     }
 
     /// What is stored for these item ids (absent ids are new).
-    pub async fn existing(&self, ids: &[&str]) -> Result<std::collections::HashMap<String, Existing>, StoreError> {
+    pub async fn existing(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, Existing>, StoreError> {
         let mut out = std::collections::HashMap::new();
         for chunk in ids.chunks(500) {
             let placeholders = vec!["?"; chunk.len()].join(",");
-            let sql = format!("SELECT id, content_hash, story_id FROM items WHERE id IN ({placeholders})");
+            let sql = format!(
+                "SELECT id, content_hash, story_id FROM items WHERE id IN ({placeholders})"
+            );
             let mut q = sqlx::query_as::<_, (String, String, Option<String>)>(&sql);
             for id in chunk {
                 q = q.bind(*id);
             }
             for (id, content_hash, story_id) in q.fetch_all(&self.pool).await? {
-                out.insert(id, Existing { content_hash, story_id });
+                out.insert(
+                    id,
+                    Existing {
+                        content_hash,
+                        story_id,
+                    },
+                );
             }
         }
         Ok(out)
@@ -348,14 +359,19 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(String, String)>, StoreError> {
-        Ok(sqlx::query_as("SELECT id, fingerprint FROM stories WHERE created_at >= ? ORDER BY created_at DESC")
-            .bind(since)
-            .fetch_all(&self.pool)
-            .await?)
+        Ok(sqlx::query_as(
+            "SELECT id, fingerprint FROM stories WHERE created_at >= ? ORDER BY created_at DESC",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Stored items with their stored decision, newest first (for replay).
-    pub async fn items_with_decisions(&self, limit: u32) -> Result<Vec<(StoredItem, Option<StoredDecision>)>, StoreError> {
+    pub async fn items_with_decisions(
+        &self,
+        limit: u32,
+    ) -> Result<Vec<(StoredItem, Option<StoredDecision>)>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
                     updated_at, first_seen_at, content_hash, revision, decision, score, reasons, story_id
@@ -371,7 +387,9 @@ impl Store {
                     Ok(StoredDecision {
                         publish: d == "publish",
                         score: r.try_get::<Option<f64>, _>("score")?.unwrap_or(0.0),
-                        reasons: r.try_get::<Option<String>, _>("reasons")?.unwrap_or_default(),
+                        reasons: r
+                            .try_get::<Option<String>, _>("reasons")?
+                            .unwrap_or_default(),
                         story_id: r.try_get("story_id")?,
                     })
                 });

@@ -59,14 +59,10 @@ enum Outcome {
 fn parse_with_deadline(path: &Path) -> Outcome {
     let bytes = std::fs::read(path).unwrap();
     let (tx, rx) = mpsc::channel();
-    let source = FeedSource {
-        url: url::Url::parse("https://corpus.example/feed.xml").unwrap(),
-        name: "corpus".to_string(),
-        lang: None,
-        tags: Vec::new(),
-        enabled: true,
-        interval: None,
-    };
+    let source = FeedSource::new(
+        url::Url::parse("https://corpus.example/feed.xml").unwrap(),
+        "corpus",
+    );
     std::thread::spawn(move || {
         let charset = http_charset(&bytes);
         let result = match parse_feed(&bytes, charset.as_deref(), Some(source.url.as_str())) {

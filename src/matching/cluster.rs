@@ -1,0 +1,390 @@
+//! Story clustering: recognising that several outlets carry the same story.
+//!
+//! A [`StoryFingerprint`] is computed from an item's title, lead and
+//! language and can be stored (serde) and compared later without the text.
+//! It holds two sorted sets of hashed features, one for the title alone and
+//! one for title + lead:
+//!
+//! * Latin-script text: stemmed content words (stop words dropped) and the
+//!   bigrams of consecutive content words, so re-ordered or lightly edited
+//!   headlines still share most features while word order still counts;
+//! * Han/kana text: character bigrams of the folded text, so Traditional and
+//!   Simplified versions of one headline have identical features;
+//! * numbers are kept: "151 rescued" and "44 deported" are different stories
+//!   even when every other word is about the same topic.
+//!
+//! Two fingerprints are compared by the Jaccard index of their title+lead
+//! features, or of their titles when either has no lead; [`same_story`]
+//! applies [`SAME_STORY_THRESHOLD`]. The title alone is not trusted when
+//! leads exist: news headlines are formulaic ("Interpol warns of surge in
+//! human trafficking…" ran twice, two years apart), leads carry the
+//! specifics.
+//! Stories on the same topic share topic words (Taiwan, INTERPOL, assembly)
+//! but not their specifics (places, numbers, names, verbs), which is what a
+//! Jaccard over *all* content features, rather than a topic-word count,
+//! measures. Hashes are FNV-1a, fixed forever, so stored fingerprints stay
+//! comparable across versions.
+
+use serde::{Deserialize, Serialize};
+
+use super::text::{self, WordStemmer};
+
+/// Similarity at or above which two items are the same story. Jaccard over
+/// words *and* word bigrams is strict: on the clustering tests, one story
+/// told by two outlets scores 0.27–1.0 and different stories on the same
+/// topic 0.03–0.17.
+pub const SAME_STORY_THRESHOLD: f64 = 0.22;
+
+/// How much of the lead is used: a lead's first sentences carry the story;
+/// later ones drift into background that other stories share.
+const LEAD_WORDS: usize = 45;
+const LEAD_CJK_CHARS: usize = 90;
+
+/// Bumped if feature extraction changes, so stale fingerprints are not
+/// compared with new ones.
+pub const FINGERPRINT_VERSION: u32 = 1;
+
+/// Comparable summary of one item's story.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct StoryFingerprint {
+    pub version: u32,
+    /// Language tag as given by the caller (informational).
+    pub lang: String,
+    /// Sorted, distinct feature hashes of the title.
+    pub title: Vec<u64>,
+    /// Sorted, distinct feature hashes of the title and the lead.
+    pub body: Vec<u64>,
+}
+
+fn features(stemmer: &WordStemmer, raw: &str, max_words: usize, max_cjk: usize) -> Vec<u64> {
+    let folded = text::fold(raw);
+    let mut out = Vec::new();
+    let mut prev: Option<String> = None;
+    let mut n = 0;
+    text::for_each_word(&folded, |s, e| {
+        if n >= max_words {
+            return;
+        }
+        n += 1;
+        let w = &folded[s..e];
+        let is_number = w.bytes().all(|b| b.is_ascii_digit());
+        if !is_number && text::is_stop_word(w) {
+            return;
+        }
+        let stem = stemmer.stem(w).into_owned();
+        out.push(text::stable_hash(stem.as_bytes()));
+        if let Some(p) = prev.take() {
+            let bigram = format!("{p} {stem}");
+            out.push(text::stable_hash(bigram.as_bytes()));
+        }
+        prev = Some(stem);
+    });
+    let mut budget = max_cjk;
+    text::for_each_cjk_run(&folded, |s, e| {
+        let chars: Vec<char> = folded[s..e].chars().take(budget).collect();
+        budget -= chars.len();
+        if chars.len() == 1 {
+            let mut buf = [0u8; 4];
+            out.push(text::stable_hash(chars[0].encode_utf8(&mut buf).as_bytes()));
+        }
+        for pair in chars.windows(2) {
+            let bigram: String = pair.iter().collect();
+            out.push(text::stable_hash(bigram.as_bytes()));
+        }
+    });
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+impl StoryFingerprint {
+    /// Fingerprint of an item. `lead` is the summary or first paragraph.
+    pub fn new(title: &str, lead: &str, lang: &str) -> Self {
+        let stemmer = WordStemmer::default();
+        let title_f = features(&stemmer, title, usize::MAX, usize::MAX);
+        let lead_f = features(&stemmer, lead, LEAD_WORDS, LEAD_CJK_CHARS);
+        let mut body = title_f.clone();
+        body.extend(lead_f);
+        body.sort_unstable();
+        body.dedup();
+        StoryFingerprint {
+            version: FINGERPRINT_VERSION,
+            lang: lang.to_string(),
+            title: title_f,
+            body,
+        }
+    }
+}
+
+/// Jaccard index of two sorted, distinct lists.
+fn jaccard(a: &[u64], b: &[u64]) -> f64 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut inter) = (0, 0, 0usize);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                inter += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    inter as f64 / (a.len() + b.len() - inter) as f64
+}
+
+/// Similarity of two stories in [0, 1]: Jaccard of the title+lead features,
+/// or of the titles when either item has no lead. 0 for fingerprints of
+/// different versions.
+pub fn story_similarity(a: &StoryFingerprint, b: &StoryFingerprint) -> f64 {
+    if a.version != b.version {
+        return 0.0;
+    }
+    let has_lead = |f: &StoryFingerprint| f.body.len() > f.title.len();
+    if has_lead(a) && has_lead(b) {
+        jaccard(&a.body, &b.body)
+    } else {
+        jaccard(&a.title, &b.title)
+    }
+}
+
+/// Whether two fingerprints are the same story.
+pub fn same_story(a: &StoryFingerprint, b: &StoryFingerprint) -> bool {
+    story_similarity(a, b) >= SAME_STORY_THRESHOLD
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(t: &str, l: &str, lang: &str) -> StoryFingerprint {
+        StoryFingerprint::new(t, l, lang)
+    }
+
+    /// (title, lead) pairs that are one story as carried by two outlets.
+    const SAME_EN: &[[(&str, &str); 2]] = &[
+        [
+            (
+                "Taiwan regrets exclusion from Interpol assembly",
+                "Taiwan voiced deep regret that Interpol rejected its bid to attend the general assembly in Bali and said it will keep working with the US and like-minded countries.",
+            ),
+            (
+                "Taiwan 'deeply unhappy' after Interpol snubs request to attend general assembly meeting",
+                "Taiwan expressed deep regret after Interpol rejected its request to attend the general assembly in Bali, CNA reported.",
+            ),
+        ],
+        [
+            (
+                "British parliamentary group backs Taiwan's bid to attend Interpol General Assembly",
+                "The British-Taiwanese All-Party Parliamentary Group issued a statement backing Taiwan's participation as an observer at Interpol's 87th General Assembly in the UAE.",
+            ),
+            (
+                "British lawmakers back Taiwan's Interpol bid",
+                "Co-chairs of the British-Taiwanese All-Party Parliamentary Group, Nigel Evans and Lord Rogan, called on Interpol to invite Taiwan as an observer to its General Assembly in Dubai.",
+            ),
+        ],
+        [
+            (
+                "British Prime Minister opens global police assembly in Glasgow",
+                "UK Prime Minister Keir Starmer opened the 92nd INTERPOL General Assembly in Glasgow, stressing international police cooperation against organized crime.",
+            ),
+            (
+                "British Prime Minister opens global police summit in Glasgow",
+                "Keir Starmer opened the INTERPOL General Assembly in Glasgow, the largest gathering of senior law enforcement officials.",
+            ),
+        ],
+        [
+            (
+                "Taiwan rescues 151 people from fraud rings in Cambodia",
+                "151 Taiwanese have returned home after falling victim to human trafficking and fraud rings in Cambodia, the cabinet said.",
+            ),
+            (
+                "151 Taiwanese rescued from Cambodian fraud rings, returned home",
+                "The cabinet said 151 Taiwanese victims of human trafficking and fraud rings in Cambodia have returned home.",
+            ),
+        ],
+    ];
+
+    /// Different stories that share the topic's words.
+    const DIFFERENT_EN: &[[(&str, &str); 2]] = &[
+        [
+            (
+                "Interpol bows to Beijing, denies Taiwan observer bid for Dubai general assembly",
+                "Interpol's General Secretariat rejected Taiwan's request to attend its general assembly in Dubai as an observer, citing a 1984 resolution that only the PRC represents China, Taiwan's foreign ministry said, expressing strong regret.",
+            ),
+            (
+                "Taiwan 'deeply unhappy' after Interpol snubs request to attend general assembly meeting",
+                "Taiwan expressed deep regret after Interpol rejected its request to attend the general assembly in Bali, CNA reported.",
+            ),
+        ],
+        [
+            (
+                "Interpol's General Assembly Refuses to Admit Taiwan Following China's Protest",
+                "Interpol's General Assembly, meeting in Santiago, Chile, declined to let Taiwan join as an observer after several states raised the issue and the Chinese delegation protested.",
+            ),
+            (
+                "Interpol bows to Beijing, denies Taiwan observer bid for Dubai general assembly",
+                "Interpol's General Secretariat rejected Taiwan's request to attend its general assembly in Dubai as an observer, citing a 1984 resolution.",
+            ),
+        ],
+        [
+            (
+                "US House Passes Bill Backing Taiwan's Participation in Interpol",
+                "The US House passed a bill supporting Taiwan's participation in Interpol, after Senate approval on March 8.",
+            ),
+            (
+                "Taiwan Should Join Interpol to Fight Transnational Crime",
+                "CIB Commissioner Chou Yew-woei writes that because Taiwan is excluded from Interpol it can access critical intelligence only indirectly and late.",
+            ),
+        ],
+        [
+            (
+                "INTERPOL Warns of Global Surge in Human Trafficking-Fueled Fraud",
+                "INTERPOL issued an Orange Notice warning member countries that human trafficking-fuelled fraud, in which victims lured by fake job ads are forced into cyber scams, has spread from Southeast Asia to other regions.",
+            ),
+            (
+                "Interpol warns of surge in human trafficking linked to online fraud",
+                "Interpol said victims from 66 countries have been trafficked into professionally run online scam centres, calling it a global crisis.",
+            ),
+        ],
+        [
+            (
+                "Ahmed Naser Al-Raisi, President of Interpol: how Morocco has established itself through its expertise",
+                "Opening the General Assembly in Marrakech, INTERPOL president Ahmed Naser Al-Raisi praised Morocco as a bridge between continents.",
+            ),
+            (
+                "The world is pinning its hopes on the Marrakech meetings to renew Interpol's strategies",
+                "Security officials from Qatar, Kuwait and other delegations at the 93rd INTERPOL General Assembly in Marrakech said the session is tackling terrorism, drugs and transnational crime.",
+            ),
+        ],
+        [
+            (
+                "Taiwan rescues 151 people from fraud rings in Cambodia",
+                "151 Taiwanese have returned home after falling victim to human trafficking and fraud rings in Cambodia, the cabinet said.",
+            ),
+            (
+                "Taiwan seeks to free citizens lured to Cambodia by scammers",
+                "Taiwan is trying to free more than 300 citizens lured to Cambodia by crime groups promising tech jobs and then forced to work in call centres.",
+            ),
+        ],
+    ];
+
+    const SAME_ZH: &[[(&str, &str); 2]] = &[
+        // Traditional and Simplified versions of one report.
+        [
+            (
+                "駐美官員：全球安全無缺口 台灣應加入國際刑警組織",
+                "駐芝加哥辦事處長投書指出，台灣因中國壓力無法參與國際刑警組織及使用其資料庫，使全球安全網出現缺口。",
+            ),
+            (
+                "驻美官员：全球安全无缺口 台湾应加入国际刑警组织",
+                "驻芝加哥办事处长投书指出，台湾因中国压力无法参与国际刑警组织及使用其资料库，使全球安全网出现缺口。",
+            ),
+        ],
+        // Two outlets, lightly re-worded headline.
+        [
+            (
+                "柬埔寨逮31名電信詐騙嫌犯 外交部：尚未發現台籍",
+                "柬埔寨政府逮捕31名電信詐騙嫌犯，外交部表示涉案者多為中國大陸籍，尚未發現台籍嫌犯。",
+            ),
+            (
+                "柬埔寨逮捕31名电信诈骗嫌犯 外交部称未发现台籍人士",
+                "外交部表示，柬埔寨逮捕的31名电信诈骗嫌犯多为中国大陆籍，目前尚未发现台籍嫌犯。",
+            ),
+        ],
+    ];
+
+    const DIFFERENT_ZH: &[[(&str, &str); 2]] = &[
+        [
+            (
+                "駐美官員：全球安全無缺口 台灣應加入國際刑警組織",
+                "駐芝加哥辦事處長投書指出，台灣因中國壓力無法參與國際刑警組織及使用其資料庫，使全球安全網出現缺口。",
+            ),
+            (
+                "國際刑警組織大會再拒台灣 外交部深表遺憾",
+                "國際刑警組織大會今年仍未邀請台灣以觀察員身分出席，外交部對此表達強烈不滿與遺憾。",
+            ),
+        ],
+        [
+            (
+                "柬埔寨逮31名電信詐騙嫌犯 外交部：尚未發現台籍",
+                "柬埔寨政府逮捕31名電信詐騙嫌犯，外交部表示涉案者多為中國大陸籍，尚未發現台籍嫌犯。",
+            ),
+            (
+                "3名年輕香港男女在台做詐騙車手被捕 25歲港女疑任管理者",
+                "台北警方破獲一個成員來自香港、馬來西亞及台灣的跨境詐騙車手集團，3名港籍男女被捕。",
+            ),
+        ],
+    ];
+
+    fn sims(pairs: &[[(&str, &str); 2]], lang: &str) -> Vec<f64> {
+        pairs
+            .iter()
+            .map(|[(t1, l1), (t2, l2)]| story_similarity(&fp(t1, l1, lang), &fp(t2, l2, lang)))
+            .collect()
+    }
+
+    #[test]
+    fn same_story_pairs_cluster() {
+        for (pairs, lang) in [(SAME_EN, "en"), (SAME_ZH, "zh")] {
+            let s = sims(pairs, lang);
+            for (i, v) in s.iter().enumerate() {
+                let [(a, la), (b, lb)] = pairs[i];
+                assert!(
+                    same_story(&fp(a, la, lang), &fp(b, lb, lang)),
+                    "{lang} pair {i} similarity {v:.3}: {a} / {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn different_stories_on_the_same_topic_do_not_cluster() {
+        for (pairs, lang) in [(DIFFERENT_EN, "en"), (DIFFERENT_ZH, "zh")] {
+            let s = sims(pairs, lang);
+            for (i, v) in s.iter().enumerate() {
+                let [(a, la), (b, lb)] = pairs[i];
+                assert!(
+                    !same_story(&fp(a, la, lang), &fp(b, lb, lang)),
+                    "{lang} pair {i} similarity {v:.3}: {a} / {b}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn identical_and_empty() {
+        let a = fp("Taiwan and Interpol", "lead", "en");
+        assert!((story_similarity(&a, &a) - 1.0).abs() < 1e-12);
+        let e = fp("", "", "en");
+        assert_eq!(story_similarity(&a, &e), 0.0);
+        assert!(!same_story(&e, &e));
+        let json = serde_json::to_string(&a).unwrap();
+        let back: StoryFingerprint = serde_json::from_str(&json).unwrap();
+        assert_eq!(a, back);
+    }
+
+    #[test]
+    fn syndicated_headline_without_lead_clusters() {
+        let a = fp(
+            "Taiwan rescues 151 people from fraud rings in Cambodia",
+            "",
+            "en",
+        );
+        let b = fp(
+            "Taiwan rescues 151 people from fraud rings in Cambodia",
+            "151 Taiwanese have returned home after falling victim to fraud rings.",
+            "en",
+        );
+        assert!(same_story(&a, &b));
+        let c = fp(
+            "Taiwan seeks to free citizens lured to Cambodia by scammers",
+            "",
+            "en",
+        );
+        assert!(!same_story(&a, &c));
+    }
+}
