@@ -211,7 +211,7 @@ impl Ingest {
                 let topic = self.topic_for(feed)?;
                 // Parsing and matching are CPU work; keep them off the I/O threads.
                 let parsed = tokio::task::spawn_blocking(
-                    move || -> Result<(Vec<(Item, Decision)>, Option<u32>), ParseError> {
+                    move || -> Result<(Vec<Evaluated>, Option<u32>), ParseError> {
                         let parsed =
                             parse_feed(&fetched.body, fetched.charset.as_deref(), Some(&base))?;
                         let items = parsed
@@ -317,9 +317,12 @@ impl Ingest {
     }
 }
 
+/// An item with the topic's decision on it.
+type Evaluated = (Item, Decision);
+
 enum Polled {
     Items {
-        items: Vec<(Item, Decision)>,
+        items: Vec<Evaluated>,
         status: u16,
         validators: Validators,
         floor: Option<Duration>,
