@@ -54,6 +54,11 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Run { once: true } => run_once(&config).await.map(|_| ()),
             Command::Run { once: false } => run_daemon(config, shutdown_signal()).await,
             Command::Feeds => feeds(&config).await,
+            Command::Score { json, sources } => crate::tune::score(&config, &sources, json).await,
+            Command::Eval { labels, sources } => crate::tune::eval(&config, &labels, &sources)
+                .await
+                .map(|_| ()),
+            Command::Replay { limit } => crate::tune::replay(&config, limit).await.map(|_| ()),
             Command::Sources { action } => sources_cmd(&config, action),
             Command::Check => Ok(()),
         }

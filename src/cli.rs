@@ -47,6 +47,29 @@ pub enum Command {
     Check,
     /// Show each source's health: last fetch, status, errors, next check.
     Feeds,
+    /// Decision, score and reasons for every item of the given feeds; touches no store.
+    Score {
+        /// One JSON object per line: id, link, title, score, matched, reasons, explanation…
+        #[arg(long)]
+        json: bool,
+        /// Feed URLs (http, https, file) or file paths.
+        #[arg(required = true, value_name = "SOURCE")]
+        sources: Vec<String>,
+    },
+    /// Precision and recall of the current rules against labelled items.
+    Eval {
+        /// Labels file: guid<TAB>label per line (0 unrelated, 1 related, 2 core).
+        #[arg(long, value_name = "FILE")]
+        labels: PathBuf,
+        #[arg(required = true, value_name = "SOURCE")]
+        sources: Vec<String>,
+    },
+    /// Re-run stored items under the current rules; list what would be added or dropped.
+    Replay {
+        /// How many of the newest stored items to replay.
+        #[arg(long, default_value_t = 100_000)]
+        limit: u32,
+    },
     /// Manage the source list.
     Sources {
         #[command(subcommand)]

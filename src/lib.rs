@@ -20,6 +20,7 @@
 //! | [`publish`] | outputs from plain data: RSS/Atom/JSON Feed rendering, Fediverse post composition |
 //! | [`matching`] | the topic: rule language, relevance score, explanations, story fingerprints, eval |
 //! | [`store`] | the only place with SQL: SQLite (WAL), embedded migrations |
+//! | [`tune`] | operator tools: `score`, `eval` (precision/recall) and `replay` (backtest of rule changes) |
 //! | [`web`] | axum routes: health now; feeds, ActivityPub and pages later |
 
 pub mod app;
@@ -35,4 +36,5 @@ pub mod schedule;
 pub mod sources;
 pub mod store;
 pub mod summary;
+pub mod tune;
 pub mod web;

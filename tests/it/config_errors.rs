@@ -316,3 +316,28 @@ fn shipped_config_and_sources_are_valid() {
             .any(|f| f.url.host_str() == Some("www.interpol.int"))
     );
 }
+
+#[test]
+fn broken_rule_query_names_the_rule_line_and_column() {
+    let edit = |t: &str| {
+        format!("{t}\n[topic]\n[[topic.rule]]\nname = \"core\"\nquery = \"taiwan AND (interpol\"\n")
+    };
+    let p = problems_for(edit);
+    let line = line_of(
+        &edit(&test_config_text()),
+        "query = \"taiwan AND (interpol\"",
+    );
+    let found =
+        p.0.iter()
+            .find(|p| p.key == "topic.rule[0].query")
+            .unwrap_or_else(|| panic!("{p}"));
+    assert!(
+        matches!(found.origin, Origin::File { line: l, .. } if l == line),
+        "{found}"
+    );
+    let shown = found.to_string();
+    assert!(
+        shown.contains("rule `core`") && shown.contains("column") && shown.contains("expected ')'"),
+        "{shown}"
+    );
+}

@@ -58,6 +58,26 @@ impl TestEnv {
         }
     }
 
+    /// The same deployment with the shipped `[topic]` section (and its
+    /// profile file) appended to the config.
+    pub fn with_shipped_topic(feeds: &[FeedEntry]) -> TestEnv {
+        let env = TestEnv::new(feeds);
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let shipped = std::fs::read_to_string(root.join("config.toml")).expect("config.toml");
+        let topic = &shipped[shipped.find("\n[topic]\n").expect("shipped [topic]")..];
+        let mut text = std::fs::read_to_string(&env.config_path).expect("read config");
+        text.push('\n');
+        text.push_str(topic);
+        std::fs::write(&env.config_path, text).expect("write config");
+        std::fs::create_dir_all(env.path().join("feeds")).expect("feeds dir");
+        std::fs::copy(
+            root.join("feeds/topic-interpol-taiwan.md"),
+            env.path().join("feeds/topic-interpol-taiwan.md"),
+        )
+        .expect("copy profile");
+        env
+    }
+
     pub fn config(&self) -> Config {
         config::load_with_env(&self.config_path, Vec::new()).expect("test config is valid")
     }

@@ -14,5 +14,6 @@ mod matching_relevance;
 mod publish_feeds;
 mod publish_posts;
 mod publish_summary;
+mod relevance_cli;
 mod restart;
 mod sources_cli;
