@@ -3,6 +3,7 @@
 # Needs root (or sudo) for Debian packages on a fresh machine.
 #   xmllint (libxml2-utils)  validates the RSS and Atom we publish
 #   feedparser (Python)      reads our feeds back as feed readers do
+#   node + @fedify/fedify     an independent ActivityPub peer (tests/peer)
 set -euo pipefail
 
 SUDO=""
@@ -12,6 +13,8 @@ need_apt=()
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v xmllint >/dev/null 2>&1 || need_apt+=(libxml2-utils)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
+command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
@@ -22,6 +25,8 @@ if ! python3 -c 'import feedparser' >/dev/null 2>&1; then
   python3 -m pip install --quiet 'feedparser==6.0.*' \
     || python3 -m pip install --quiet --break-system-packages 'feedparser==6.0.*'
 fi
+
+sh "$(dirname "$0")/../tests/peer/install.sh"
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 echo "test tools ready"

@@ -12,6 +12,7 @@
 //! | [`sources`] | the source list (`sources.toml` or OPML), OPML import/export |
 //! | [`app`] | builds shared state; runs the scheduler and HTTP server until shutdown; one-shot commands |
 //! | [`schedule`] | the ingest cycle: due feeds, poll (fetch → parse → normalize → store), backoff |
+//! | [`fediverse`] | the ActivityPub actor: keys, WebFinger/NodeInfo, Notes, inbox (signatures), persistent delivery |
 //! | [`fetch`] | the only network client for feeds: conditional GET, limits, concurrency |
 //! | [`parse`] | bytes → parsed feed: encoding decision, feed-rs behind a panic guard |
 //! | [`dedupe`] | new vs edited vs seen; which story (cluster across outlets) a published item joins |
@@ -19,7 +20,7 @@
 //! | [`summary`] | extractive 1–3 sentence summaries (en + zh), boilerplate removal, article main text |
 //! | [`publish`] | outputs from plain data: RSS/Atom/JSON Feed rendering, Fediverse post composition |
 //! | [`matching`] | the topic: rule language, relevance score, explanations, story fingerprints, eval |
-//! | [`store`] | the only place with SQL: SQLite (WAL), embedded migrations |
+//! | [`store`] | the only place with SQL: SQLite (WAL), embedded migrations; `store::fed` for the Fediverse tables |
 //! | [`tune`] | operator tools: `score`, `eval` (precision/recall) and `replay` (backtest of rule changes) |
 //! | [`web`] | axum routes: health now; feeds, ActivityPub and pages later |
 
@@ -27,6 +28,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod dedupe;
+pub mod fediverse;
 pub mod fetch;
 pub mod item;
 pub mod matching;

@@ -16,6 +16,11 @@ use sqlx::{Row, SqlitePool};
 
 use crate::item::Item;
 
+pub mod fed;
+
+/// Every migration of the crate, embedded; run by [`Store::open`].
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("cannot create the data folder {path}: {source}")]
@@ -157,7 +162,7 @@ impl Store {
             .max_connections(4)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("src/store/migrations").run(&pool).await?;
+        MIGRATOR.run(&pool).await?;
         Ok(Store { pool })
     }
 
@@ -417,6 +422,11 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(|r| Ok(stored_item_from_row(r)?)).collect()
+    }
+
+    /// The Fediverse tables, on the same pool.
+    pub fn fed(&self) -> fed::FedStore {
+        fed::FedStore::new(self.pool.clone())
     }
 
     /// Closes the pool, checkpointing the WAL.

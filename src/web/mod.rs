@@ -1,5 +1,7 @@
 //! The HTTP face. Routes stay thin: they read from the store and render.
 
+pub mod fediverse;
+
 use axum::Router;
 use axum::routing::get;
 

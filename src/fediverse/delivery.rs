@@ -1,0 +1,403 @@
+//! Publishing (writing activities and their delivery rows, optionally in the
+//! caller's transaction) and the delivery worker that drains the queue.
+//!
+//! Retry rules, the same for ActivityPub inboxes and the Mastodon API:
+//! 2xx → `delivered`; 408, 429, 5xx, timeouts and connection errors → retry
+//! with exponential backoff (from the row's attempt count, so it continues
+//! across restarts); other 4xx and 3xx → `failed` (logged at warn); a 410
+//! from an inbox also removes the followers behind it; still failing after
+//! `dead_after` → `dead`.
+
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use sqlx::{Sqlite, Transaction};
+use tracing::Instrument;
+use url::Url;
+
+use super::note;
+use super::signatures::{check_remote_url, signed_post};
+use super::{Fediverse, FediverseError, StoryPost};
+use crate::store::fed::{Channel, DeliveryRow, FedStore, NoteRow};
+
+/// First retry delay; doubles per attempt.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(30);
+/// Longest delay between two attempts.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(6 * 60 * 60);
+/// A claimed row is retried after this if the worker dies mid-send.
+pub const CLAIM_LEASE: Duration = Duration::from_secs(5 * 60);
+/// Per-request timeout of a delivery.
+pub const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Delay before attempt `attempts + 1`, with up to 10% jitter so inboxes
+/// that failed together do not get retried in lockstep.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    let base = BACKOFF_BASE
+        .saturating_mul(2u32.saturating_pow(exp))
+        .min(BACKOFF_MAX);
+    let jitter = base.mul_f64(rand::random::<f64>() * 0.1);
+    base + jitter
+}
+
+/// What one `deliver_once` pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: usize,
+    pub retried: usize,
+    pub failed: usize,
+    pub dead: usize,
+}
+
+enum Outcome {
+    Delivered(u16),
+    Retry(Option<u16>, String),
+    Failed(Option<u16>, String),
+    Gone(String),
+}
+
+impl Fediverse {
+    /// Publishes a story: stores the Note and its `Create`, and queues it
+    /// once per distinct follower inbox (and for the Mastodon API if set).
+    /// Idempotent: publishing the same story again queues nothing new.
+    pub async fn enqueue_create(&self, post: &StoryPost) -> Result<u64, FediverseError> {
+        let mut tx = self.inner.store.pool().begin().await?;
+        let n = self.enqueue_create_in_tx(&mut tx, post).await?;
+        tx.commit().await?;
+        self.inner.wake.notify_one();
+        Ok(n)
+    }
+
+    /// [`Self::enqueue_create`] inside the publisher's transaction, so the
+    /// story row and its delivery rows commit or roll back together
+    /// (transactional outbox). Call [`Self::wake_worker`] after commit.
+    pub async fn enqueue_create_in_tx(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        post: &StoryPost,
+    ) -> Result<u64, FediverseError> {
+        let s = &self.inner.settings;
+        let actor_id = &self.inner.actor.id;
+        let note_json = note::build_note(s, actor_id, post);
+        let note_id = note::note_id(&s.base_url, &post.story_id);
+        let create_id = note::activity_id(&s.base_url, "create", &[&post.story_id]);
+        let create = note::create_activity(create_id.as_str(), actor_id, note_json.clone(), true);
+        let now = Utc::now();
+        let fresh = FedStore::insert_activity_tx(
+            tx,
+            create_id.as_str(),
+            "Create",
+            Some(note_id.as_str()),
+            &serde_json::to_string(&create)?,
+            now,
+        )
+        .await?;
+        if !fresh {
+            return Ok(0);
+        }
+        FedStore::upsert_note_tx(
+            tx,
+            &NoteRow {
+                story_id: post.story_id.clone(),
+                note_id: note_id.to_string(),
+                create_id: create_id.to_string(),
+                json: serde_json::to_string(&note_json)?,
+                published_at: post.published,
+                updated_at: post.updated,
+                deleted_at: None,
+            },
+        )
+        .await?;
+        let mut n = FedStore::enqueue_fanout_tx(tx, create_id.as_str(), now).await?;
+        n += self
+            .enqueue_mastodon_tx(tx, create_id.as_str(), post, now)
+            .await?;
+        Ok(n)
+    }
+
+    /// An edited story: replaces the Note and sends `Update{Note}` with `updated`.
+    pub async fn enqueue_update(&self, post: &StoryPost) -> Result<u64, FediverseError> {
+        let s = &self.inner.settings;
+        let actor_id = &self.inner.actor.id;
+        let updated = post.updated.unwrap_or_else(Utc::now);
+        let mut post = post.clone();
+        post.updated = Some(updated);
+        let note_json = note::build_note(s, actor_id, &post);
+        let stamp = updated.timestamp_millis().to_string();
+        let update_id = note::activity_id(&s.base_url, "update", &[&post.story_id, &stamp]);
+        let update = note::update_activity(update_id.as_str(), actor_id, note_json.clone());
+        let now = Utc::now();
+        let mut tx = self.inner.store.pool().begin().await?;
+        if !FedStore::update_note_tx(
+            &mut tx,
+            &post.story_id,
+            &serde_json::to_string(&note_json)?,
+            updated,
+        )
+        .await?
+        {
+            return Err(FediverseError::NotFound);
+        }
+        let note_id = note::note_id(&s.base_url, &post.story_id);
+        FedStore::insert_activity_tx(
+            &mut tx,
+            update_id.as_str(),
+            "Update",
+            Some(note_id.as_str()),
+            &serde_json::to_string(&update)?,
+            now,
+        )
+        .await?;
+        let n = FedStore::enqueue_fanout_tx(&mut tx, update_id.as_str(), now).await?;
+        tx.commit().await?;
+        self.inner.wake.notify_one();
+        Ok(n)
+    }
+
+    /// A removed story: tombstones the Note (its URL answers 410) and sends `Delete`.
+    pub async fn enqueue_delete(&self, story_id: &str) -> Result<u64, FediverseError> {
+        let s = &self.inner.settings;
+        let actor_id = &self.inner.actor.id;
+        let now = Utc::now();
+        let note_id = note::note_id(&s.base_url, story_id);
+        let delete_id = note::activity_id(&s.base_url, "delete", &[story_id]);
+        let delete = note::delete_activity(delete_id.as_str(), actor_id, note_id.as_str(), now);
+        let mut tx = self.inner.store.pool().begin().await?;
+        if !FedStore::tombstone_note_tx(&mut tx, story_id, now).await? {
+            return Ok(0);
+        }
+        FedStore::insert_activity_tx(
+            &mut tx,
+            delete_id.as_str(),
+            "Delete",
+            Some(note_id.as_str()),
+            &serde_json::to_string(&delete)?,
+            now,
+        )
+        .await?;
+        let n = FedStore::enqueue_fanout_tx(&mut tx, delete_id.as_str(), now).await?;
+        tx.commit().await?;
+        self.inner.wake.notify_one();
+        Ok(n)
+    }
+
+    async fn enqueue_mastodon_tx(
+        &self,
+        tx: &mut Transaction<'_, Sqlite>,
+        activity_id: &str,
+        post: &StoryPost,
+        now: DateTime<Utc>,
+    ) -> Result<u64, FediverseError> {
+        let Some(m) = &self.inner.mastodon else {
+            return Ok(0);
+        };
+        let mut status = json!({
+            "status": note::html_to_text(&post.html),
+            "language": post.language,
+            "visibility": m.visibility,
+        });
+        if let (Some(cw), Some(obj)) = (&post.sensitive_cw, status.as_object_mut()) {
+            obj.insert("spoiler_text".into(), json!(cw));
+            obj.insert("sensitive".into(), json!(true));
+        }
+        Ok(FedStore::enqueue_delivery_tx(
+            tx,
+            activity_id,
+            Channel::MastodonApi,
+            m.instance.as_str(),
+            Some(&serde_json::to_string(&status)?),
+            now,
+        )
+        .await?)
+    }
+
+    /// Tells the worker loop that rows were queued (after an outside commit).
+    pub fn wake_worker(&self) {
+        self.inner.wake.notify_one();
+    }
+
+    /// One pass over the queue: claims every row due at `now` (in batches),
+    /// sends them with at most `delivery_concurrency` in flight, and records
+    /// each outcome. Tests call this directly with a chosen `now`.
+    pub async fn deliver_once(&self, now: DateTime<Utc>) -> Result<DeliveryReport, FediverseError> {
+        let concurrency = self.inner.settings.delivery_concurrency.max(1);
+        let batch = i64::try_from(concurrency.saturating_mul(16).max(256)).unwrap_or(256);
+        let mut report = DeliveryReport::default();
+        loop {
+            let rows = self.inner.store.claim_due(now, batch, CLAIM_LEASE).await?;
+            if rows.is_empty() {
+                return Ok(report);
+            }
+            let mut results = futures_util::stream::iter(rows)
+                .map(|row| async move {
+                    let outcome = self.send(&row).await;
+                    (row, outcome)
+                })
+                .buffer_unordered(concurrency);
+            while let Some((row, outcome)) = results.next().await {
+                self.record(&row, outcome, now, &mut report).await?;
+            }
+        }
+    }
+
+    async fn record(
+        &self,
+        row: &DeliveryRow,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+        report: &mut DeliveryReport,
+    ) -> Result<(), FediverseError> {
+        let span = tracing::info_span!("delivery", inbox = %row.target, activity.id = %row.activity_id, attempt = row.attempts);
+        self.record_inner(row, outcome, now, report)
+            .instrument(span)
+            .await
+    }
+
+    async fn record_inner(
+        &self,
+        row: &DeliveryRow,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+        report: &mut DeliveryReport,
+    ) -> Result<(), FediverseError> {
+        let store = &self.inner.store;
+        match outcome {
+            Outcome::Delivered(status) => {
+                store.mark_delivered(row.id, status, now).await?;
+                report.delivered += 1;
+            }
+            Outcome::Failed(status, err) => {
+                tracing::warn!(status, error = %err, "delivery refused; not retrying");
+                store.mark_final(row.id, "failed", status, &err).await?;
+                report.failed += 1;
+            }
+            Outcome::Gone(err) => {
+                let removed = if row.channel == Channel::ActivityPub {
+                    store.remove_followers_by_inbox(&row.target).await?
+                } else {
+                    0
+                };
+                tracing::warn!(removed_followers = removed, "inbox is gone (410)");
+                store.mark_final(row.id, "failed", Some(410), &err).await?;
+                report.failed += 1;
+            }
+            Outcome::Retry(status, err) => {
+                let age = (now - row.created_at).to_std().unwrap_or_default();
+                if age >= self.inner.settings.dead_after {
+                    tracing::warn!(status, error = %err, "delivery dead after retries");
+                    store.mark_final(row.id, "dead", status, &err).await?;
+                    report.dead += 1;
+                } else {
+                    let delay = backoff(row.attempts);
+                    let next = now + chrono::Duration::from_std(delay).unwrap_or_default();
+                    tracing::info!(status, error = %err, retry_in_s = delay.as_secs(), "delivery will be retried");
+                    store.mark_retry(row.id, next, status, &err).await?;
+                    report.retried += 1;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn send(&self, row: &DeliveryRow) -> Outcome {
+        let result = match row.channel {
+            Channel::ActivityPub => self.send_activity(row).await,
+            Channel::MastodonApi => self.send_mastodon(row).await,
+        };
+        match result {
+            Ok(resp) => classify(resp.status().as_u16()),
+            Err(SendError::Refused(e)) => Outcome::Failed(None, e),
+            Err(SendError::Transient(e)) => Outcome::Retry(None, e),
+        }
+    }
+
+    async fn send_activity(&self, row: &DeliveryRow) -> Result<reqwest::Response, SendError> {
+        let inbox = Url::parse(&row.target).map_err(|e| SendError::Refused(e.to_string()))?;
+        let data = self.data();
+        check_remote_url(&inbox, &data)
+            .await
+            .map_err(|e| SendError::Refused(e.to_string()))?;
+        let req = signed_post(&data, &inbox, Bytes::from(row.body.clone().into_bytes()))
+            .await
+            .map_err(|e| SendError::Transient(e.to_string()))?;
+        let fut = self.inner.client.execute(req);
+        match tokio::time::timeout(self.delivery_timeout, fut).await {
+            Ok(Ok(resp)) => Ok(resp),
+            Ok(Err(e)) => Err(SendError::Transient(e.to_string())),
+            Err(_) => Err(SendError::Transient("timed out".into())),
+        }
+    }
+
+    /// `POST {instance}/api/v1/statuses` with the bearer token; the row id is
+    /// the `Idempotency-Key`, so a retry after a lost response does not post twice.
+    async fn send_mastodon(&self, row: &DeliveryRow) -> Result<reqwest::Response, SendError> {
+        let Some(m) = &self.inner.mastodon else {
+            return Err(SendError::Refused(
+                "Mastodon API publisher not configured".into(),
+            ));
+        };
+        let url = m
+            .instance
+            .join("api/v1/statuses")
+            .map_err(|e| SendError::Refused(e.to_string()))?;
+        let body: Value =
+            serde_json::from_str(&row.body).map_err(|e| SendError::Refused(e.to_string()))?;
+        // The instance URL comes from the operator (trusted), so this uses a
+        // plain client rather than the private-address-refusing one.
+        let client = reqwest::Client::builder()
+            .timeout(self.delivery_timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| SendError::Transient(e.to_string()))?;
+        client
+            .post(url)
+            .bearer_auth(&m.token)
+            .header("Idempotency-Key", row.id.to_string())
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendError::Transient(e.without_url().to_string()))
+    }
+
+    /// Drains the queue until `shutdown` resolves: a pass whenever rows are
+    /// queued (woken by publishers) or the earliest retry falls due.
+    pub async fn run_delivery_worker(&self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            if let Err(e) = self.deliver_once(Utc::now()).await {
+                tracing::error!(error = %e, "delivery pass failed");
+            }
+            let sleep_for = match self.inner.store.next_due_at().await {
+                Ok(Some(t)) => (t - Utc::now())
+                    .to_std()
+                    .unwrap_or_default()
+                    .min(Duration::from_secs(60)),
+                _ => Duration::from_secs(60),
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.inner.wake.notified() => {}
+                () = tokio::time::sleep(sleep_for.max(Duration::from_millis(50))) => {}
+            }
+        }
+    }
+}
+
+enum SendError {
+    Refused(String),
+    Transient(String),
+}
+
+fn classify(status: u16) -> Outcome {
+    match status {
+        200..=299 => Outcome::Delivered(status),
+        410 => Outcome::Gone(format!("HTTP {status}")),
+        408 | 429 => Outcome::Retry(Some(status), format!("HTTP {status}")),
+        300..=499 => Outcome::Failed(Some(status), format!("HTTP {status}")),
+        _ => Outcome::Retry(Some(status), format!("HTTP {status}")),
+    }
+}

@@ -1,0 +1,240 @@
+//! Inbound activities on `/users/<name>/inbox` and the shared `/inbox`.
+//!
+//! Order of checks, cheapest first and before any network work: body size
+//! (413), JSON syntax (400), signature header shape and Date window (401).
+//! Then the library's `receive_activity` checks the Digest against the body,
+//! fetches (or reads from cache) the sender's actor and verifies the
+//! signature against its published key (401 on any failure). Only then is
+//! the activity acted on.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use activitypub_federation::axum::inbox::{ActivityData, receive_activity};
+use activitypub_federation::config::Data;
+use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::traits::Activity;
+use async_trait::async_trait;
+use axum::body::Body;
+use axum::extract::FromRequest;
+use axum::http::{Request, header};
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tracing::Instrument;
+use url::Url;
+
+use super::actor::RemoteActor;
+use super::note;
+use super::signatures::precheck_signature;
+use super::{FedInner, Fediverse, FediverseError};
+use crate::store::fed::{Channel, FedStore, Follower};
+
+/// Largest inbox body we read; Mastodon activities are a few KiB.
+pub const MAX_INBOX_BODY: usize = 256 * 1024;
+
+/// What an inbound request led to (all are answered 202 Accepted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxOutcome {
+    Followed,
+    Unfollowed,
+    ActorDeleted,
+    Ignored,
+}
+
+/// Any activity. Unknown types are accepted and ignored, but only after the
+/// library has verified who sent them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IncomingActivity {
+    pub id: Url,
+    pub actor: ObjectId<RemoteActor>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub object: Value,
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+fn object_id(v: &Value) -> Option<&str> {
+    match v {
+        Value::String(s) => Some(s),
+        Value::Object(m) => m.get("id").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Activity for IncomingActivity {
+    type DataType = Arc<FedInner>;
+    type Error = FediverseError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        self.actor.inner()
+    }
+
+    async fn verify(&self, _: &Data<Self::DataType>) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<Self::DataType>) -> Result<(), Self::Error> {
+        // The outcome is reported through the tracing span; `receive` must return ().
+        let outcome = handle_verified(self, data).await?;
+        tracing::debug!(?outcome, "inbox activity handled");
+        Ok(())
+    }
+}
+
+async fn handle_verified(
+    activity: IncomingActivity,
+    data: &Data<Arc<FedInner>>,
+) -> Result<InboxOutcome, FediverseError> {
+    let store = &data.store;
+    let actor_url = activity.actor.inner().clone();
+    match activity.kind.as_str() {
+        "Follow" => {
+            if object_id(&activity.object) != Some(data.actor.id.as_str()) {
+                return Ok(InboxOutcome::Ignored);
+            }
+            // Already dereferenced (and cached) by the signature check.
+            let remote = activity.actor.dereference(data).await?;
+            let follower = Follower {
+                actor_id: remote.id.to_string(),
+                inbox: remote.inbox.to_string(),
+                shared_inbox: remote.shared_inbox.as_ref().map(Url::to_string),
+                follow_id: Some(activity.id.to_string()),
+            };
+            let now = Utc::now();
+            store.upsert_follower(&follower, now).await?;
+            let accept_id = note::activity_id(
+                &data.settings.base_url,
+                "accept",
+                &[&format!("{:032x}", rand::random::<u128>())],
+            );
+            let follow_json = serde_json::to_value(&activity)?;
+            let accept =
+                note::accept_activity(accept_id.as_str(), &data.actor.id, &remote.id, follow_json);
+            // The Accept goes through the persistent queue like every delivery,
+            // to the follower's personal inbox (it is addressed to them only).
+            let mut tx = store.pool().begin().await?;
+            FedStore::insert_activity_tx(
+                &mut tx,
+                accept_id.as_str(),
+                "Accept",
+                Some(activity.id.as_str()),
+                &serde_json::to_string(&accept)?,
+                now,
+            )
+            .await?;
+            FedStore::enqueue_delivery_tx(
+                &mut tx,
+                accept_id.as_str(),
+                Channel::ActivityPub,
+                remote.inbox.as_str(),
+                None,
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+            data.wake.notify_one();
+            tracing::info!(follower = %remote.id, "new follower");
+            Ok(InboxOutcome::Followed)
+        }
+        "Undo" => {
+            let inner_type = activity.object.get("type").and_then(Value::as_str);
+            let removed = match (inner_type, &activity.object) {
+                (Some("Follow"), obj) => {
+                    // The embedded Follow must be the sender's own.
+                    if obj.get("actor").and_then(|a| object_id(a)) != Some(actor_url.as_str()) {
+                        return Ok(InboxOutcome::Ignored);
+                    }
+                    store.remove_follower(actor_url.as_str()).await?
+                }
+                (None, Value::String(follow_id)) => {
+                    store
+                        .remove_follower_by_follow(actor_url.as_str(), follow_id)
+                        .await?
+                }
+                _ => return Ok(InboxOutcome::Ignored),
+            };
+            if removed > 0 {
+                tracing::info!(follower = %actor_url, "unfollowed");
+            }
+            Ok(InboxOutcome::Unfollowed)
+        }
+        "Delete" if object_id(&activity.object) == Some(actor_url.as_str()) => {
+            store.remove_follower(actor_url.as_str()).await?;
+            store.delete_remote_actor(actor_url.as_str()).await?;
+            Ok(InboxOutcome::ActorDeleted)
+        }
+        _ => Ok(InboxOutcome::Ignored),
+    }
+}
+
+impl Fediverse {
+    /// Handles one inbox POST; `Ok` means answer 202.
+    pub async fn handle_inbox(&self, req: Request<Body>) -> Result<(), FediverseError> {
+        let (parts, body) = req.into_parts();
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > MAX_INBOX_BODY) {
+            return Err(FediverseError::BodyTooLarge(MAX_INBOX_BODY));
+        }
+        let bytes = axum::body::to_bytes(body, MAX_INBOX_BODY)
+            .await
+            .map_err(|_| FediverseError::BodyTooLarge(MAX_INBOX_BODY))?;
+        let json: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| FediverseError::BadRequest(format!("invalid JSON: {e}")))?;
+        let (Some(kind), Some(actor), Some(id)) = (
+            json.get("type").and_then(Value::as_str),
+            json.get("actor").and_then(|a| object_id(a)),
+            json.get("id").and_then(Value::as_str),
+        ) else {
+            return Err(FediverseError::BadRequest(
+                "activity needs id, type and actor".into(),
+            ));
+        };
+        let span = tracing::info_span!("inbox", inbox = %parts.uri.path(), activity.id = %id, activity.kind = %kind);
+        let (kind, actor) = (kind.to_string(), actor.to_string());
+        self.receive_checked(parts, bytes, &json, &kind, &actor)
+            .instrument(span)
+            .await
+    }
+
+    async fn receive_checked(
+        &self,
+        parts: axum::http::request::Parts,
+        bytes: bytes::Bytes,
+        json: &Value,
+        kind: &str,
+        actor: &str,
+    ) -> Result<(), FediverseError> {
+        precheck_signature(&parts.headers, SystemTime::now())?;
+
+        // Delete of an actor we never stored: nothing to remove, and fetching
+        // it would only hit a 410. Answer 2xx without any request (this is
+        // the bulk of inbox traffic when a big instance deletes accounts).
+        if kind == "Delete" && json.get("object").and_then(object_id) == Some(actor) {
+            let known = self.inner.store.get_remote_actor(actor).await?.is_some()
+                || self.inner.store.is_follower(actor).await?;
+            if !known {
+                tracing::debug!("delete of an unknown actor ignored");
+                return Ok(());
+            }
+        }
+
+        let req = Request::from_parts(parts, Body::from(bytes));
+        let activity_data = ActivityData::from_request(req, &())
+            .await
+            .map_err(|_| FediverseError::BadRequest("unreadable body".into()))?;
+        let data = self.data();
+        receive_activity::<IncomingActivity, RemoteActor, Arc<FedInner>>(activity_data, &data).await
+    }
+}

@@ -1,0 +1,213 @@
+//! Note and activity documents, shaped the way Mastodon renders them well:
+//! `to: [as:Public]`, `cc: [followers]`, HTML `content` plus `contentMap`,
+//! `Hashtag` tags linking to our tag pages, `url` to the story's HTML page.
+
+use activitypub_federation::kinds::public;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+use url::Url;
+
+use super::actor::{context, endpoint, rfc3339};
+use super::{FediverseSettings, StoryPost};
+
+/// Id of a story's Note: `{base_url}/notes/{story_id}`.
+pub fn note_id(base: &Url, story_id: &str) -> Url {
+    endpoint(base, &["notes", story_id])
+}
+
+/// Id of an activity: `{base_url}/activities/{kind}/{parts...}`.
+pub fn activity_id(base: &Url, kind: &str, parts: &[&str]) -> Url {
+    let mut segs = vec!["activities", kind];
+    segs.extend_from_slice(parts);
+    endpoint(base, &segs)
+}
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The Note for a story (no `@context`: it is embedded in activities).
+pub fn build_note(settings: &FediverseSettings, actor_id: &Url, post: &StoryPost) -> Value {
+    let id = note_id(&settings.base_url, &post.story_id);
+    let followers = endpoint(actor_id, &["followers"]);
+    let tags: Vec<Value> = post
+        .hashtags
+        .iter()
+        .map(|t| t.trim_start_matches('#'))
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            json!({
+                "type": "Hashtag",
+                "href": endpoint(&settings.base_url, &["tags", t]),
+                "name": format!("#{t}"),
+            })
+        })
+        .collect();
+    let mut note = json!({
+        "id": id,
+        "type": "Note",
+        "attributedTo": actor_id,
+        "to": [public()],
+        "cc": [followers],
+        "content": post.html,
+        "contentMap": { post.language.clone(): post.html },
+        "tag": tags,
+        "url": post.page_url,
+        "published": rfc3339(post.published),
+        "sensitive": post.sensitive_cw.is_some(),
+    });
+    if let Some(obj) = note.as_object_mut() {
+        if let Some(cw) = &post.sensitive_cw {
+            obj.insert("summary".into(), json!(cw));
+        }
+        if let Some(updated) = post.updated {
+            obj.insert("updated".into(), json!(rfc3339(updated)));
+        }
+    }
+    note
+}
+
+/// `Create{Note}`; `with_context` for delivery, without when embedded in a collection.
+pub fn create_activity(id: &str, actor_id: &Url, note: Value, with_context: bool) -> Value {
+    wrap("Create", id, actor_id, note, with_context)
+}
+
+/// `Update{Note}` for an edited story (the Note carries `updated`).
+pub fn update_activity(id: &str, actor_id: &Url, note: Value) -> Value {
+    wrap("Update", id, actor_id, note, true)
+}
+
+fn wrap(kind: &str, id: &str, actor_id: &Url, note: Value, with_context: bool) -> Value {
+    let mut v = json!({
+        "id": id,
+        "type": kind,
+        "actor": actor_id,
+        "published": note.get("updated").or_else(|| note.get("published")).cloned(),
+        "to": note.get("to").cloned(),
+        "cc": note.get("cc").cloned(),
+        "object": note,
+    });
+    if let (true, Some(obj)) = (with_context, v.as_object_mut()) {
+        obj.insert("@context".into(), context());
+    }
+    v
+}
+
+/// The Tombstone served (with 410) at a deleted Note's URL.
+pub fn tombstone(note_id: &str, deleted: DateTime<Utc>) -> Value {
+    json!({
+        "@context": context(),
+        "id": note_id,
+        "type": "Tombstone",
+        "formerType": "Note",
+        "deleted": rfc3339(deleted),
+    })
+}
+
+/// `Delete{Tombstone}` for a removed story.
+pub fn delete_activity(id: &str, actor_id: &Url, note_id: &str, deleted: DateTime<Utc>) -> Value {
+    let followers = endpoint(actor_id, &["followers"]);
+    json!({
+        "@context": context(),
+        "id": id,
+        "type": "Delete",
+        "actor": actor_id,
+        "to": [public()],
+        "cc": [followers],
+        "object": { "id": note_id, "type": "Tombstone", "formerType": "Note", "deleted": rfc3339(deleted) },
+    })
+}
+
+/// `Accept{Follow}`: `object` is the whole Follow as received, which is what
+/// Mastodon and others match against their pending follow request.
+pub fn accept_activity(id: &str, actor_id: &Url, follower: &Url, follow: Value) -> Value {
+    json!({
+        "@context": context(),
+        "id": id,
+        "type": "Accept",
+        "actor": actor_id,
+        "to": [follower],
+        "object": follow,
+    })
+}
+
+/// The pinned "about this bot" Note in the `featured` collection, so a new
+/// visitor sees what the account posts and where the feed is.
+pub fn pinned_note(settings: &FediverseSettings, actor_id: &Url) -> Value {
+    let feed = escape_html(settings.feed_url.as_str());
+    let html = format!(
+        "<p>{}</p><p>This is an automated account: it posts one summary per news story \
+         about INTERPOL and Taiwan&#39;s exclusion from it, with a link to the source.</p>\
+         <p>RSS feed: <a href=\"{feed}\">{feed}</a></p>",
+        escape_html(&settings.summary)
+    );
+    json!({
+        "id": endpoint(&settings.base_url, &["pinned", "about"]),
+        "type": "Note",
+        "attributedTo": actor_id,
+        "to": [public()],
+        "cc": [endpoint(actor_id, &["followers"])],
+        "content": html,
+        "contentMap": { "en": html },
+        "url": settings.feed_url,
+        "published": "2025-01-01T00:00:00Z",
+        "sensitive": false,
+    })
+}
+
+/// Plain text of the composed HTML (p, a, br only) for the Mastodon API,
+/// which takes text and links it itself: paragraphs become blank lines,
+/// `<br>` a newline, tags are dropped and the five entities decoded.
+pub fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('>') else {
+            rest = "";
+            break;
+        };
+        let tag = rest[start + 1..start + end].trim().to_ascii_lowercase();
+        if tag.starts_with("br") {
+            out.push('\n');
+        } else if tag == "/p" {
+            out.push_str("\n\n");
+        }
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    let text = out
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&");
+    text.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_from_html() {
+        let html = r#"<p>INTERPOL &amp; Taiwan</p><p>Read: <a href="https://x.example/a">https://x.example/a</a><br>#Taiwan</p>"#;
+        assert_eq!(
+            html_to_text(html),
+            "INTERPOL & Taiwan\n\nRead: https://x.example/a\n#Taiwan"
+        );
+    }
+}

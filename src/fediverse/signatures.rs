@@ -1,0 +1,307 @@
+//! HTTP glue around `activitypub_federation`: the outgoing client, signing
+//! of deliveries, checks on inbound `Signature` headers that the library does
+//! not make, remote-URL safety, and Accept-header negotiation.
+
+use std::time::{Duration, SystemTime};
+
+use activitypub_federation::config::Data;
+use activitypub_federation::resolver::ValidatingDnsResolver;
+use axum::http::HeaderMap;
+use bytes::Bytes;
+use reqwest::redirect::Policy;
+use reqwest_middleware::ClientWithMiddleware;
+use url::Url;
+
+use super::{FedInner, FediverseError};
+use std::sync::Arc;
+
+/// Media type of every ActivityPub document we serve and send.
+pub const AP_CONTENT_TYPE: &str = "application/activity+json";
+
+/// How far a request's `Date` may be from our clock. The library only checks
+/// the past side (one hour); a date far in the future would let a captured
+/// request be replayed for longer, so both sides are bounded here.
+pub const SIGNATURE_WINDOW: Duration = Duration::from_secs(60 * 60);
+
+/// `host[:port]` of the base URL: the Fediverse domain (WebFinger, `is_local`).
+pub fn domain_of(base: &Url) -> Result<String, FediverseError> {
+    let host = base
+        .host_str()
+        .ok_or_else(|| FediverseError::Config(format!("base_url {base} has no host")))?;
+    Ok(match base.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    })
+}
+
+/// The client for all outgoing requests (fetches and deliveries).
+///
+/// Redirects: automatic redirects are off (`Policy::none()`), because a
+/// redirect could point a checked public URL at an internal address. The
+/// library's fetcher follows at most one redirect by hand and re-runs its URL
+/// checks on the new location; deliveries never follow redirects (a 3xx from
+/// an inbox is a failed delivery). The DNS resolver re-checks every resolved
+/// address at connect time, which also closes the DNS-rebinding gap between
+/// the check and the connection. IP-literal hosts never reach the resolver:
+/// the library's URL check refuses them (it requires a domain).
+pub fn http_client(allow_private: bool) -> Result<ClientWithMiddleware, FediverseError> {
+    let timeout = Duration::from_secs(10);
+    let client = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .user_agent(concat!("feedwatch/", env!("CARGO_PKG_VERSION")))
+        .dns_resolver(ValidatingDnsResolver::new(vec![], !allow_private))
+        .build()?;
+    Ok(ClientWithMiddleware::from(client))
+}
+
+/// Refuses inbox URLs we must not POST to: non-https (unless local mode) and
+/// hosts that resolve to loopback/private ranges (every address is checked;
+/// the library's `is_valid_ip` does the resolution and range test).
+pub async fn check_remote_url(url: &Url, data: &Data<Arc<FedInner>>) -> Result<(), FediverseError> {
+    let allow_private = data.settings.allow_private_addresses;
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_private => {}
+        s => {
+            return Err(FediverseError::BadRequest(format!(
+                "scheme {s} not allowed"
+            )));
+        }
+    }
+    if !allow_private {
+        if url.domain().is_none() {
+            return Err(FediverseError::BadRequest(
+                "IP literal hosts not allowed".into(),
+            ));
+        }
+        data.is_valid_ip(url).await?;
+    }
+    Ok(())
+}
+
+/// Signs a POST of `body` to `inbox` as our actor (draft-cavage, `hs2019`
+/// label, RSA-SHA256, headers `(request-target) content-type date digest
+/// host`) with the library's signer, and returns the request ready to send.
+pub async fn signed_post(
+    data: &Data<Arc<FedInner>>,
+    inbox: &Url,
+    body: Bytes,
+) -> Result<reqwest::Request, FediverseError> {
+    let host = domain_of(inbox)?;
+    let builder = data
+        .client
+        .post(inbox.as_str())
+        .header("content-type", AP_CONTENT_TYPE)
+        .header("accept", AP_CONTENT_TYPE)
+        // Host and Date are set explicitly: the signature covers them, and
+        // reqwest would only add Host after signing.
+        .header("host", host)
+        .header("date", httpdate::fmt_http_date(SystemTime::now()));
+    Ok(data.sign_request(builder, body).await?)
+}
+
+/// Parsed parameters of a `Signature` header.
+#[derive(Debug, Default)]
+struct SigParams {
+    key_id: Option<String>,
+    algorithm: Option<String>,
+    headers: Option<String>,
+    created: Option<String>,
+}
+
+fn parse_signature_header(value: &str) -> SigParams {
+    let mut p = SigParams::default();
+    for part in value.split(',') {
+        let Some((k, v)) = part.trim().split_once('=') else {
+            continue;
+        };
+        let v = v.trim().trim_matches('"').to_string();
+        match k.trim().to_ascii_lowercase().as_str() {
+            "keyid" => p.key_id = Some(v),
+            "algorithm" => p.algorithm = Some(v),
+            "headers" => p.headers = Some(v),
+            "created" => p.created = Some(v),
+            _ => {}
+        }
+    }
+    p
+}
+
+/// Checks the parts of an inbound signature the library leaves open, before
+/// any network work: a `Signature` header exists, the algorithm is
+/// `rsa-sha256` or `hs2019` (the only ones we verify, both RSA-SHA256), the
+/// signed headers cover `(request-target)`, `digest` and `date`/`(created)`,
+/// and the `Date` is within [`SIGNATURE_WINDOW`] of now. The library then
+/// checks the Digest against the body and the signature against the key.
+pub fn precheck_signature(headers: &HeaderMap, now: SystemTime) -> Result<String, FediverseError> {
+    let unauthorized = |m: &str| FediverseError::Unauthorized(m.to_string());
+    let raw = headers
+        .get("signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthorized("missing Signature header"))?;
+    let p = parse_signature_header(raw);
+    let key_id = p
+        .key_id
+        .ok_or_else(|| unauthorized("signature without keyId"))?;
+    match p
+        .algorithm
+        .as_deref()
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        None | Some("rsa-sha256") | Some("hs2019") => {}
+        Some(_) => return Err(unauthorized("unsupported signature algorithm")),
+    }
+    let signed: Vec<String> = p
+        .headers
+        .as_deref()
+        .unwrap_or("date")
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let covers = |h: &str| signed.iter().any(|s| s == h);
+    if !covers("(request-target)") || !covers("digest") {
+        return Err(unauthorized(
+            "signature must cover (request-target) and digest",
+        ));
+    }
+    if covers("date") {
+        let date = headers
+            .get("date")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .ok_or_else(|| unauthorized("missing or invalid Date header"))?;
+        within_window(date, now)?;
+    } else if covers("(created)") {
+        let created = p
+            .created
+            .and_then(|c| c.parse::<u64>().ok())
+            .map(|s| SystemTime::UNIX_EPOCH + Duration::from_secs(s))
+            .ok_or_else(|| unauthorized("invalid (created)"))?;
+        within_window(created, now)?;
+    } else {
+        return Err(unauthorized("signature must cover date or (created)"));
+    }
+    if headers.get("digest").is_none() {
+        return Err(unauthorized("missing Digest header"));
+    }
+    Ok(key_id)
+}
+
+fn within_window(t: SystemTime, now: SystemTime) -> Result<(), FediverseError> {
+    let skew = match now.duration_since(t) {
+        Ok(d) => d,
+        Err(e) => e.duration(),
+    };
+    if skew > SIGNATURE_WINDOW {
+        return Err(FediverseError::Unauthorized(
+            "signature date outside the allowed window".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a request wants ActivityPub JSON rather than HTML, from its
+/// `Accept` header with q-values: ActivityPub wins when one of its types
+/// (`application/activity+json`, `application/ld+json`) has a q greater than
+/// zero and at least the q of any HTML match (`text/html`,
+/// `application/xhtml+xml`, `text/*`, `*/*`). Wildcards never select JSON:
+/// a browser or `curl` gets the HTML page.
+pub fn wants_activity_json(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    let (mut ap_q, mut html_q) = (0.0f32, 0.0f32);
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0f32;
+        let mut profile: Option<String> = None;
+        for param in parts {
+            if let Some((k, v)) = param.split_once('=') {
+                let v = v.trim().trim_matches('"');
+                match k.trim().to_ascii_lowercase().as_str() {
+                    "q" => q = v.parse::<f32>().unwrap_or(0.0).clamp(0.0, 1.0),
+                    "profile" => profile = Some(v.to_string()),
+                    _ => {}
+                }
+            }
+        }
+        match media.as_str() {
+            "application/activity+json" => ap_q = ap_q.max(q),
+            "application/ld+json" => {
+                // Without a profile or with the ActivityStreams one.
+                let ok = profile.as_deref().is_none_or(|p| {
+                    p.split_whitespace()
+                        .any(|p| p == "https://www.w3.org/ns/activitystreams")
+                });
+                if ok {
+                    ap_q = ap_q.max(q);
+                }
+            }
+            "text/html" | "application/xhtml+xml" | "text/*" | "*/*" => html_q = html_q.max(q),
+            _ => {}
+        }
+    }
+    ap_q > 0.0 && ap_q >= html_q
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_negotiation() {
+        assert!(wants_activity_json(Some("application/activity+json")));
+        assert!(wants_activity_json(Some(
+            r#"application/ld+json; profile="https://www.w3.org/ns/activitystreams""#
+        )));
+        assert!(wants_activity_json(Some(
+            "application/activity+json, application/ld+json"
+        )));
+        assert!(!wants_activity_json(Some(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        )));
+        assert!(!wants_activity_json(Some("*/*")));
+        assert!(!wants_activity_json(None));
+        assert!(!wants_activity_json(Some(
+            "application/activity+json;q=0, text/html"
+        )));
+        assert!(!wants_activity_json(Some(
+            "text/html, application/activity+json;q=0.5"
+        )));
+        assert!(wants_activity_json(Some(
+            "text/html;q=0.4, application/activity+json;q=0.5"
+        )));
+        assert!(!wants_activity_json(Some(
+            r#"application/ld+json; profile="https://example.com/other""#
+        )));
+    }
+
+    #[test]
+    fn precheck_rejects_unknown_algorithm_and_old_dates() {
+        let now = SystemTime::now();
+        let mut h = HeaderMap::new();
+        h.insert("digest", "SHA-256=x".parse().unwrap());
+        h.insert("date", httpdate::fmt_http_date(now).parse().unwrap());
+        h.insert(
+            "signature",
+            r#"keyId="https://a.example/u#k",algorithm="hmac-sha256",headers="(request-target) date digest",signature="x""#
+                .parse()
+                .unwrap(),
+        );
+        assert!(precheck_signature(&h, now).is_err());
+        h.insert(
+            "signature",
+            r#"keyId="https://a.example/u#k",algorithm="rsa-sha256",headers="(request-target) date digest",signature="x""#
+                .parse()
+                .unwrap(),
+        );
+        assert!(precheck_signature(&h, now).is_ok());
+        let old = now - Duration::from_secs(3 * 3600);
+        h.insert("date", httpdate::fmt_http_date(old).parse().unwrap());
+        assert!(precheck_signature(&h, now).is_err());
+    }
+}

@@ -1,0 +1,625 @@
+//! Every SQL statement the Fediverse code needs. It lives apart from
+//! `fediverse/` so that it can be merged into the crate's `store` module, the
+//! only module allowed to hold SQL.
+//!
+//! The delivery queue is a table, not memory: a publication writes its
+//! activity and one row per target inbox in the caller's transaction (a
+//! transactional outbox), and the worker claims due rows with a lease, so
+//! neither a crash nor a restart loses or re-sends a delivery that has been
+//! acknowledged.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+/// Errors at the store boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum FedStoreError {
+    #[error("database error: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+type Result<T> = std::result::Result<T, FedStoreError>;
+
+/// Handle to the Fediverse tables; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct FedStore {
+    pool: SqlitePool,
+}
+
+/// A remote actor following the bot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Follower {
+    pub actor_id: String,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub follow_id: Option<String>,
+}
+
+/// A cached remote actor (for its key and inboxes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RemoteActorRow {
+    pub id: String,
+    pub inbox: String,
+    pub shared_inbox: Option<String>,
+    pub public_key_pem: String,
+    pub fetched_at: DateTime<Utc>,
+}
+
+/// A published Note's current state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteRow {
+    pub story_id: String,
+    pub note_id: String,
+    pub create_id: String,
+    pub json: String,
+    pub published_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Which way a queued delivery leaves the building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// Signed POST of the activity to an ActivityPub inbox.
+    ActivityPub,
+    /// `POST /api/v1/statuses` on a Mastodon instance with a bearer token.
+    MastodonApi,
+}
+
+impl Channel {
+    fn as_str(self) -> &'static str {
+        match self {
+            Channel::ActivityPub => "activitypub",
+            Channel::MastodonApi => "mastodon_api",
+        }
+    }
+    fn parse(s: &str) -> Channel {
+        if s == "mastodon_api" {
+            Channel::MastodonApi
+        } else {
+            Channel::ActivityPub
+        }
+    }
+}
+
+/// A claimed delivery row, with the body to send.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub activity_id: String,
+    pub channel: Channel,
+    pub target: String,
+    /// Activity JSON (ActivityPub) or status JSON (Mastodon API).
+    pub body: String,
+    /// Attempts including the one being made now.
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Status of one queue row, for tests and the admin view.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeliveryStatus {
+    pub id: i64,
+    pub activity_id: String,
+    pub target: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn from_ms(v: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(v).single().unwrap_or_default()
+}
+
+impl FedStore {
+    /// Wraps an existing pool (the real crate shares one pool with `store`).
+    pub fn new(pool: SqlitePool) -> Self {
+        Self { pool }
+    }
+
+    /// Opens (creating and migrating) the SQLite file, like [`super::Store::open`].
+    pub async fn open(path: &Path) -> Result<Self> {
+        let store = super::Store::open(path).await.map_err(|e| match e {
+            super::StoreError::Sqlx(e) => FedStoreError::from(e),
+            super::StoreError::Migrate(e) => FedStoreError::from(e),
+            super::StoreError::CreateDir { source, .. } => {
+                FedStoreError::from(sqlx::Error::Io(source))
+            }
+        })?;
+        Ok(store.fed())
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Closes the pool (tests use this to simulate a restart).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ---- followers -------------------------------------------------------
+
+    /// Inserts or refreshes a follower (a repeated Follow updates the inboxes).
+    pub async fn upsert_follower(&self, f: &Follower, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO fed_followers (actor_id, inbox, shared_inbox, follow_id, created_at)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (actor_id) DO UPDATE SET inbox = excluded.inbox,
+                 shared_inbox = excluded.shared_inbox, follow_id = excluded.follow_id",
+        )
+        .bind(&f.actor_id)
+        .bind(&f.inbox)
+        .bind(&f.shared_inbox)
+        .bind(&f.follow_id)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts many followers in one transaction (imports, benchmarks).
+    pub async fn insert_followers(&self, followers: &[Follower], now: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        for f in followers {
+            sqlx::query(
+                "INSERT OR REPLACE INTO fed_followers
+                 (actor_id, inbox, shared_inbox, follow_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(&f.actor_id)
+            .bind(&f.inbox)
+            .bind(&f.shared_inbox)
+            .bind(&f.follow_id)
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a follower; returns how many rows went.
+    pub async fn remove_follower(&self, actor_id: &str) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM fed_followers WHERE actor_id = ?")
+            .bind(actor_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Removes a follower only if the Undo names the Follow we stored for it.
+    pub async fn remove_follower_by_follow(&self, actor_id: &str, follow_id: &str) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM fed_followers WHERE actor_id = ? AND follow_id = ?")
+            .bind(actor_id)
+            .bind(follow_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Removes every follower reached through `inbox` (an inbox answered 410 Gone).
+    pub async fn remove_followers_by_inbox(&self, inbox: &str) -> Result<u64> {
+        let r = sqlx::query(
+            "DELETE FROM fed_followers WHERE COALESCE(shared_inbox, inbox) = ? OR inbox = ?",
+        )
+        .bind(inbox)
+        .bind(inbox)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    pub async fn is_follower(&self, actor_id: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fed_followers WHERE actor_id = ?")
+            .bind(actor_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n > 0)
+    }
+
+    pub async fn follower_count(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM fed_followers")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    // ---- remote actor cache ---------------------------------------------
+
+    pub async fn get_remote_actor(&self, id: &str) -> Result<Option<RemoteActorRow>> {
+        let row = sqlx::query(
+            "SELECT id, inbox, shared_inbox, public_key_pem, fetched_at
+             FROM fed_remote_actors WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| RemoteActorRow {
+            id: r.get(0),
+            inbox: r.get(1),
+            shared_inbox: r.get(2),
+            public_key_pem: r.get(3),
+            fetched_at: from_ms(r.get(4)),
+        }))
+    }
+
+    pub async fn upsert_remote_actor(&self, a: &RemoteActorRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO fed_remote_actors (id, inbox, shared_inbox, public_key_pem, fetched_at)
+             VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (id) DO UPDATE SET inbox = excluded.inbox,
+                 shared_inbox = excluded.shared_inbox, public_key_pem = excluded.public_key_pem,
+                 fetched_at = excluded.fetched_at",
+        )
+        .bind(&a.id)
+        .bind(&a.inbox)
+        .bind(&a.shared_inbox)
+        .bind(&a.public_key_pem)
+        .bind(ms(a.fetched_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_remote_actor(&self, id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM fed_remote_actors WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    // ---- notes and activities -------------------------------------------
+
+    /// Records a new Note (or replaces a re-published one) inside the caller's transaction.
+    pub async fn upsert_note_tx(tx: &mut Transaction<'_, Sqlite>, n: &NoteRow) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO fed_notes
+               (story_id, note_id, create_id, json, published_at, updated_at, deleted_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT (story_id) DO UPDATE SET json = excluded.json,
+                 create_id = excluded.create_id, updated_at = excluded.updated_at,
+                 deleted_at = excluded.deleted_at",
+        )
+        .bind(&n.story_id)
+        .bind(&n.note_id)
+        .bind(&n.create_id)
+        .bind(&n.json)
+        .bind(ms(n.published_at))
+        .bind(n.updated_at.map(ms))
+        .bind(n.deleted_at.map(ms))
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Replaces a Note's JSON after an edit; false if the story was never published.
+    pub async fn update_note_tx(
+        tx: &mut Transaction<'_, Sqlite>,
+        story_id: &str,
+        json: &str,
+        updated_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE fed_notes SET json = ?, updated_at = ? WHERE story_id = ? AND deleted_at IS NULL",
+        )
+        .bind(json)
+        .bind(ms(updated_at))
+        .bind(story_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    /// Marks a Note deleted (its URL then answers 410 with a Tombstone).
+    pub async fn tombstone_note_tx(
+        tx: &mut Transaction<'_, Sqlite>,
+        story_id: &str,
+        deleted_at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "UPDATE fed_notes SET deleted_at = ? WHERE story_id = ? AND deleted_at IS NULL",
+        )
+        .bind(ms(deleted_at))
+        .bind(story_id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn get_note(&self, story_id: &str) -> Result<Option<NoteRow>> {
+        let row = sqlx::query(
+            "SELECT story_id, note_id, create_id, json, published_at, updated_at, deleted_at
+             FROM fed_notes WHERE story_id = ?",
+        )
+        .bind(story_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(note_from_row))
+    }
+
+    /// Number of live Notes (the outbox's totalItems).
+    pub async fn outbox_count(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM fed_notes WHERE deleted_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    /// Live Notes, newest first.
+    pub async fn outbox_page(&self, limit: i64, offset: i64) -> Result<Vec<NoteRow>> {
+        let rows = sqlx::query(
+            "SELECT story_id, note_id, create_id, json, published_at, updated_at, deleted_at
+             FROM fed_notes WHERE deleted_at IS NULL
+             ORDER BY published_at DESC, story_id DESC LIMIT ? OFFSET ?",
+        )
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(note_from_row).collect())
+    }
+
+    /// Stores an outgoing activity; a repeated id is ignored (idempotent publishing).
+    /// Returns false when the activity already existed.
+    pub async fn insert_activity_tx(
+        tx: &mut Transaction<'_, Sqlite>,
+        id: &str,
+        kind: &str,
+        object_id: Option<&str>,
+        json: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO fed_activities (id, kind, object_id, json, created_at)
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(kind)
+        .bind(object_id)
+        .bind(json)
+        .bind(ms(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(r.rows_affected() > 0)
+    }
+
+    pub async fn get_activity_json(&self, id: &str) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT json FROM fed_activities WHERE id = ?")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    // ---- delivery queue --------------------------------------------------
+
+    /// Queues `activity_id` once per distinct follower inbox (shared inbox
+    /// when the follower has one). One statement, so 10,000 followers cost one
+    /// round trip. Returns the number of rows queued.
+    pub async fn enqueue_fanout_tx(
+        tx: &mut Transaction<'_, Sqlite>,
+        activity_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let r = sqlx::query(
+            "INSERT INTO fed_deliveries (activity_id, channel, target, next_attempt_at, created_at)
+             SELECT DISTINCT ?, 'activitypub', COALESCE(shared_inbox, inbox), ?, ?
+             FROM fed_followers WHERE true
+             ON CONFLICT (activity_id, channel, target) DO NOTHING",
+        )
+        .bind(activity_id)
+        .bind(ms(now))
+        .bind(ms(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Queues one delivery (an Accept to one inbox, a Mastodon API status).
+    pub async fn enqueue_delivery_tx(
+        tx: &mut Transaction<'_, Sqlite>,
+        activity_id: &str,
+        channel: Channel,
+        target: &str,
+        payload: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let r = sqlx::query(
+            "INSERT INTO fed_deliveries
+               (activity_id, channel, target, payload, next_attempt_at, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (activity_id, channel, target) DO NOTHING",
+        )
+        .bind(activity_id)
+        .bind(channel.as_str())
+        .bind(target)
+        .bind(payload)
+        .bind(ms(now))
+        .bind(ms(now))
+        .execute(&mut **tx)
+        .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Claims up to `limit` due rows: pushes their next attempt to `now +
+    /// lease` and counts the attempt, so a crash mid-send retries them after
+    /// the lease instead of losing them, and a second worker skips them.
+    pub async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+        lease: Duration,
+    ) -> Result<Vec<DeliveryRow>> {
+        let lease_until = ms(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let mut tx = self.pool.begin().await?;
+        let rows = sqlx::query(
+            "UPDATE fed_deliveries SET next_attempt_at = ?, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM fed_deliveries
+                          WHERE status = 'pending' AND next_attempt_at <= ?
+                          ORDER BY next_attempt_at, id LIMIT ?)
+             RETURNING id, activity_id, channel, target, payload, attempts, created_at",
+        )
+        .bind(lease_until)
+        .bind(ms(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        let mut bodies: std::collections::HashMap<String, String> = Default::default();
+        for r in rows {
+            let activity_id: String = r.get(1);
+            let payload: Option<String> = r.get(4);
+            let body = match payload {
+                Some(p) => p,
+                None => match bodies.get(&activity_id) {
+                    Some(b) => b.clone(),
+                    None => {
+                        let b: String =
+                            sqlx::query_scalar("SELECT json FROM fed_activities WHERE id = ?")
+                                .bind(&activity_id)
+                                .fetch_one(&mut *tx)
+                                .await?;
+                        bodies.insert(activity_id.clone(), b.clone());
+                        b
+                    }
+                },
+            };
+            out.push(DeliveryRow {
+                id: r.get(0),
+                activity_id,
+                channel: Channel::parse(r.get::<String, _>(2).as_str()),
+                target: r.get(3),
+                body,
+                attempts: r.get(5),
+                created_at: from_ms(r.get(6)),
+            });
+        }
+        tx.commit().await?;
+        out.sort_by_key(|d| d.id);
+        Ok(out)
+    }
+
+    /// The earliest next attempt among pending rows (the worker sleeps until then).
+    pub async fn next_due_at(&self) -> Result<Option<DateTime<Utc>>> {
+        let v: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(next_attempt_at) FROM fed_deliveries WHERE status = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(v.map(from_ms))
+    }
+
+    pub async fn mark_delivered(&self, id: i64, status: u16, now: DateTime<Utc>) -> Result<()> {
+        sqlx::query(
+            "UPDATE fed_deliveries SET status = 'delivered', delivered_at = ?, last_status = ?,
+                 last_error = NULL WHERE id = ?",
+        )
+        .bind(ms(now))
+        .bind(i64::from(status))
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Schedules another attempt at `next_at`.
+    pub async fn mark_retry(
+        &self,
+        id: i64,
+        next_at: DateTime<Utc>,
+        status: Option<u16>,
+        error: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE fed_deliveries SET status = 'pending', next_attempt_at = ?, last_status = ?,
+                 last_error = ? WHERE id = ?",
+        )
+        .bind(ms(next_at))
+        .bind(status.map(i64::from))
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a row: `failed` (the peer refused it) or `dead` (retried past `dead_after`).
+    pub async fn mark_final(
+        &self,
+        id: i64,
+        final_status: &str,
+        status: Option<u16>,
+        error: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE fed_deliveries SET status = ?, last_status = ?, last_error = ? WHERE id = ?",
+        )
+        .bind(final_status)
+        .bind(status.map(i64::from))
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// All queue rows for one activity (tests, admin).
+    pub async fn deliveries_for(&self, activity_id: &str) -> Result<Vec<DeliveryStatus>> {
+        let rows = sqlx::query(
+            "SELECT id, activity_id, target, status, attempts, next_attempt_at, last_status,
+                    last_error FROM fed_deliveries WHERE activity_id = ? ORDER BY id",
+        )
+        .bind(activity_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| DeliveryStatus {
+                id: r.get(0),
+                activity_id: r.get(1),
+                target: r.get(2),
+                status: r.get(3),
+                attempts: r.get(4),
+                next_attempt_at: from_ms(r.get(5)),
+                last_status: r.get(6),
+                last_error: r.get(7),
+            })
+            .collect())
+    }
+
+    /// Row counts per status (metrics, tests).
+    pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query(
+            "SELECT status, COUNT(*) FROM fed_deliveries GROUP BY status ORDER BY status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
+
+fn note_from_row(r: sqlx::sqlite::SqliteRow) -> NoteRow {
+    NoteRow {
+        story_id: r.get(0),
+        note_id: r.get(1),
+        create_id: r.get(2),
+        json: r.get(3),
+        published_at: from_ms(r.get(4)),
+        updated_at: r.get::<Option<i64>, _>(5).map(from_ms),
+        deleted_at: r.get::<Option<i64>, _>(6).map(from_ms),
+    }
+}
