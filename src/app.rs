@@ -13,10 +13,14 @@ use tracing::{error, info};
 
 use crate::cli::{Cli, Command, LogFormatArg, SourcesAction};
 use crate::config::{self, Config, LogFormat};
+use crate::fediverse::{Fediverse, FediverseSettings, MastodonApiSettings};
 use crate::fetch::Fetcher;
+use crate::publish::outputs::{self, FeedFormat, FeedIdentity};
+use crate::publish::story::Publisher;
 use crate::schedule::{CycleReport, Ingest, due_feeds};
 use crate::sources::{self, FeedSource};
 use crate::store::Store;
+use crate::summary::SummaryOptions;
 use crate::web;
 
 /// Entry point of the binary.
@@ -134,6 +138,42 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub ingest: Ingest,
+    /// The ActivityPub side, when `[federation] enabled`.
+    pub fediverse: Option<Fediverse>,
+}
+
+/// The Fediverse service from the config: keys in the data folder (next to
+/// the database), the Mastodon API channel from the environment.
+async fn build_fediverse(config: &Config, store: &Store) -> Result<Fediverse> {
+    let data_dir = config
+        .storage
+        .sqlite_path
+        .parent()
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default();
+    let feed_url = config
+        .bot
+        .base_url
+        .join("feed.xml")
+        .context("building the feed URL")?;
+    let settings = FediverseSettings {
+        base_url: config.bot.base_url.clone(),
+        username: config.bot.username.clone(),
+        display_name: config.bot.display_name.clone(),
+        summary: config.bot.summary.clone(),
+        icon_url: config.federation.icon_url.clone(),
+        profile_links: vec![("Feed".to_string(), feed_url.clone())],
+        data_dir,
+        allow_private_addresses: config.federation.allow_private_addresses,
+        delivery_concurrency: config.federation.delivery_concurrency,
+        dead_after: config.federation.dead_after,
+        feed_url,
+    };
+    let mastodon =
+        MastodonApiSettings::from_env().context("reading FEEDWATCH_MASTODON_URL/TOKEN")?;
+    Fediverse::new(settings, store.fed(), mastodon)
+        .await
+        .context("starting the Fediverse actor")
 }
 
 impl App {
@@ -147,18 +187,80 @@ impl App {
                 )
             })?;
         let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
+        let fediverse = if config.federation.enabled {
+            Some(build_fediverse(&config, &store).await?)
+        } else {
+            None
+        };
+        let publisher = Publisher {
+            base_url: config.bot.base_url.clone(),
+            summary: SummaryOptions {
+                max_sentences: config.publish.summary_sentences,
+                max_chars: config.publish.summary_chars,
+            },
+            content_warning: config.publish.content_warning.clone(),
+            hashtags: config.topic.hashtags().to_vec(),
+            topic_terms: config.topic.topic_terms(),
+            fediverse: fediverse.clone(),
+        };
         let ingest = Ingest {
             store: store.clone(),
             fetcher,
             schedule: Arc::new(config.schedule.clone()),
             topic: config.topic.clone(),
+            publisher: Arc::new(publisher),
+            fetch_articles: config.publish.fetch_article,
+            allow_private: config.federation.allow_private_addresses,
+            published: Arc::new(tokio::sync::Notify::new()),
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
         Ok(App {
             config,
             store,
             ingest,
+            fediverse,
         })
+    }
+
+    /// What the HTTP routes need.
+    pub fn web_state(&self) -> web::WebState {
+        web::WebState {
+            store: self.store.clone(),
+            identity: self.feed_identity(),
+            feed_items: self.config.publish.feed_items,
+            fediverse: self.fediverse.clone(),
+        }
+    }
+
+    fn feed_identity(&self) -> FeedIdentity {
+        FeedIdentity {
+            title: self.config.bot.display_name.clone(),
+            description: self.config.bot.summary.clone(),
+            base_url: self.config.bot.base_url.clone(),
+        }
+    }
+
+    /// Writes the feed files to `[publish] output_dir`, if set.
+    pub async fn write_feed_files(&self) -> Result<()> {
+        let Some(dir) = &self.config.publish.output_dir else {
+            return Ok(());
+        };
+        let entries = self
+            .store
+            .published_entries(self.config.publish.feed_items)
+            .await?;
+        let state = self.web_state();
+        let feeds: Vec<_> = FeedFormat::ALL
+            .iter()
+            .map(|f| {
+                (
+                    *f,
+                    outputs::render(&state.identity, &entries, *f, |id| state.story_url(id)),
+                )
+            })
+            .collect();
+        outputs::write_files(dir, &feeds)
+            .with_context(|| format!("writing the feeds into {}", dir.display()))
     }
 
     pub fn load_sources(&self) -> Result<Vec<FeedSource>> {
@@ -179,6 +281,20 @@ pub async fn run_once(config: &Config) -> Result<CycleReport> {
         .run_cycle(feeds, false, CancellationToken::new())
         .await
         .context("recording the cycle")?;
+    app.write_feed_files().await?;
+    if let Some(f) = &app.fediverse {
+        let d = f
+            .deliver_once(Utc::now())
+            .await
+            .context("delivering to followers")?;
+        info!(
+            delivered = d.delivered,
+            retried = d.retried,
+            failed = d.failed,
+            dead = d.dead,
+            "deliveries drained once"
+        );
+    }
     info!(
         polled = report.polled,
         ok = report.ok,
@@ -214,17 +330,27 @@ pub async fn run_daemon(
     info!(%addr, base_url = %app.config.bot.base_url, "listening");
     let server = {
         let token = token.clone();
-        let router = web::router(web::WebState {
-            store: app.store.clone(),
-        });
+        let router = web::router(app.web_state());
         tokio::spawn(async move {
             axum::serve(listener, router)
                 .with_graceful_shutdown(async move { token.cancelled().await })
                 .await
         })
     };
+    let worker = app.fediverse.clone().map(|f| {
+        let token = token.clone();
+        tokio::spawn(async move {
+            f.run_delivery_worker(async move { token.cancelled().await })
+                .await
+        })
+    });
     let result = scheduler_loop(&app, token.clone()).await;
     token.cancel();
+    if let Some(w) = worker {
+        if let Err(e) = w.await {
+            error!(error = %e, "delivery worker task failed");
+        }
+    }
     match server.await {
         Ok(Ok(())) => {}
         Ok(Err(e)) => error!(error = %e, "HTTP server failed"),
@@ -246,6 +372,9 @@ async fn scheduler_loop(app: &App, token: CancellationToken) -> Result<()> {
                 let due = due_feeds(&feeds, &states, Utc::now());
                 if !due.is_empty() {
                     let report = app.ingest.run_cycle(due, true, token.clone()).await?;
+                    if let Err(e) = app.write_feed_files().await {
+                        error!(error = %format!("{e:#}"), "cannot write the feed files");
+                    }
                     info!(
                         polled = report.polled,
                         failed = report.failed,

@@ -76,7 +76,8 @@ pub fn assign(
         .collect()
 }
 
-fn best_story(fp: &StoryFingerprint, recent: &[RecentStory]) -> Option<String> {
+/// The recent story `fp` belongs to, if any.
+pub fn best_story(fp: &StoryFingerprint, recent: &[RecentStory]) -> Option<String> {
     recent
         .iter()
         .map(|s| (story_similarity(fp, &s.fingerprint), s))

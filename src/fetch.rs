@@ -102,6 +102,8 @@ impl FetchError {
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
+    /// For untrusted addresses: redirects are followed by hand, re-checked.
+    no_redirect_client: reqwest::Client,
     max_body: u64,
     total_timeout: Duration,
     global: Arc<Semaphore>,
@@ -113,18 +115,25 @@ const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/fee
 
 impl Fetcher {
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .user_agent(cfg.user_agent.clone())
-            .connect_timeout(cfg.connect_timeout)
-            .read_timeout(cfg.read_timeout)
-            .timeout(cfg.timeout)
+        let builder = || {
+            reqwest::Client::builder()
+                .user_agent(cfg.user_agent.clone())
+                .connect_timeout(cfg.connect_timeout)
+                .read_timeout(cfg.read_timeout)
+                .timeout(cfg.timeout)
+                .gzip(true)
+                .brotli(true)
+                .deflate(true)
+        };
+        let client = builder()
             .redirect(reqwest::redirect::Policy::limited(cfg.max_redirects))
-            .gzip(true)
-            .brotli(true)
-            .deflate(true)
+            .build()?;
+        let no_redirect_client = builder()
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(Fetcher {
             client,
+            no_redirect_client,
             max_body: cfg.max_body_bytes,
             total_timeout: cfg.timeout,
             global: Arc::new(Semaphore::new(cfg.concurrency)),
@@ -200,13 +209,71 @@ impl Fetcher {
         if let Some(lm) = &validators.last_modified {
             req = req.header(header::IF_MODIFIED_SINCE, lm);
         }
-        let mut resp = req.send().await.map_err(classify)?;
+        let resp = req.send().await.map_err(classify)?;
+        if resp.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(FetchOutcome::NotModified {
+                max_age: cache_max_age(resp.headers()),
+            });
+        }
+        self.read_body(resp).await.map(FetchOutcome::Body)
+    }
+
+    /// Fetches a page whose address came from a feed (untrusted): only
+    /// http(s), and never a loopback, private or link-local address unless
+    /// `allow_private` (local tests). Names are resolved and every address
+    /// checked; a redirect is not followed blindly but re-checked the same way.
+    pub async fn fetch_untrusted(
+        &self,
+        url: &Url,
+        allow_private: bool,
+    ) -> Result<Fetched, FetchError> {
+        let mut current = url.clone();
+        for _ in 0..=3 {
+            if !matches!(current.scheme(), "http" | "https") {
+                return Err(FetchError::Other(format!(
+                    "refusing {} URL",
+                    current.scheme()
+                )));
+            }
+            if !allow_private {
+                ensure_public(&current).await?;
+            }
+            let resp = self
+                .untrusted_client()
+                .get(current.clone())
+                .header(
+                    header::ACCEPT,
+                    "text/html,application/xhtml+xml;q=0.9,*/*;q=0.5",
+                )
+                .send()
+                .await
+                .map_err(classify)?;
+            if resp.status().is_redirection() {
+                let Some(next) = resp
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| current.join(l).ok())
+                else {
+                    return Err(FetchError::Redirect(
+                        "redirect without a usable Location".to_string(),
+                    ));
+                };
+                current = next;
+                continue;
+            }
+            return self.read_body(resp).await;
+        }
+        Err(FetchError::Redirect("more than 3 redirects".to_string()))
+    }
+
+    fn untrusted_client(&self) -> &reqwest::Client {
+        &self.no_redirect_client
+    }
+
+    async fn read_body(&self, mut resp: reqwest::Response) -> Result<Fetched, FetchError> {
         let status = resp.status();
         let headers = resp.headers().clone();
-        let max_age = cache_max_age(&headers);
-        if status == reqwest::StatusCode::NOT_MODIFIED {
-            return Ok(FetchOutcome::NotModified { max_age });
-        }
         if !status.is_success() {
             return Err(FetchError::Status {
                 status: status.as_u16(),
@@ -228,7 +295,7 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(FetchOutcome::Body(Fetched {
+        Ok(Fetched {
             status: status.as_u16(),
             body,
             charset: charset(&headers),
@@ -236,9 +303,9 @@ impl Fetcher {
                 etag: header_string(&headers, header::ETAG),
                 last_modified: header_string(&headers, header::LAST_MODIFIED),
             },
-            max_age,
+            max_age: cache_max_age(&headers),
             final_url,
-        }))
+        })
     }
 
     async fn fetch_file(&self, url: &Url) -> Result<FetchOutcome, FetchError> {
@@ -262,6 +329,51 @@ impl Fetcher {
             max_age: None,
             final_url: url.clone(),
         }))
+    }
+}
+
+/// Refuses URLs whose host is, or resolves to, a non-public address.
+async fn ensure_public(url: &Url) -> Result<(), FetchError> {
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addrs: Vec<std::net::IpAddr> = match url.host() {
+        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
+        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
+        _ => tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| FetchError::Connect(format!("{host}: {e}")))?
+            .map(|a| a.ip())
+            .collect(),
+    };
+    match addrs.iter().find(|ip| !is_public(ip)) {
+        Some(ip) => Err(FetchError::Other(format!(
+            "refusing {host}: it resolves to the non-public address {ip}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Whether an address is routable on the public Internet.
+pub fn is_public(ip: &std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(v4) => {
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64 // CGNAT 100.64/10
+                || v4.octets()[0] == 0)
+        }
+        std::net::IpAddr::V6(v6) => {
+            let seg0 = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || (seg0 & 0xfe00) == 0xfc00 // unique local
+                || (seg0 & 0xffc0) == 0xfe80 // link local
+                || v6.to_ipv4_mapped().is_some_and(|v4| !is_public(&v4.into())))
+        }
     }
 }
 

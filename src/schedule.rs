@@ -5,6 +5,7 @@
 //! point leaves each feed either fully recorded or untouched. A failing feed
 //! backs off exponentially on its own and never holds up the others.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +21,12 @@ use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
 use crate::item::{Item, normalize};
 use crate::matching::{Candidate, Decision, Topic};
 use crate::parse::{ParseError, parse_feed};
+use crate::publish::story::Publisher;
 use crate::sources::FeedSource;
-use crate::store::{FeedState, PollOutcome, PollRecord, Store, StoreError, UpsertCounts};
+use crate::store::{
+    Existing, FeedState, ItemRecord, PollOutcome, PollRecord, Publication, Store, StoreError,
+    StoryAssignment, UpsertCounts,
+};
 
 /// What polling needs, shared by every task of a cycle.
 #[derive(Clone)]
@@ -30,6 +35,13 @@ pub struct Ingest {
     pub fetcher: Fetcher,
     pub schedule: Arc<ScheduleConfig>,
     pub topic: Arc<Topic>,
+    pub publisher: Arc<Publisher>,
+    /// Fetch article pages of new stories for their summaries.
+    pub fetch_articles: bool,
+    /// Article links come from feeds; private addresses only in test setups.
+    pub allow_private: bool,
+    /// Woken after a commit that published something (feed files, tests).
+    pub published: Arc<tokio::sync::Notify>,
     /// Story assignment reads recent stories and then writes: polls of
     /// different feeds run concurrently, so that read-then-write is
     /// serialized or two outlets' reports of one story would start two.
@@ -159,6 +171,10 @@ impl Ingest {
             }
         };
         let item_count = items.len();
+        // Article pages are fetched before taking the lock (network time must
+        // not serialize the feeds), only for items that look like new stories.
+        let articles = self.article_texts(&items, now).await?;
+        let published;
         let counts = {
             let _serialized = self.commit_lock.lock().await;
             let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
@@ -172,10 +188,19 @@ impl Ingest {
                     tracing::debug!(feed.url = %feed.url, item.id = %r.item.id, publish = v.publish, score = v.score, reasons = %v.reasons, "item evaluated");
                 }
             }
+            let publications = self.publications(&records, &existing, &articles, now);
+            published = publications.len();
             self.store
-                .commit_poll(feed.url.as_str(), &record, &records)
+                .commit_poll(feed.url.as_str(), &record, &records, &publications)
                 .await?
         };
+        if published > 0 {
+            info!(feed.url = %feed.url, stories = published, "stories published or updated");
+            if let Some(f) = &self.publisher.fediverse {
+                f.wake_worker();
+            }
+            self.published.notify_waiters();
+        }
         if record.outcome != PollOutcome::Error {
             info!(
                 feed.url = %feed.url,
@@ -238,6 +263,102 @@ impl Ingest {
                 })
             }
         }
+    }
+
+    /// The feed entries (and Fediverse activities) the committed records imply:
+    /// a new story for each item that starts one, a replacement for each
+    /// edited item that leads a published story.
+    fn publications(
+        &self,
+        records: &[ItemRecord],
+        existing: &HashMap<String, Existing>,
+        articles: &HashMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Vec<Publication> {
+        let mut out = Vec::new();
+        for r in records {
+            let Some(v) = &r.verdict else { continue };
+            if v.story == StoryAssignment::New {
+                let article = articles.get(&r.item.id).map(String::as_str);
+                out.extend(self.publisher.new_story(&r.item, article, now));
+            } else if let Some(at) = existing.get(&r.item.id).and_then(|e| e.published_entry_at) {
+                // Only the lead item's text is the story's text.
+                out.extend(self.publisher.edited_story(&r.item, at, now));
+            }
+        }
+        out
+    }
+
+    /// Main text of the article pages of items that would start a story,
+    /// from the cache or fetched once (for published items only).
+    async fn article_texts(
+        &self,
+        items: &[Evaluated],
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<String, String>, StoreError> {
+        let mut out = HashMap::new();
+        if !self.fetch_articles {
+            return Ok(out);
+        }
+        let candidates: Vec<&Item> = items
+            .iter()
+            .filter(|(_, d)| d.publish)
+            .map(|(i, _)| i)
+            .collect();
+        if candidates.is_empty() {
+            return Ok(out);
+        }
+        let ids: Vec<&str> = candidates.iter().map(|i| i.id.as_str()).collect();
+        let existing = self.store.existing(&ids).await?;
+        let since = now - chrono::Duration::hours(STORY_WINDOW_HOURS);
+        let recent = dedupe::recent_stories(self.store.recent_story_fingerprints(since).await?);
+        for item in candidates {
+            let Some(link) = item.link.as_deref() else {
+                continue;
+            };
+            if existing.contains_key(&item.id) {
+                continue;
+            }
+            let fp = crate::matching::StoryFingerprint::new(&item.title, &item.summary, &item.lang);
+            if dedupe::best_story(&fp, &recent).is_some() {
+                continue; // joins a story: no page of its own needed
+            }
+            if let Some(cached) = self.store.article_page(link).await? {
+                if let Some(text) = cached {
+                    out.insert(item.id.clone(), text);
+                }
+                continue;
+            }
+            let Ok(url) = url::Url::parse(link) else {
+                continue;
+            };
+            let (status, text) = match self.fetcher.fetch_untrusted(&url, self.allow_private).await
+            {
+                Ok(page) => {
+                    let status = page.status;
+                    let html = String::from_utf8_lossy(&page.body).into_owned();
+                    let link_owned = link.to_string();
+                    let text = tokio::task::spawn_blocking(move || {
+                        crate::summary::article_main_text(&html, &link_owned)
+                    })
+                    .await
+                    .ok()
+                    .flatten();
+                    (Some(status), text)
+                }
+                Err(e) => {
+                    tracing::info!(item.id = %item.id, url = %link, error = %e, "article page not used for the summary");
+                    (e.status(), None)
+                }
+            };
+            self.store
+                .save_article_page(link, now, status, text.as_deref())
+                .await?;
+            if let Some(t) = text {
+                out.insert(item.id.clone(), t);
+            }
+        }
+        Ok(out)
     }
 
     /// The topic for a feed: the shared one, or with the feed's overrides.

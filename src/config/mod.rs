@@ -36,6 +36,7 @@ struct RawConfig {
     federation: RawFederation,
     admin: RawAdmin,
     log: RawLog,
+    publish: RawPublish,
     topic: TopicConfig,
 }
 
@@ -153,10 +154,50 @@ impl Default for RawFetch {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 struct RawFederation {
+    enabled: bool,
     allow_private_addresses: bool,
+    delivery_concurrency: u32,
+    dead_after: String,
+    icon_url: String,
+}
+
+impl Default for RawFederation {
+    fn default() -> Self {
+        RawFederation {
+            enabled: true,
+            allow_private_addresses: false,
+            delivery_concurrency: 8,
+            dead_after: "3d".to_string(),
+            icon_url: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+struct RawPublish {
+    feed_items: u32,
+    fetch_article: bool,
+    summary_sentences: u32,
+    summary_chars: u32,
+    content_warning: String,
+    output_dir: String,
+}
+
+impl Default for RawPublish {
+    fn default() -> Self {
+        RawPublish {
+            feed_items: 50,
+            fetch_article: true,
+            summary_sentences: 3,
+            summary_chars: 300,
+            content_warning: String::new(),
+            output_dir: String::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -193,6 +234,7 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     pub fetch: FetchConfig,
     pub federation: FederationConfig,
+    pub publish: PublishConfig,
     pub admin: AdminConfig,
     pub log: LogConfig,
     /// The compiled topic: rules, profile, threshold.
@@ -266,7 +308,27 @@ pub struct FetchConfig {
 
 #[derive(Debug, Clone)]
 pub struct FederationConfig {
+    /// Serve the ActivityPub actor and deliver posts to followers.
+    pub enabled: bool,
     pub allow_private_addresses: bool,
+    pub delivery_concurrency: usize,
+    /// A delivery still failing this long after it was queued is dead-lettered.
+    pub dead_after: Duration,
+    pub icon_url: Option<Url>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishConfig {
+    /// Entries in the published feed, newest first.
+    pub feed_items: u32,
+    /// Fetch the article page of each published story for its summary.
+    pub fetch_article: bool,
+    pub summary_sentences: usize,
+    pub summary_chars: usize,
+    /// Content warning on every post of the topic (Mastodon spoiler text).
+    pub content_warning: Option<String>,
+    /// Also write feed.xml, feed.atom and feed.json here (atomically).
+    pub output_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -344,6 +406,7 @@ pub fn parse_with_env(
             "federation" => section!(federation),
             "admin" => section!(admin),
             "log" => section!(log),
+            "publish" => section!(publish),
             "topic" => section!(topic),
             _ => problems.push(src.unknown_key(&at, &schema)),
         }
@@ -488,6 +551,41 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
 
     let topic = compile_topic(&mut v, &base_dir, &raw.topic);
 
+    let delivery_concurrency = v.check(
+        &["federation", "delivery_concurrency"],
+        in_range(raw.federation.delivery_concurrency, 1, 256),
+        "a whole number from 1 to 256",
+    );
+    let dead_after = v.check(
+        &["federation", "dead_after"],
+        parse_duration(&raw.federation.dead_after),
+        dur_hint,
+    );
+    let icon_url = if raw.federation.icon_url.trim().is_empty() {
+        Some(None)
+    } else {
+        v.check(
+            &["federation", "icon_url"],
+            parse_base_url(&raw.federation.icon_url).map(Some),
+            "an http(s) URL of a square image, or \"\" for none",
+        )
+    };
+    let feed_items = v.check(
+        &["publish", "feed_items"],
+        in_range(raw.publish.feed_items, 1, 1000),
+        "a whole number from 1 to 1000",
+    );
+    let summary_sentences = v.check(
+        &["publish", "summary_sentences"],
+        in_range(raw.publish.summary_sentences, 1, 3),
+        "1, 2 or 3",
+    );
+    let summary_chars = v.check(
+        &["publish", "summary_chars"],
+        in_range(raw.publish.summary_chars, 80, 2000),
+        "a whole number from 80 to 2000",
+    );
+
     let base_url = base_url?;
     let user_agent = if raw.fetch.user_agent.trim().is_empty() {
         format!(
@@ -535,7 +633,22 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             user_agent,
         },
         federation: FederationConfig {
+            enabled: raw.federation.enabled,
             allow_private_addresses: raw.federation.allow_private_addresses,
+            delivery_concurrency: delivery_concurrency? as usize,
+            dead_after: dead_after?,
+            icon_url: icon_url?,
+        },
+        publish: PublishConfig {
+            feed_items: feed_items?,
+            fetch_article: raw.publish.fetch_article,
+            summary_sentences: summary_sentences? as usize,
+            summary_chars: summary_chars? as usize,
+            content_warning: Some(raw.publish.content_warning.trim().to_string())
+                .filter(|c| !c.is_empty()),
+            output_dir: Some(raw.publish.output_dir.trim())
+                .filter(|d| !d.is_empty())
+                .map(|d| base_dir.join(d)),
         },
         admin: AdminConfig {
             token: (!token.is_empty()).then_some(token),

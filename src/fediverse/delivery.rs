@@ -15,14 +15,13 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use sqlx::{Sqlite, Transaction};
 use tracing::Instrument;
 use url::Url;
 
 use super::note;
 use super::signatures::{check_remote_url, signed_post};
 use super::{Fediverse, FediverseError, StoryPost};
-use crate::store::fed::{Channel, DeliveryRow, FedStore, NoteRow};
+use crate::store::fed::{ActivityKind, Channel, DeliveryRow, FedStore, NoteRow, PreparedActivity};
 
 /// First retry delay; doubles per attempt.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(30);
@@ -65,43 +64,33 @@ impl Fediverse {
     /// once per distinct follower inbox (and for the Mastodon API if set).
     /// Idempotent: publishing the same story again queues nothing new.
     pub async fn enqueue_create(&self, post: &StoryPost) -> Result<u64, FediverseError> {
-        let mut tx = self.inner.store.pool().begin().await?;
-        let n = self.enqueue_create_in_tx(&mut tx, post).await?;
-        tx.commit().await?;
+        let prepared = self.prepare_create(post)?;
+        let n = self
+            .inner
+            .store
+            .apply_prepared(&prepared, Utc::now())
+            .await?;
         self.inner.wake.notify_one();
         Ok(n)
     }
 
-    /// [`Self::enqueue_create`] inside the publisher's transaction, so the
-    /// story row and its delivery rows commit or roll back together
-    /// (transactional outbox). Call [`Self::wake_worker`] after commit.
-    pub async fn enqueue_create_in_tx(
-        &self,
-        tx: &mut Transaction<'_, Sqlite>,
-        post: &StoryPost,
-    ) -> Result<u64, FediverseError> {
+    /// The rows publishing `post` writes, built without touching the store,
+    /// so the publisher can commit them with the story in one transaction
+    /// (transactional outbox; see `Store::commit_poll`). Call
+    /// [`Self::wake_worker`] after that commit.
+    pub fn prepare_create(&self, post: &StoryPost) -> Result<PreparedActivity, FediverseError> {
         let s = &self.inner.settings;
         let actor_id = &self.inner.actor.id;
         let note_json = note::build_note(s, actor_id, post);
         let note_id = note::note_id(&s.base_url, &post.story_id);
         let create_id = note::activity_id(&s.base_url, "create", &[&post.story_id]);
         let create = note::create_activity(create_id.as_str(), actor_id, note_json.clone(), true);
-        let now = Utc::now();
-        let fresh = FedStore::insert_activity_tx(
-            tx,
-            create_id.as_str(),
-            "Create",
-            Some(note_id.as_str()),
-            &serde_json::to_string(&create)?,
-            now,
-        )
-        .await?;
-        if !fresh {
-            return Ok(0);
-        }
-        FedStore::upsert_note_tx(
-            tx,
-            &NoteRow {
+        Ok(PreparedActivity {
+            kind: ActivityKind::Create,
+            activity_id: create_id.to_string(),
+            object_id: note_id.to_string(),
+            activity_json: serde_json::to_string(&create)?,
+            note: NoteRow {
                 story_id: post.story_id.clone(),
                 note_id: note_id.to_string(),
                 create_id: create_id.to_string(),
@@ -110,17 +99,12 @@ impl Fediverse {
                 updated_at: post.updated,
                 deleted_at: None,
             },
-        )
-        .await?;
-        let mut n = FedStore::enqueue_fanout_tx(tx, create_id.as_str(), now).await?;
-        n += self
-            .enqueue_mastodon_tx(tx, create_id.as_str(), post, now)
-            .await?;
-        Ok(n)
+            mastodon: self.mastodon_status(post)?,
+        })
     }
 
-    /// An edited story: replaces the Note and sends `Update{Note}` with `updated`.
-    pub async fn enqueue_update(&self, post: &StoryPost) -> Result<u64, FediverseError> {
+    /// An edited story: the replaced Note and its `Update{Note}` with `updated`.
+    pub fn prepare_update(&self, post: &StoryPost) -> Result<PreparedActivity, FediverseError> {
         let s = &self.inner.settings;
         let actor_id = &self.inner.actor.id;
         let updated = post.updated.unwrap_or_else(Utc::now);
@@ -130,30 +114,33 @@ impl Fediverse {
         let stamp = updated.timestamp_millis().to_string();
         let update_id = note::activity_id(&s.base_url, "update", &[&post.story_id, &stamp]);
         let update = note::update_activity(update_id.as_str(), actor_id, note_json.clone());
-        let now = Utc::now();
-        let mut tx = self.inner.store.pool().begin().await?;
-        if !FedStore::update_note_tx(
-            &mut tx,
-            &post.story_id,
-            &serde_json::to_string(&note_json)?,
-            updated,
-        )
-        .await?
-        {
-            return Err(FediverseError::NotFound);
-        }
         let note_id = note::note_id(&s.base_url, &post.story_id);
-        FedStore::insert_activity_tx(
-            &mut tx,
-            update_id.as_str(),
-            "Update",
-            Some(note_id.as_str()),
-            &serde_json::to_string(&update)?,
-            now,
-        )
-        .await?;
-        let n = FedStore::enqueue_fanout_tx(&mut tx, update_id.as_str(), now).await?;
-        tx.commit().await?;
+        Ok(PreparedActivity {
+            kind: ActivityKind::Update,
+            activity_id: update_id.to_string(),
+            object_id: note_id.to_string(),
+            activity_json: serde_json::to_string(&update)?,
+            note: NoteRow {
+                story_id: post.story_id.clone(),
+                note_id: note_id.to_string(),
+                create_id: note::activity_id(&s.base_url, "create", &[&post.story_id]).to_string(),
+                json: serde_json::to_string(&note_json)?,
+                published_at: post.published,
+                updated_at: Some(updated),
+                deleted_at: None,
+            },
+            mastodon: None,
+        })
+    }
+
+    /// An edited story: replaces the Note and sends `Update{Note}` with `updated`.
+    pub async fn enqueue_update(&self, post: &StoryPost) -> Result<u64, FediverseError> {
+        let prepared = self.prepare_update(post)?;
+        let n = self
+            .inner
+            .store
+            .apply_prepared(&prepared, Utc::now())
+            .await?;
         self.inner.wake.notify_one();
         Ok(n)
     }
@@ -185,15 +172,13 @@ impl Fediverse {
         Ok(n)
     }
 
-    async fn enqueue_mastodon_tx(
+    /// The status the Mastodon API channel posts for `post`, if configured.
+    fn mastodon_status(
         &self,
-        tx: &mut Transaction<'_, Sqlite>,
-        activity_id: &str,
         post: &StoryPost,
-        now: DateTime<Utc>,
-    ) -> Result<u64, FediverseError> {
+    ) -> Result<Option<(String, String)>, FediverseError> {
         let Some(m) = &self.inner.mastodon else {
-            return Ok(0);
+            return Ok(None);
         };
         let mut status = json!({
             "status": note::html_to_text(&post.html),
@@ -204,15 +189,10 @@ impl Fediverse {
             obj.insert("spoiler_text".into(), json!(cw));
             obj.insert("sensitive".into(), json!(true));
         }
-        Ok(FedStore::enqueue_delivery_tx(
-            tx,
-            activity_id,
-            Channel::MastodonApi,
-            m.instance.as_str(),
-            Some(&serde_json::to_string(&status)?),
-            now,
-        )
-        .await?)
+        Ok(Some((
+            m.instance.to_string(),
+            serde_json::to_string(&status)?,
+        )))
     }
 
     /// Tells the worker loop that rows were queued (after an outside commit).

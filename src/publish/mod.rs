@@ -17,7 +17,9 @@
 //! Nothing here does I/O: callers pass plain data and get strings back.
 
 pub mod feed;
+pub mod outputs;
 pub mod post;
+pub mod story;
 
 use std::collections::{HashMap, HashSet};
 

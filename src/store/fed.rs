@@ -63,6 +63,26 @@ pub struct NoteRow {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
+/// Which activity a [`PreparedActivity`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityKind {
+    Create,
+    Update,
+}
+
+/// Everything publishing one activity writes, built by `fediverse` without
+/// touching the database and applied here inside the caller's transaction.
+#[derive(Debug, Clone)]
+pub struct PreparedActivity {
+    pub kind: ActivityKind,
+    pub activity_id: String,
+    pub object_id: String,
+    pub activity_json: String,
+    pub note: NoteRow,
+    /// (instance URL, status JSON) for the Mastodon API channel.
+    pub mastodon: Option<(String, String)>,
+}
+
 /// Which way a queued delivery leaves the building.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
@@ -137,6 +157,7 @@ impl FedStore {
             super::StoreError::CreateDir { source, .. } => {
                 FedStoreError::from(sqlx::Error::Io(source))
             }
+            super::StoreError::Fed(msg) => FedStoreError::from(sqlx::Error::Protocol(msg)),
         })?;
         Ok(store.fed())
     }
@@ -148,6 +169,63 @@ impl FedStore {
     /// Closes the pool (tests use this to simulate a restart).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// [`Self::apply_prepared_tx`] in a transaction of its own.
+    pub async fn apply_prepared(&self, p: &PreparedActivity, now: DateTime<Utc>) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let n = Self::apply_prepared_tx(&mut tx, p, now).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// Stores the activity and its Note and queues one delivery per distinct
+    /// follower inbox (plus the Mastodon API row). Idempotent: an activity id
+    /// already stored queues nothing. Returns the number of rows queued.
+    pub async fn apply_prepared_tx(
+        tx: &mut Transaction<'_, Sqlite>,
+        p: &PreparedActivity,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let kind = match p.kind {
+            ActivityKind::Create => "Create",
+            ActivityKind::Update => "Update",
+        };
+        if !Self::insert_activity_tx(
+            tx,
+            &p.activity_id,
+            kind,
+            Some(&p.object_id),
+            &p.activity_json,
+            now,
+        )
+        .await?
+        {
+            return Ok(0);
+        }
+        match p.kind {
+            ActivityKind::Create => Self::upsert_note_tx(tx, &p.note).await?,
+            ActivityKind::Update => {
+                let updated = p.note.updated_at.unwrap_or(now);
+                if !Self::update_note_tx(tx, &p.note.story_id, &p.note.json, updated).await? {
+                    // No live Note to update (never federated, or deleted): send nothing.
+                    return Ok(0);
+                }
+            }
+        }
+        let mut n = Self::enqueue_fanout_tx(tx, &p.activity_id, now).await?;
+        if let Some((target, payload)) = &p.mastodon {
+            n += Self::enqueue_delivery_tx(
+                tx,
+                &p.activity_id,
+                Channel::MastodonApi,
+                target,
+                Some(payload),
+                now,
+            )
+            .await?;
+        }
+        Ok(n)
     }
 
     // ---- followers -------------------------------------------------------

@@ -32,6 +32,14 @@ pub enum StoreError {
     Sqlx(#[from] sqlx::Error),
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("fediverse tables: {0}")]
+    Fed(String),
+}
+
+impl From<fed::FedStoreError> for StoreError {
+    fn from(e: fed::FedStoreError) -> Self {
+        StoreError::Fed(e.to_string())
+    }
 }
 
 /// Handle to the database; cheap to clone.
@@ -125,11 +133,54 @@ pub struct ItemRecord {
     pub verdict: Option<Verdict>,
 }
 
+/// One entry of the published feed (one per story).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEntryRow {
+    pub story_id: String,
+    pub title: String,
+    pub summary: String,
+    pub link: String,
+    pub lang: String,
+    pub hashtags: Vec<String>,
+    pub post_html: String,
+    pub post_text: String,
+    pub spoiler_text: Option<String>,
+    pub published_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub revision: u32,
+}
+
+/// A change to the published outputs, committed with the poll that caused it.
+#[derive(Debug, Clone)]
+pub enum Publication {
+    /// A new story: its feed entry, and its Fediverse `Create` when federating.
+    New {
+        entry: FeedEntryRow,
+        activity: Option<fed::PreparedActivity>,
+    },
+    /// The lead item of a published story was edited: its entry is replaced
+    /// (revision + 1) and followers get an `Update`.
+    Edit {
+        entry: FeedEntryRow,
+        activity: Option<fed::PreparedActivity>,
+    },
+}
+
+/// A published entry with the outlets that carried its story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedEntry {
+    pub entry: FeedEntryRow,
+    /// (outlet name, article link), the lead item first.
+    pub sources: Vec<(String, String)>,
+}
+
 /// What the store already holds for an item id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Existing {
     pub content_hash: String,
     pub story_id: Option<String>,
+    /// When the item leads a published story: that entry's publication time.
+    pub published_entry_at: Option<DateTime<Utc>>,
 }
 
 /// How a batch of items changed the store.
@@ -193,6 +244,7 @@ impl Store {
         feed_url: &str,
         record: &PollRecord,
         items: &[ItemRecord],
+        publications: &[Publication],
     ) -> Result<UpsertCounts, StoreError> {
         let mut tx = self.pool.begin().await?;
         let failed = i64::from(record.outcome == PollOutcome::Error);
@@ -327,6 +379,63 @@ impl Store {
                 .await?;
             }
         }
+        for p in publications {
+            match p {
+                Publication::New { entry, activity } => {
+                    let inserted = sqlx::query(
+                        "INSERT INTO feed_entries (story_id, title, summary, link, lang, hashtags, post_html,
+                                                   post_text, spoiler_text, published_at, updated_at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                         ON CONFLICT (story_id) DO NOTHING",
+                    )
+                    .bind(&entry.story_id)
+                    .bind(&entry.title)
+                    .bind(&entry.summary)
+                    .bind(&entry.link)
+                    .bind(&entry.lang)
+                    .bind(serde_json::to_string(&entry.hashtags).unwrap_or_else(|_| "[]".to_string()))
+                    .bind(&entry.post_html)
+                    .bind(&entry.post_text)
+                    .bind(&entry.spoiler_text)
+                    .bind(entry.published_at)
+                    .bind(entry.updated_at)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if let (1, Some(a)) = (inserted, activity) {
+                        fed::FedStore::apply_prepared_tx(&mut tx, a, record.at)
+                            .await
+                            .map_err(StoreError::from)?;
+                    }
+                }
+                Publication::Edit { entry, activity } => {
+                    let updated = sqlx::query(
+                        "UPDATE feed_entries SET title = ?, summary = ?, link = ?, lang = ?, hashtags = ?,
+                                post_html = ?, post_text = ?, spoiler_text = ?, updated_at = ?,
+                                revision = revision + 1
+                         WHERE story_id = ?",
+                    )
+                    .bind(&entry.title)
+                    .bind(&entry.summary)
+                    .bind(&entry.link)
+                    .bind(&entry.lang)
+                    .bind(serde_json::to_string(&entry.hashtags).unwrap_or_else(|_| "[]".to_string()))
+                    .bind(&entry.post_html)
+                    .bind(&entry.post_text)
+                    .bind(&entry.spoiler_text)
+                    .bind(entry.updated_at)
+                    .bind(&entry.story_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                    if let (1, Some(a)) = (updated, activity) {
+                        fed::FedStore::apply_prepared_tx(&mut tx, a, record.at)
+                            .await
+                            .map_err(StoreError::from)?;
+                    }
+                }
+            }
+        }
         tx.commit().await?;
         Ok(counts)
     }
@@ -340,18 +449,22 @@ impl Store {
         for chunk in ids.chunks(500) {
             let placeholders = vec!["?"; chunk.len()].join(",");
             let sql = format!(
-                "SELECT id, content_hash, story_id FROM items WHERE id IN ({placeholders})"
+                "SELECT i.id, i.content_hash, i.story_id, f.published_at
+                 FROM items i LEFT JOIN feed_entries f ON f.story_id = i.id
+                 WHERE i.id IN ({placeholders})"
             );
-            let mut q = sqlx::query_as::<_, (String, String, Option<String>)>(&sql);
+            let mut q =
+                sqlx::query_as::<_, (String, String, Option<String>, Option<DateTime<Utc>>)>(&sql);
             for id in chunk {
                 q = q.bind(*id);
             }
-            for (id, content_hash, story_id) in q.fetch_all(&self.pool).await? {
+            for (id, content_hash, story_id, published_entry_at) in q.fetch_all(&self.pool).await? {
                 out.insert(
                     id,
                     Existing {
                         content_hash,
                         story_id,
+                        published_entry_at,
                     },
                 );
             }
@@ -403,6 +516,98 @@ impl Store {
             .collect()
     }
 
+    /// The newest published entries with their sources, for the feeds.
+    pub async fn published_entries(&self, limit: u32) -> Result<Vec<PublishedEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT story_id, title, summary, link, lang, hashtags, post_html, post_text, spoiler_text,
+                    published_at, updated_at, revision
+             FROM feed_entries ORDER BY published_at DESC, story_id LIMIT ?",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let entry = feed_entry_from_row(r)?;
+            let sources: Vec<(String, Option<String>)> = sqlx::query_as(
+                "SELECT source, link FROM items WHERE story_id = ?
+                 ORDER BY (id = story_id) DESC, first_seen_at, id",
+            )
+            .bind(&entry.story_id)
+            .fetch_all(&self.pool)
+            .await?;
+            let sources = sources
+                .into_iter()
+                .filter_map(|(name, link)| link.map(|l| (name, l)))
+                .collect();
+            out.push(PublishedEntry { entry, sources });
+        }
+        Ok(out)
+    }
+
+    /// One published entry by story id.
+    pub async fn published_entry(
+        &self,
+        story_id: &str,
+    ) -> Result<Option<PublishedEntry>, StoreError> {
+        let row = sqlx::query(
+            "SELECT story_id, title, summary, link, lang, hashtags, post_html, post_text, spoiler_text,
+                    published_at, updated_at, revision
+             FROM feed_entries WHERE story_id = ?",
+        )
+        .bind(story_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        let entry = feed_entry_from_row(&r)?;
+        let sources: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT source, link FROM items WHERE story_id = ? ORDER BY (id = story_id) DESC, first_seen_at, id",
+        )
+        .bind(story_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(PublishedEntry {
+            entry,
+            sources: sources
+                .into_iter()
+                .filter_map(|(n, l)| l.map(|l| (n, l)))
+                .collect(),
+        }))
+    }
+
+    /// A cached article page: `Some(text)` when fetched before (text may be
+    /// `None` if the page had no main text or failed).
+    pub async fn article_page(&self, url: &str) -> Result<Option<Option<String>>, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT main_text FROM article_pages WHERE url = ?")
+                .bind(url)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|(t,)| t))
+    }
+
+    /// Caches the outcome of one article page fetch.
+    pub async fn save_article_page(
+        &self,
+        url: &str,
+        at: DateTime<Utc>,
+        status: Option<u16>,
+        main_text: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO article_pages (url, fetched_at, status, main_text) VALUES (?, ?, ?, ?)
+             ON CONFLICT (url) DO UPDATE SET fetched_at = excluded.fetched_at, status = excluded.status,
+                                             main_text = excluded.main_text",
+        )
+        .bind(url)
+        .bind(at)
+        .bind(status.map(i64::from))
+        .bind(main_text)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Number of stored items.
     pub async fn item_count(&self) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items")
@@ -450,6 +655,24 @@ pub struct StoredDecision {
     pub score: f64,
     pub reasons: String,
     pub story_id: Option<String>,
+}
+
+fn feed_entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedEntryRow, sqlx::Error> {
+    let hashtags: String = r.try_get("hashtags")?;
+    Ok(FeedEntryRow {
+        story_id: r.try_get("story_id")?,
+        title: r.try_get("title")?,
+        summary: r.try_get("summary")?,
+        link: r.try_get("link")?,
+        lang: r.try_get("lang")?,
+        hashtags: serde_json::from_str(&hashtags).unwrap_or_default(),
+        post_html: r.try_get("post_html")?,
+        post_text: r.try_get("post_text")?,
+        spoiler_text: r.try_get("spoiler_text")?,
+        published_at: r.try_get("published_at")?,
+        updated_at: r.try_get("updated_at")?,
+        revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),
+    })
 }
 
 fn stored_item_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredItem, sqlx::Error> {

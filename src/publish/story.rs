@@ -1,0 +1,150 @@
+//! The summarize stage: from a story's lead item to its feed entry and its
+//! Fediverse post, ready to be committed with the story (transactional
+//! outbox). Pure apart from the clock the caller passes in.
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::fediverse::{Fediverse, StoryPost};
+use crate::item::Item;
+use crate::publish::post::{PostInput, PostOptions, compose_post};
+use crate::store::{FeedEntryRow, Publication};
+use crate::summary::{SummaryInput, SummaryOptions, summarize};
+
+/// What publishing needs to know, built once from the config.
+#[derive(Clone)]
+pub struct Publisher {
+    pub base_url: Url,
+    pub summary: SummaryOptions,
+    pub content_warning: Option<String>,
+    /// Configured for the topic; every post carries them first.
+    pub hashtags: Vec<String>,
+    /// The topic profile's top terms, which rank summary sentences.
+    pub topic_terms: Vec<String>,
+    /// `None` when federation is off: entries are still published to the feed.
+    pub fediverse: Option<Fediverse>,
+}
+
+impl Publisher {
+    /// The story's own page; the Note's `url` and the feed entry's id.
+    pub fn story_url(&self, story_id: &str) -> Url {
+        let mut u = self.base_url.clone();
+        let path = format!("{}/stories/{story_id}", u.path().trim_end_matches('/'));
+        u.set_path(&path);
+        u
+    }
+
+    fn draft(
+        &self,
+        item: &Item,
+        article_text: Option<&str>,
+        published: DateTime<Utc>,
+        updated: DateTime<Utc>,
+    ) -> Result<(FeedEntryRow, StoryPost), String> {
+        let summary = summarize(
+            &SummaryInput {
+                title: &item.title,
+                description: Some(item.summary.as_str()).filter(|s| !s.is_empty()),
+                content: Some(item.content.as_str()).filter(|s| !s.is_empty()),
+                article_text,
+                language: &item.lang,
+            },
+            &self.topic_terms,
+            &self.summary,
+        );
+        let story_url = self.story_url(&item.id);
+        let link = item.link.clone().unwrap_or_else(|| story_url.to_string());
+        let tag_base = {
+            let mut u = self.base_url.clone();
+            let path = format!("{}/tags/", u.path().trim_end_matches('/'));
+            u.set_path(&path);
+            u.to_string()
+        };
+        let sources = vec![item.source.clone()];
+        let post = compose_post(
+            &PostInput {
+                title: &item.title,
+                summary: &summary.text,
+                sources: &sources,
+                link: &link,
+                language: &item.lang,
+                topic_hashtags: &self.hashtags,
+                item_hashtags: &[],
+                spoiler_text: self.content_warning.as_deref(),
+            },
+            &PostOptions::new(tag_base),
+        )
+        .map_err(|e| e.to_string())?;
+        let entry = FeedEntryRow {
+            story_id: item.id.clone(),
+            title: item.title.clone(),
+            summary: summary.text,
+            link,
+            lang: post.language.clone(),
+            hashtags: post.hashtags.clone(),
+            post_html: post.html.clone(),
+            post_text: post.text.clone(),
+            spoiler_text: post.spoiler_text.clone(),
+            published_at: published,
+            updated_at: updated,
+            revision: 1,
+        };
+        let story = StoryPost {
+            story_id: item.id.clone(),
+            page_url: story_url,
+            html: post.html,
+            language: post.language,
+            hashtags: post.hashtags,
+            sensitive_cw: post.spoiler_text,
+            published,
+            updated: (updated > published).then_some(updated),
+        };
+        Ok((entry, story))
+    }
+
+    /// A new story led by `item`, published at `now`.
+    pub fn new_story(
+        &self,
+        item: &Item,
+        article_text: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Option<Publication> {
+        match self.draft(item, article_text, now, now) {
+            Ok((entry, story)) => {
+                let activity = self.fediverse.as_ref().and_then(|f| {
+                    f.prepare_create(&story)
+                        .map_err(|e| tracing::error!(item.id = %item.id, error = %e, "cannot prepare the Create"))
+                        .ok()
+                });
+                Some(Publication::New { entry, activity })
+            }
+            Err(e) => {
+                tracing::warn!(item.id = %item.id, error = %e, "story not published: cannot compose its post");
+                None
+            }
+        }
+    }
+
+    /// The lead item of a published story changed: its replacement entry.
+    pub fn edited_story(
+        &self,
+        item: &Item,
+        published: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<Publication> {
+        match self.draft(item, None, published, now) {
+            Ok((entry, story)) => {
+                let activity = self.fediverse.as_ref().and_then(|f| {
+                    f.prepare_update(&story)
+                        .map_err(|e| tracing::error!(item.id = %item.id, error = %e, "cannot prepare the Update"))
+                        .ok()
+                });
+                Some(Publication::Edit { entry, activity })
+            }
+            Err(e) => {
+                tracing::warn!(item.id = %item.id, error = %e, "edit not published: cannot compose its post");
+                None
+            }
+        }
+    }
+}
