@@ -137,7 +137,7 @@ impl Drop for TempDir {
 
 /// Runs feedparser on the files; fails with install instructions when it
 /// is missing.
-fn feedparser(paths: &[&Path]) -> Vec<Value> {
+pub(crate) fn feedparser(paths: &[&Path]) -> Vec<Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/feed_readers.py");
     let out = Command::new("python3")
         .arg(&script)
@@ -162,7 +162,7 @@ fn feedparser(paths: &[&Path]) -> Vec<Value> {
 
 /// Runs `xmllint --noout`; fails with install instructions when it is
 /// missing.
-fn xmllint(path: &Path) {
+pub(crate) fn xmllint(path: &Path) {
     let out = Command::new("xmllint")
         .arg("--noout")
         .arg(path)

@@ -1,0 +1,335 @@
+//! The published feed end to end: stories from real feeds through the
+//! pipeline, served over HTTP, read back by feedparser and xmllint; edits;
+//! the transactional outbox; and a SIGKILL in the middle of a cycle.
+
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::routing::get;
+use chrono::Utc;
+use feedwatch::app::App;
+use feedwatch::store::Store;
+use feedwatch::store::fed::Follower;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::{TestEnv, feed, fixtures, serve};
+use crate::publish_feeds::{feedparser, xmllint};
+
+fn fixture_feed_entries() -> Vec<crate::helpers::FeedEntry> {
+    [
+        "mixed-01-rdf.xml",
+        "mixed-02-rss2.xml",
+        "mixed-03-atom.xml",
+        "mixed-04-rdf.xml",
+    ]
+    .iter()
+    .map(|f| {
+        feed(
+            format!(
+                "file://{}",
+                fixtures().join("relevance-dev/feeds").join(f).display()
+            ),
+            f,
+        )
+    })
+    .collect()
+}
+
+#[tokio::test]
+async fn published_feeds_are_served_and_read_back_by_feed_readers() {
+    let env = TestEnv::with_shipped_topic(&fixture_feed_entries());
+    let app = App::build(env.config()).await.unwrap();
+    // A follower, so the outbox has somewhere to deliver.
+    app.store
+        .fed()
+        .upsert_follower(
+            &Follower {
+                actor_id: "https://peer.example/users/alice".into(),
+                inbox: "https://peer.example/users/alice/inbox".into(),
+                shared_inbox: Some("https://peer.example/inbox".into()),
+                follow_id: Some("https://peer.example/follows/1".into()),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    app.ingest
+        .run_cycle(app.load_sources().unwrap(), false, CancellationToken::new())
+        .await
+        .unwrap();
+    let entries = app.store.published_entries(100).await.unwrap();
+    assert!(entries.len() >= 20, "{} stories", entries.len());
+    // One Create queued per story for the follower's shared inbox, in the same commit.
+    let deliveries = app.store.fed().delivery_counts().await.unwrap();
+    assert_eq!(
+        deliveries,
+        vec![("pending".to_string(), entries.len() as i64)]
+    );
+
+    let addr = serve(feedwatch::web::router(app.web_state())).await;
+    let base = format!("http://127.0.0.1:{}", addr.port());
+    let client = reqwest::Client::new();
+    let dir = tempfile::tempdir().unwrap();
+    for (path, content_type) in [
+        ("feed.xml", "application/rss+xml; charset=utf-8"),
+        ("feed.atom", "application/atom+xml; charset=utf-8"),
+        ("feed.json", "application/feed+json; charset=utf-8"),
+    ] {
+        let r = client.get(format!("{base}/{path}")).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()[header::CONTENT_TYPE], content_type);
+        let etag = r.headers()[header::ETAG].to_str().unwrap().to_string();
+        let last_modified = r.headers()[header::LAST_MODIFIED]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = r.text().await.unwrap();
+        std::fs::write(dir.path().join(path), &body).unwrap();
+        // Conditional requests: by ETag and by date.
+        let again = client
+            .get(format!("{base}/{path}"))
+            .header(header::IF_NONE_MATCH, &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+        let again = client
+            .get(format!("{base}/{path}"))
+            .header(header::IF_MODIFIED_SINCE, &last_modified)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    }
+    xmllint(&dir.path().join("feed.xml"));
+    xmllint(&dir.path().join("feed.atom"));
+    let reports = feedparser(&[
+        &dir.path().join("feed.xml"),
+        &dir.path().join("feed.atom"),
+        &dir.path().join("feed.json"),
+    ]);
+    let state = app.web_state();
+    for report in &reports {
+        assert_eq!(report["bozo"], 0, "{report}");
+        let got: Vec<(String, String, String)> = report["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["id"].as_str().unwrap_or_default().to_string(),
+                    e["title"].as_str().unwrap_or_default().to_string(),
+                    e["link"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+        // JSON Feed's `url` is the item's own page (the article is
+        // `external_url`); RSS and Atom link to the article.
+        let is_json = report["file"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with(".json");
+        let want: Vec<(String, String, String)> = entries
+            .iter()
+            .take(50)
+            .map(|e| {
+                let id = state.story_url(&e.entry.story_id);
+                let link = if is_json {
+                    id.clone()
+                } else {
+                    e.entry.link.clone()
+                };
+                (id, e.entry.title.clone(), link)
+            })
+            .collect();
+        assert_eq!(got, want, "{}", report["file"]);
+    }
+    // The story page behind each id exists.
+    let page = client
+        .get(
+            state
+                .story_url(&entries[0].entry.story_id)
+                .replace("http://localhost:8080", &base),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(page.text().await.unwrap().contains("Reported by"));
+}
+
+#[tokio::test]
+async fn an_edited_story_updates_its_entry_instead_of_adding_one() {
+    let version = Arc::new(Mutex::new(1));
+    let v = version.clone();
+    let router = Router::new().route(
+        "/feed.xml",
+        get(move || {
+            let v = v.clone();
+            async move {
+                let title = if *v.lock().unwrap() == 1 {
+                    "Taiwan excluded from INTERPOL General Assembly again"
+                } else {
+                    "Taiwan excluded from INTERPOL General Assembly again, ministry protests"
+                };
+                format!(
+                    r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://o.example/</link><description>d</description><item><title>{title}</title><link>https://o.example/a</link><guid>https://o.example/a</guid><description>Taiwan was again left out of the INTERPOL General Assembly, cutting its police off from I-24/7 data on transnational scam networks.</description></item></channel></rss>"#
+                )
+            }
+        }),
+    );
+    let addr = serve(router).await;
+    let env = TestEnv::with_shipped_topic(&[feed(
+        format!("http://127.0.0.1:{}/feed.xml", addr.port()),
+        "Outlet",
+    )]);
+    let app = App::build(env.config()).await.unwrap();
+    let feeds = app.load_sources().unwrap();
+    app.ingest
+        .run_cycle(feeds.clone(), false, CancellationToken::new())
+        .await
+        .unwrap();
+    let before = app.store.published_entries(10).await.unwrap();
+    assert_eq!(before.len(), 1);
+    *version.lock().unwrap() = 2;
+    app.ingest
+        .run_cycle(feeds, false, CancellationToken::new())
+        .await
+        .unwrap();
+    let after = app.store.published_entries(10).await.unwrap();
+    assert_eq!(after.len(), 1, "an edit must not add an entry");
+    assert_eq!(after[0].entry.story_id, before[0].entry.story_id);
+    assert!(after[0].entry.title.ends_with("ministry protests"));
+    assert_eq!(after[0].entry.revision, 2);
+    assert_eq!(after[0].entry.published_at, before[0].entry.published_at);
+    assert!(after[0].entry.updated_at > before[0].entry.updated_at);
+    // The Note followers see is replaced too (an Update goes out).
+    let note = app
+        .store
+        .fed()
+        .get_note(&after[0].entry.story_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(note.json.contains("ministry protests"));
+    assert!(note.updated_at.is_some());
+}
+
+/// SIGKILL during a cycle, restart, run again: every story once in the feed.
+/// Multi-threaded: the feed server must keep serving while this thread
+/// waits on the child process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_cycle_loses_nothing_and_posts_nothing_twice() {
+    let slow = Arc::new(Mutex::new(true));
+    let s = slow.clone();
+    let router = Router::new().route(
+        "/slow.xml",
+        get(move || {
+            let s = s.clone();
+            async move {
+                if *s.lock().unwrap() {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://slow.example/</link><description>d</description><item><title>Taiwan police seek INTERPOL help against cross-border scam centres</title><link>https://slow.example/x</link><guid>https://slow.example/x</guid><description>Taiwan's Criminal Investigation Bureau asked INTERPOL members for data on scam compounds in Cambodia holding Taiwanese victims.</description></item></channel></rss>"#
+            }
+        }),
+    );
+    let addr = serve(router).await;
+    let mut entries = fixture_feed_entries();
+    entries.push(feed(
+        format!("http://127.0.0.1:{}/slow.xml", addr.port()),
+        "slow outlet",
+    ));
+    let env = TestEnv::with_shipped_topic(&entries);
+    // Long enough for the slow feed to still be in flight when the kill lands.
+    let text = std::fs::read_to_string(&env.config_path)
+        .unwrap()
+        .replace("timeout = \"2s\"", "timeout = \"60s\"")
+        .replace("read_timeout = \"1s\"", "read_timeout = \"60s\"");
+    std::fs::write(&env.config_path, text).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .args([
+            "--config",
+            env.config_path.to_str().unwrap(),
+            "run",
+            "--once",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the fast feeds have committed, then kill while the slow one hangs.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "the fast feeds never committed");
+        if env.db_path.exists() {
+            if let Ok(store) = Store::open(&env.db_path).await {
+                let n = store
+                    .published_entries(500)
+                    .await
+                    .map(|e| e.len())
+                    .unwrap_or(0);
+                store.close().await;
+                if n > 0 {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Command::new("kill")
+        .args(["-KILL", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the process was killed");
+
+    *slow.lock().unwrap() = false;
+    for _ in 0..2 {
+        let out = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+            .args([
+                "--config",
+                env.config_path.to_str().unwrap(),
+                "run",
+                "--once",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let store = Store::open(&env.db_path).await.unwrap();
+    let published = store.published_entries(500).await.unwrap();
+    let mut ids: Vec<&str> = published
+        .iter()
+        .map(|e| e.entry.story_id.as_str())
+        .collect();
+    let total = ids.len();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), total, "a story appears twice in the feed");
+    let mut titles: Vec<&str> = published.iter().map(|e| e.entry.title.as_str()).collect();
+    titles.sort_unstable();
+    titles.dedup();
+    assert_eq!(titles.len(), total, "the same story was published twice");
+    // Nothing lost: the slow feed's story is there after the restart.
+    assert!(
+        published
+            .iter()
+            .any(|e| e.entry.link == "https://slow.example/x")
+    );
+    // Every published item is in exactly one story, and every story has an entry.
+    let rows = store.items_with_decisions(1000).await.unwrap();
+    let stories: std::collections::HashSet<String> = rows
+        .iter()
+        .filter_map(|(_, d)| d.as_ref().and_then(|d| d.story_id.clone()))
+        .collect();
+    assert_eq!(stories.len(), total);
+}
