@@ -135,6 +135,13 @@ pub fn article_main_text(html: &str, url: &str) -> Option<String> {
     let mut readability = Readability::new(html, doc_url.as_deref(), Some(cfg)).ok()?;
     let article = readability.parse().ok()?;
     let text = plain_text(&article.content);
+    // Readability often keeps the headline at the top of the content, glued
+    // to the first paragraph; the title is shown on its own anyway.
+    let title = plain_text(&article.title);
+    let text = match text.strip_prefix(title.trim()) {
+        Some(rest) if !title.trim().is_empty() => rest.trim_start().to_string(),
+        _ => text,
+    };
     (text.chars().count() >= MIN_ARTICLE_CHARS).then_some(text)
 }
 

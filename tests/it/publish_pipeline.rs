@@ -333,3 +333,105 @@ async fn sigkill_mid_cycle_loses_nothing_and_posts_nothing_twice() {
         .collect();
     assert_eq!(stories.len(), total);
 }
+
+fn article_feed(base: &str, guid: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>{base}/</link><description>d</description><item><title>Taiwan shut out of INTERPOL assembly in Marrakech</title><link>{base}/article/1</link><guid>{base}/{guid}</guid><description>Taiwan was again excluded from the INTERPOL General Assembly in Marrakech, officials said.</description></item></channel></rss>"#
+    )
+}
+
+const ARTICLE: &str = r#"<!DOCTYPE html><html><head><title>Taiwan shut out</title></head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a></nav>
+<div class="cookie">We use cookies to improve your experience. Accept all cookies.</div>
+<article><h1>Taiwan shut out of INTERPOL assembly in Marrakech</h1>
+<p>Taiwan was again excluded from the INTERPOL General Assembly in Marrakech this week, officials in Taipei said on Monday.</p>
+<p>Without access to the I-24/7 network, Taiwanese investigators cannot check stolen passport records or share real-time alerts on transnational scam rings, the Criminal Investigation Bureau said.</p>
+<p>More than 40 countries' lawmakers have backed Taiwan's bid to attend as an observer, but the organisation has not changed its position.</p>
+</article><footer>© 2026 Example News. All rights reserved.</footer></body></html>"#;
+
+/// The article page is fetched once per story (cached), used for the
+/// summary, and refused on a private address unless the operator allows it.
+#[tokio::test]
+async fn article_pages_are_fetched_once_per_story_and_refused_on_private_addresses() {
+    let hits = Arc::new(Mutex::new(0u32));
+    let h = hits.clone();
+    let router = Router::new()
+        .route(
+            "/a.xml",
+            get(|headers: axum::http::HeaderMap| async move {
+                let host = headers[header::HOST]
+                    .to_str()
+                    .unwrap_or_default()
+                    .to_string();
+                article_feed(&format!("http://{host}"), "a")
+            }),
+        )
+        .route(
+            "/article/1",
+            get(move || {
+                let h = h.clone();
+                async move {
+                    *h.lock().unwrap() += 1;
+                    (
+                        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                        ARTICLE,
+                    )
+                }
+            }),
+        );
+    let addr = serve(router).await;
+    let url = format!("http://127.0.0.1:{}/a.xml", addr.port());
+
+    // Default: article links come from feeds, so loopback is refused.
+    let env = TestEnv::with_shipped_topic(&[feed(url.clone(), "Outlet")]);
+    let text = std::fs::read_to_string(&env.config_path)
+        .unwrap()
+        .replace("fetch_article = false", "fetch_article = true");
+    std::fs::write(&env.config_path, &text).unwrap();
+    let app = App::build(env.config()).await.unwrap();
+    app.ingest
+        .run_cycle(app.load_sources().unwrap(), false, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        *hits.lock().unwrap(),
+        0,
+        "a loopback article must not be fetched"
+    );
+    assert_eq!(
+        app.store.published_entries(10).await.unwrap().len(),
+        1,
+        "the story is still published"
+    );
+
+    // A test setup that allows private addresses: fetched once, cached.
+    let env = TestEnv::with_shipped_topic(&[feed(url, "Outlet")]);
+    std::fs::write(
+        &env.config_path,
+        format!("{text}\n").replace("[federation]\n", "")
+            + "\n[federation]\nallow_private_addresses = true\n",
+    )
+    .unwrap();
+    let app = App::build(env.config()).await.unwrap();
+    let feeds = app.load_sources().unwrap();
+    app.ingest
+        .run_cycle(feeds.clone(), false, CancellationToken::new())
+        .await
+        .unwrap();
+    app.ingest
+        .run_cycle(feeds, false, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(*hits.lock().unwrap(), 1, "one request per story");
+    let entries = app.store.published_entries(10).await.unwrap();
+    assert_eq!(entries.len(), 1);
+    let summary = &entries[0].entry.summary;
+    assert!(
+        !summary.to_lowercase().contains("cookie") && !summary.contains('©'),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("I-24/7") || summary.contains("observer"),
+        "the article's text is used: {summary}"
+    );
+}
