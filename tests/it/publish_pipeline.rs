@@ -259,13 +259,27 @@ async fn sigkill_mid_cycle_loses_nothing_and_posts_nothing_twice() {
             "--once",
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(env.path().join("first-run.log")).unwrap(),
+        ))
         .spawn()
         .unwrap();
     // Wait until the fast feeds have committed, then kill while the slow one hangs.
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let first_log =
+        || std::fs::read_to_string(env.path().join("first-run.log")).unwrap_or_default();
     loop {
-        assert!(Instant::now() < deadline, "the fast feeds never committed");
+        assert!(
+            Instant::now() < deadline,
+            "the fast feeds never committed:\n{}",
+            first_log()
+        );
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "the first run ended before it could be killed ({status}):\n{}",
+                first_log()
+            );
+        }
         if env.db_path.exists() {
             if let Ok(store) = Store::open(&env.db_path).await {
                 let n = store
