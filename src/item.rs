@@ -41,7 +41,14 @@ pub struct Item {
     pub updated: DateTime<Utc>,
     /// Hash of title + summary + content: an edit changes it, identity stays.
     pub content_hash: String,
+    /// The feed's categories for the item (plain text, at most a few): the
+    /// item's own hashtags when it is posted.
+    #[serde(default)]
+    pub categories: Vec<String>,
 }
+
+/// Most categories kept per item; feeds sometimes list dozens of SEO tags.
+const MAX_CATEGORIES: usize = 6;
 
 /// Normalizes one parsed entry. `seen_at` stands in for missing or absurd dates.
 pub fn normalize(
@@ -102,7 +109,27 @@ pub fn normalize(
         published,
         updated,
         content_hash,
+        categories: categories(entry),
     }
+}
+
+fn categories(entry: &feed_rs::model::Entry) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in &entry.categories {
+        let text = html_to_text(c.label.as_deref().unwrap_or(&c.term));
+        let text = text.trim();
+        // Paths and URLs ("News/Asia", "https://…/tag/x") are taxonomies, not tags.
+        if text.is_empty() || text.chars().count() > 40 || text.contains("://") {
+            continue;
+        }
+        if !out.iter().any(|o| o.eq_ignore_ascii_case(text)) {
+            out.push(text.to_string());
+        }
+        if out.len() == MAX_CATEGORIES {
+            break;
+        }
+    }
+    out
 }
 
 /// The identity of an item: its guid, else its canonical link, else a hash of

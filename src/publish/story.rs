@@ -69,7 +69,7 @@ impl Publisher {
                 link: &link,
                 language: &item.lang,
                 topic_hashtags: &self.hashtags,
-                item_hashtags: &[],
+                item_hashtags: &item.categories,
                 spoiler_text: self.content_warning.as_deref(),
             },
             &PostOptions::new(tag_base),

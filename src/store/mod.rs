@@ -296,8 +296,8 @@ impl Store {
                 None => {
                     sqlx::query(
                         "INSERT INTO items (id, feed_url, source, guid, link, title, summary, content, lang,
-                                            published_at, updated_at, first_seen_at, content_hash)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                            published_at, updated_at, first_seen_at, content_hash, categories)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     )
                     .bind(&item.id)
                     .bind(&item.feed_url)
@@ -312,6 +312,7 @@ impl Store {
                     .bind(item.updated)
                     .bind(record.at)
                     .bind(&item.content_hash)
+                    .bind(serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".to_string()))
                     .execute(&mut *tx)
                     .await?;
                     counts.inserted += 1;
@@ -322,7 +323,8 @@ impl Store {
                     // date stays; the revision tells publishers to send an update.
                     sqlx::query(
                         "UPDATE items SET title = ?, summary = ?, content = ?, link = COALESCE(?, link),
-                                          lang = ?, updated_at = ?, content_hash = ?, revision = revision + 1
+                                          lang = ?, updated_at = ?, content_hash = ?, categories = ?,
+                                          revision = revision + 1
                          WHERE id = ?",
                     )
                     .bind(&item.title)
@@ -332,6 +334,7 @@ impl Store {
                     .bind(&item.lang)
                     .bind(item.updated.max(record.at))
                     .bind(&item.content_hash)
+                    .bind(serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".to_string()))
                     .bind(&item.id)
                     .execute(&mut *tx)
                     .await?;
@@ -492,7 +495,7 @@ impl Store {
     ) -> Result<Vec<(StoredItem, Option<StoredDecision>)>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
-                    updated_at, first_seen_at, content_hash, revision, decision, score, reasons, story_id
+                    updated_at, first_seen_at, content_hash, categories, revision, decision, score, reasons, story_id
              FROM items ORDER BY published_at DESC, id LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -620,7 +623,7 @@ impl Store {
     pub async fn recent_items(&self, limit: u32) -> Result<Vec<StoredItem>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
-                    updated_at, first_seen_at, content_hash, revision
+                    updated_at, first_seen_at, content_hash, categories, revision
              FROM items ORDER BY published_at DESC, id LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -690,6 +693,8 @@ fn stored_item_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredItem, sqlx:
             published: r.try_get("published_at")?,
             updated: r.try_get("updated_at")?,
             content_hash: r.try_get("content_hash")?,
+            categories: serde_json::from_str(&r.try_get::<String, _>("categories")?)
+                .unwrap_or_default(),
         },
         first_seen_at: r.try_get("first_seen_at")?,
         revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),

@@ -176,7 +176,7 @@ async fn an_edited_story_updates_its_entry_instead_of_adding_one() {
                     "Taiwan excluded from INTERPOL General Assembly again, ministry protests"
                 };
                 format!(
-                    r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://o.example/</link><description>d</description><item><title>{title}</title><link>https://o.example/a</link><guid>https://o.example/a</guid><description>Taiwan was again left out of the INTERPOL General Assembly, cutting its police off from I-24/7 data on transnational scam networks.</description></item></channel></rss>"#
+                    r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://o.example/</link><description>d</description><item><title>{title}</title><link>https://o.example/a</link><guid>https://o.example/a</guid><category>Scam centres</category><category>https://o.example/tag/x</category><description>Taiwan was again left out of the INTERPOL General Assembly, cutting its police off from I-24/7 data on transnational scam networks.</description></item></channel></rss>"#
                 )
             }
         }),
@@ -194,6 +194,18 @@ async fn an_edited_story_updates_its_entry_instead_of_adding_one() {
         .unwrap();
     let before = app.store.published_entries(10).await.unwrap();
     assert_eq!(before.len(), 1);
+    // Topic hashtags first, then the item's own category; URL "categories" are not tags.
+    assert_eq!(
+        before[0].entry.hashtags,
+        vec!["Taiwan", "INTERPOL", "TransnationalCrime", "ScamCentres"]
+    );
+    assert!(
+        before[0]
+            .entry
+            .post_html
+            .contains("#<span>ScamCentres</span>")
+            || before[0].entry.post_html.contains("ScamCentres")
+    );
     *version.lock().unwrap() = 2;
     app.ingest
         .run_cycle(feeds, false, CancellationToken::new())
