@@ -58,6 +58,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Run { once: true } => run_once(&config).await.map(|_| ()),
             Command::Run { once: false } => run_daemon(config, shutdown_signal()).await,
             Command::Feeds => feeds(&config).await,
+            Command::Remove { story_id } => remove_story(&config, &story_id).await,
             Command::Score { json, sources } => crate::tune::score(&config, &sources, json).await,
             Command::Eval { labels, sources } => crate::tune::eval(&config, &labels, &sources)
                 .await
@@ -419,6 +420,36 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {}
         () = term => {}
     }
+}
+
+/// `feedwatch remove`: retracts a published story everywhere it was published.
+async fn remove_story(config: &Config, story_id: &str) -> Result<()> {
+    let app = App::build(config.clone()).await?;
+    let now = Utc::now();
+    let delete = match &app.fediverse {
+        Some(f) => Some(
+            f.prepare_delete(story_id, now)
+                .context("preparing the Delete")?,
+        ),
+        None => None,
+    };
+    let removed = app
+        .store
+        .remove_story(story_id, delete.as_ref(), now)
+        .await?;
+    anyhow::ensure!(
+        removed,
+        "no published story {story_id} (see the ids in /feed.json)"
+    );
+    app.write_feed_files().await?;
+    if let Some(f) = &app.fediverse {
+        f.deliver_once(Utc::now())
+            .await
+            .context("delivering the Delete")?;
+    }
+    println!("removed story {story_id}; followers are sent a Delete and its page answers 410");
+    app.store.close().await;
+    Ok(())
 }
 
 /// `feedwatch feeds`: one line per source with its health.

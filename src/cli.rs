@@ -70,6 +70,11 @@ pub enum Command {
         #[arg(long, default_value_t = 100_000)]
         limit: u32,
     },
+    /// Remove a published story: drop its feed entry and send a Delete to followers.
+    Remove {
+        /// The story id (the last part of its /stories/<id> URL).
+        story_id: String,
+    },
     /// Manage the source list.
     Sources {
         #[command(subcommand)]

@@ -21,7 +21,7 @@ use url::Url;
 use super::note;
 use super::signatures::{check_remote_url, signed_post};
 use super::{Fediverse, FediverseError, StoryPost};
-use crate::store::fed::{ActivityKind, Channel, DeliveryRow, FedStore, NoteRow, PreparedActivity};
+use crate::store::fed::{ActivityKind, Channel, DeliveryRow, NoteRow, PreparedActivity};
 
 /// First retry delay; doubles per attempt.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(30);
@@ -147,29 +147,44 @@ impl Fediverse {
 
     /// A removed story: tombstones the Note (its URL answers 410) and sends `Delete`.
     pub async fn enqueue_delete(&self, story_id: &str) -> Result<u64, FediverseError> {
+        let prepared = self.prepare_delete(story_id, Utc::now())?;
+        let n = self
+            .inner
+            .store
+            .apply_prepared(&prepared, Utc::now())
+            .await?;
+        self.inner.wake.notify_one();
+        Ok(n)
+    }
+
+    /// A removed story: its `Delete`, to be applied (tombstoning the Note)
+    /// in the remover's transaction.
+    pub fn prepare_delete(
+        &self,
+        story_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedActivity, FediverseError> {
         let s = &self.inner.settings;
         let actor_id = &self.inner.actor.id;
-        let now = Utc::now();
         let note_id = note::note_id(&s.base_url, story_id);
         let delete_id = note::activity_id(&s.base_url, "delete", &[story_id]);
         let delete = note::delete_activity(delete_id.as_str(), actor_id, note_id.as_str(), now);
-        let mut tx = self.inner.store.pool().begin().await?;
-        if !FedStore::tombstone_note_tx(&mut tx, story_id, now).await? {
-            return Ok(0);
-        }
-        FedStore::insert_activity_tx(
-            &mut tx,
-            delete_id.as_str(),
-            "Delete",
-            Some(note_id.as_str()),
-            &serde_json::to_string(&delete)?,
-            now,
-        )
-        .await?;
-        let n = FedStore::enqueue_fanout_tx(&mut tx, delete_id.as_str(), now).await?;
-        tx.commit().await?;
-        self.inner.wake.notify_one();
-        Ok(n)
+        Ok(PreparedActivity {
+            kind: ActivityKind::Delete,
+            activity_id: delete_id.to_string(),
+            object_id: note_id.to_string(),
+            activity_json: serde_json::to_string(&delete)?,
+            note: NoteRow {
+                story_id: story_id.to_string(),
+                note_id: note_id.to_string(),
+                create_id: note::activity_id(&s.base_url, "create", &[story_id]).to_string(),
+                json: serde_json::to_string(&note::tombstone(note_id.as_str(), now))?,
+                published_at: now,
+                updated_at: None,
+                deleted_at: Some(now),
+            },
+            mastodon: None,
+        })
     }
 
     /// The status the Mastodon API channel posts for `post`, if configured.

@@ -68,6 +68,8 @@ pub struct NoteRow {
 pub enum ActivityKind {
     Create,
     Update,
+    /// Removes the Note: it becomes a Tombstone (410).
+    Delete,
 }
 
 /// Everything publishing one activity writes, built by `fediverse` without
@@ -190,7 +192,14 @@ impl FedStore {
         let kind = match p.kind {
             ActivityKind::Create => "Create",
             ActivityKind::Update => "Update",
+            ActivityKind::Delete => "Delete",
         };
+        if p.kind == ActivityKind::Delete
+            && !Self::tombstone_note_tx(tx, &p.note.story_id, now).await?
+        {
+            // Never federated, or already deleted: nothing to tell followers.
+            return Ok(0);
+        }
         if !Self::insert_activity_tx(
             tx,
             &p.activity_id,
@@ -205,6 +214,7 @@ impl FedStore {
         }
         match p.kind {
             ActivityKind::Create => Self::upsert_note_tx(tx, &p.note).await?,
+            ActivityKind::Delete => {}
             ActivityKind::Update => {
                 let updated = p.note.updated_at.unwrap_or(now);
                 if !Self::update_note_tx(tx, &p.note.story_id, &p.note.json, updated).await? {

@@ -548,6 +548,46 @@ impl Store {
         Ok(out)
     }
 
+    /// Removes a published story: drops its feed entry, marks the story
+    /// removed and applies its Fediverse `Delete`, in one transaction.
+    /// False when no such published story exists.
+    pub async fn remove_story(
+        &self,
+        story_id: &str,
+        delete: Option<&fed::PreparedActivity>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query("DELETE FROM feed_entries WHERE story_id = ?")
+            .bind(story_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed == 0 {
+            return Ok(false);
+        }
+        sqlx::query("UPDATE stories SET removed_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(story_id)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(d) = delete {
+            fed::FedStore::apply_prepared_tx(&mut tx, d, now).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Whether a story existed and was removed by the operator.
+    pub async fn story_removed(&self, story_id: &str) -> Result<bool, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT removed_at FROM stories WHERE id = ?")
+                .bind(story_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.is_some_and(|(r,)| r.is_some()))
+    }
+
     /// One published entry by story id.
     pub async fn published_entry(
         &self,

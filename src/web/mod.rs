@@ -108,7 +108,12 @@ async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFor
 async fn story_page(State(state): State<WebState>, Path(id): Path<String>) -> Response {
     let entry = match state.store.published_entry(&id).await {
         Ok(Some(e)) => e,
-        Ok(None) => return (StatusCode::NOT_FOUND, "no such story").into_response(),
+        Ok(None) => {
+            return match state.store.story_removed(&id).await {
+                Ok(true) => (StatusCode::GONE, "this story was removed").into_response(),
+                _ => (StatusCode::NOT_FOUND, "no such story").into_response(),
+            };
+        }
         Err(e) => {
             tracing::error!(error = %e, "cannot read a story");
             return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();

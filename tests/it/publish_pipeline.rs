@@ -461,3 +461,93 @@ async fn article_pages_are_fetched_once_per_story_and_refused_on_private_address
         "the article's text is used: {summary}"
     );
 }
+
+/// `feedwatch remove`: the entry leaves the feed, the page answers 410, the
+/// Note becomes a Tombstone and followers are queued a Delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn removing_a_story_retracts_it_everywhere() {
+    let env = TestEnv::with_shipped_topic(&fixture_feed_entries());
+    let story_id = {
+        let app = App::build(env.config()).await.unwrap();
+        app.store
+            .fed()
+            .upsert_follower(
+                &Follower {
+                    actor_id: "https://peer.invalid/users/bob".into(),
+                    inbox: "https://peer.invalid/users/bob/inbox".into(),
+                    shared_inbox: None,
+                    follow_id: None,
+                },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+        app.ingest
+            .run_cycle(app.load_sources().unwrap(), false, CancellationToken::new())
+            .await
+            .unwrap();
+        let id = app.store.published_entries(1).await.unwrap()[0]
+            .entry
+            .story_id
+            .clone();
+        app.store.close().await;
+        id
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .args([
+            "--config",
+            env.config_path.to_str().unwrap(),
+            "remove",
+            &story_id,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .args([
+            "--config",
+            env.config_path.to_str().unwrap(),
+            "remove",
+            &story_id,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        again.status.code(),
+        Some(1),
+        "removing twice is an error, not a second Delete"
+    );
+
+    let app = App::build(env.config()).await.unwrap();
+    assert!(
+        app.store
+            .published_entries(500)
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.entry.story_id != story_id)
+    );
+    let note = app.store.fed().get_note(&story_id).await.unwrap().unwrap();
+    assert!(note.deleted_at.is_some());
+    let addr = serve(feedwatch::web::router(app.web_state())).await;
+    let page = reqwest::get(format!(
+        "http://127.0.0.1:{}/stories/{story_id}",
+        addr.port()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(page.status(), StatusCode::GONE);
+    let note = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{}/notes/{story_id}", addr.port()))
+        .header(header::ACCEPT, "application/activity+json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(note.status(), StatusCode::GONE);
+    let body: serde_json::Value = note.json().await.unwrap();
+    assert_eq!(body["type"], "Tombstone");
+}
