@@ -212,6 +212,7 @@ impl App {
             publisher: Arc::new(publisher),
             fetch_articles: config.publish.fetch_article,
             allow_private: config.federation.allow_private_addresses,
+            metrics: Arc::new(crate::metrics::Metrics::new()),
             published: Arc::new(tokio::sync::Notify::new()),
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
@@ -230,6 +231,7 @@ impl App {
             identity: self.feed_identity(),
             feed_items: self.config.publish.feed_items,
             fediverse: self.fediverse.clone(),
+            metrics: self.ingest.metrics.clone(),
         }
     }
 

@@ -14,6 +14,7 @@
 //! | [`schedule`] | the ingest cycle: due feeds, poll (fetch → parse → normalize → store), backoff |
 //! | [`fediverse`] | the ActivityPub actor: keys, WebFinger/NodeInfo, Notes, inbox (signatures), persistent delivery |
 //! | [`fetch`] | the only network client for feeds: conditional GET, limits, concurrency |
+//! | [`metrics`] | Prometheus counters and gauges; `/metrics` |
 //! | [`parse`] | bytes → parsed feed: encoding decision, feed-rs behind a panic guard |
 //! | [`dedupe`] | new vs edited vs seen; which story (cluster across outlets) a published item joins |
 //! | [`item`] | the [`item::Item`] type: identity, canonical links, HTML → text, language |
@@ -32,6 +33,7 @@ pub mod fediverse;
 pub mod fetch;
 pub mod item;
 pub mod matching;
+pub mod metrics;
 pub mod parse;
 pub mod publish;
 pub mod schedule;

@@ -40,6 +40,7 @@ pub struct Ingest {
     pub fetch_articles: bool,
     /// Article links come from feeds; private addresses only in test setups.
     pub allow_private: bool,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Woken after a commit that published something (feed files, tests).
     pub published: Arc<tokio::sync::Notify>,
     /// Story assignment reads recent stories and then writes: polls of
@@ -100,7 +101,21 @@ impl Ingest {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
+        let started = std::time::Instant::now();
         let result = self.fetch_and_parse(feed, &validators, now).await;
+        self.metrics
+            .fetch_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.fetch(match &result {
+            Ok(Polled::Items { .. }) => "ok",
+            Ok(Polled::NotModified { .. }) => "not_modified",
+            Err(PollError::Fetch(f)) => f.kind(),
+            Err(PollError::Parse(_)) => "parse",
+            Err(PollError::Rules(_)) => "rules",
+        });
+        if let Ok(Polled::Items { items, .. }) = &result {
+            self.metrics.items_seen.inc_by(items.len() as u64);
+        }
         let interval = feed.interval.unwrap_or(self.schedule.interval);
         let (record, items) = match result {
             Ok(Polled::Items {
@@ -189,12 +204,18 @@ impl Ingest {
                 }
             }
             let publications = self.publications(&records, &existing, &articles, now);
+            let matched = records
+                .iter()
+                .filter(|r| r.verdict.as_ref().is_some_and(|v| v.publish))
+                .count();
+            self.metrics.items_matched.inc_by(matched as u64);
             published = publications.len();
             self.store
                 .commit_poll(feed.url.as_str(), &record, &records, &publications)
                 .await?
         };
         if published > 0 {
+            self.metrics.items_published.inc_by(published as u64);
             info!(feed.url = %feed.url, stories = published, "stories published or updated");
             if let Some(f) = &self.publisher.fediverse {
                 f.wake_worker();

@@ -20,6 +20,7 @@ pub struct WebState {
     pub identity: FeedIdentity,
     pub feed_items: u32,
     pub fediverse: Option<Fediverse>,
+    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
 }
 
 impl WebState {
@@ -36,6 +37,7 @@ pub fn router(state: WebState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/feed.xml", get(|s, h| feed(s, h, FeedFormat::Rss)))
         .route("/feed.atom", get(|s, h| feed(s, h, FeedFormat::Atom)))
         .route("/feed.json", get(|s, h| feed(s, h, FeedFormat::Json)))
@@ -52,6 +54,43 @@ async fn readyz(State(state): State<WebState>) -> (StatusCode, &'static str) {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unreachable"),
     }
+}
+
+/// Prometheus scrape: state gauges are read from the store now.
+async fn metrics(State(state): State<WebState>) -> Response {
+    let fed = state.store.fed();
+    match fed.delivery_counts().await {
+        Ok(counts) => {
+            for status in ["pending", "delivered", "failed", "dead"] {
+                let n = counts
+                    .iter()
+                    .find(|(s, _)| s == status)
+                    .map_or(0, |(_, n)| *n);
+                state
+                    .metrics
+                    .deliveries
+                    .get_or_create(&crate::metrics::StatusLabel {
+                        status: status.to_string(),
+                    })
+                    .set(n);
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot read the delivery queue for /metrics"),
+    }
+    match fed.follower_count().await {
+        Ok(n) => {
+            state.metrics.followers.set(n);
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot count followers for /metrics"),
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFormat) -> Response {

@@ -23,3 +23,4 @@ mod publish_summary;
 mod relevance_cli;
 mod restart;
 mod sources_cli;
+mod web_metrics;
