@@ -17,7 +17,7 @@ use crate::fediverse::{Fediverse, FediverseSettings, MastodonApiSettings};
 use crate::fetch::Fetcher;
 use crate::publish::outputs::{self, FeedFormat, FeedIdentity};
 use crate::publish::story::Publisher;
-use crate::schedule::{CycleReport, Ingest, due_feeds};
+use crate::schedule::{CycleReport, Ingest, Live, due_feeds};
 use crate::sources::{self, FeedSource};
 use crate::store::Store;
 use crate::summary::SummaryOptions;
@@ -136,11 +136,92 @@ fn check(path: &std::path::Path) -> ExitCode {
 
 /// Shared state for the pipeline.
 pub struct App {
+    /// The configuration read at start-up (see [`App::reloader`] for the one in force).
     pub config: Config,
+    pub reloader: Reloader,
     pub store: Store,
     pub ingest: Ingest,
     /// The ActivityPub side, when `[federation] enabled`.
     pub fediverse: Option<Fediverse>,
+}
+
+/// Reloads the configuration without a restart (SIGHUP, the dashboard).
+/// An invalid file is refused with its problems and the old config stays;
+/// keys that only take effect at start-up are named in the answer.
+#[derive(Clone)]
+pub struct Reloader {
+    current: Arc<std::sync::RwLock<Config>>,
+    ingest: Ingest,
+    fediverse: Option<Fediverse>,
+}
+
+impl Reloader {
+    /// The configuration in force.
+    pub fn config(&self) -> Config {
+        match self.current.read() {
+            Ok(c) => c.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    pub fn reload(&self) -> Result<Vec<String>, crate::config::Problems> {
+        let old = self.config();
+        let new = config::load(&old.file)?;
+        let mut restart_needed = Vec::new();
+        let mut note = |changed: bool, key: &str| {
+            if changed {
+                restart_needed.push(format!("{key} changed; it takes effect after a restart"));
+            }
+        };
+        note(new.server.listen != old.server.listen, "server.listen");
+        note(
+            new.storage.sqlite_path != old.storage.sqlite_path,
+            "storage.url",
+        );
+        note(new.bot.base_url != old.bot.base_url, "bot.base_url");
+        note(new.bot.username != old.bot.username, "bot.username");
+        note(
+            new.federation.enabled != old.federation.enabled,
+            "federation.enabled",
+        );
+        note(
+            new.fetch.user_agent != old.fetch.user_agent
+                || new.fetch.max_body_bytes != old.fetch.max_body_bytes,
+            "[fetch]",
+        );
+        self.ingest
+            .replace_live(live_settings(&new, self.fediverse.clone()));
+        match self.current.write() {
+            Ok(mut c) => *c = new,
+            Err(poisoned) => *poisoned.into_inner() = new,
+        }
+        info!(
+            restart_needed = restart_needed.len(),
+            "configuration reloaded"
+        );
+        Ok(restart_needed)
+    }
+}
+
+/// The reloadable settings derived from a config.
+fn live_settings(config: &Config, fediverse: Option<Fediverse>) -> Live {
+    let publisher = Publisher {
+        base_url: config.bot.base_url.clone(),
+        summary: SummaryOptions {
+            max_sentences: config.publish.summary_sentences,
+            max_chars: config.publish.summary_chars,
+        },
+        content_warning: config.publish.content_warning.clone(),
+        hashtags: config.topic.hashtags().to_vec(),
+        topic_terms: config.topic.topic_terms(),
+        fediverse,
+    };
+    Live {
+        schedule: Arc::new(config.schedule.clone()),
+        topic: config.topic.clone(),
+        publisher: Arc::new(publisher),
+        fetch_articles: config.publish.fetch_article,
+    }
 }
 
 /// The Fediverse service from the config: keys in the data folder (next to
@@ -193,31 +274,26 @@ impl App {
         } else {
             None
         };
-        let publisher = Publisher {
-            base_url: config.bot.base_url.clone(),
-            summary: SummaryOptions {
-                max_sentences: config.publish.summary_sentences,
-                max_chars: config.publish.summary_chars,
-            },
-            content_warning: config.publish.content_warning.clone(),
-            hashtags: config.topic.hashtags().to_vec(),
-            topic_terms: config.topic.topic_terms(),
-            fediverse: fediverse.clone(),
-        };
         let ingest = Ingest {
             store: store.clone(),
             fetcher,
-            schedule: Arc::new(config.schedule.clone()),
-            topic: config.topic.clone(),
-            publisher: Arc::new(publisher),
-            fetch_articles: config.publish.fetch_article,
+            live: Arc::new(std::sync::RwLock::new(live_settings(
+                &config,
+                fediverse.clone(),
+            ))),
             allow_private: config.federation.allow_private_addresses,
             metrics: Arc::new(crate::metrics::Metrics::new()),
             published: Arc::new(tokio::sync::Notify::new()),
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
+        let reloader = Reloader {
+            current: Arc::new(std::sync::RwLock::new(config.clone())),
+            ingest: ingest.clone(),
+            fediverse: fediverse.clone(),
+        };
         Ok(App {
             config,
+            reloader,
             store,
             ingest,
             fediverse,
@@ -232,6 +308,7 @@ impl App {
             feed_items: self.config.publish.feed_items,
             fediverse: self.fediverse.clone(),
             metrics: self.ingest.metrics.clone(),
+            reloader: self.reloader.clone(),
         }
     }
 
@@ -340,6 +417,31 @@ pub async fn run_daemon(
                 .await
         })
     };
+    #[cfg(unix)]
+    {
+        let reloader = app.reloader.clone();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let Ok(mut hup) =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            else {
+                return;
+            };
+            loop {
+                tokio::select! {
+                    () = token.cancelled() => return,
+                    _ = hup.recv() => match reloader.reload() {
+                        Ok(notes) => {
+                            for n in notes {
+                                tracing::warn!("{n}");
+                            }
+                        }
+                        Err(problems) => error!("configuration reload refused; the old one stays in force:\n{problems}"),
+                    },
+                }
+            }
+        });
+    }
     let worker = app.fediverse.clone().map(|f| {
         let token = token.clone();
         tokio::spawn(async move {
@@ -365,7 +467,6 @@ pub async fn run_daemon(
 }
 
 async fn scheduler_loop(app: &App, token: CancellationToken) -> Result<()> {
-    let schedule = app.config.schedule.cron.clone();
     info!(cron = %app.config.schedule.cron_text, "scheduler started");
     loop {
         // Re-read the list each cycle so edits to sources.toml apply without a restart.
@@ -388,6 +489,8 @@ async fn scheduler_loop(app: &App, token: CancellationToken) -> Result<()> {
             }
             Err(e) => error!(error = %e, "cannot load the source list; keeping the schedule"),
         }
+        // The schedule in force now: a reload may have changed it.
+        let schedule = app.ingest.live().schedule.cron.clone();
         let Some(next) = schedule.upcoming(Utc).next() else {
             info!("the cron schedule has no future run; stopping");
             return Ok(());

@@ -33,11 +33,8 @@ use crate::store::{
 pub struct Ingest {
     pub store: Store,
     pub fetcher: Fetcher,
-    pub schedule: Arc<ScheduleConfig>,
-    pub topic: Arc<Topic>,
-    pub publisher: Arc<Publisher>,
-    /// Fetch article pages of new stories for their summaries.
-    pub fetch_articles: bool,
+    /// What a config reload replaces; polls in flight keep what they read.
+    pub live: Arc<std::sync::RwLock<Live>>,
     /// Article links come from feeds; private addresses only in test setups.
     pub allow_private: bool,
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -47,6 +44,16 @@ pub struct Ingest {
     /// different feeds run concurrently, so that read-then-write is
     /// serialized or two outlets' reports of one story would start two.
     pub commit_lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// The reloadable part of the ingest settings (SIGHUP, the dashboard).
+#[derive(Clone)]
+pub struct Live {
+    pub schedule: Arc<ScheduleConfig>,
+    pub topic: Arc<Topic>,
+    pub publisher: Arc<Publisher>,
+    /// Fetch article pages of new stories for their summaries.
+    pub fetch_articles: bool,
 }
 
 /// Why a poll failed, as recorded on the feed.
@@ -85,6 +92,27 @@ pub struct CycleReport {
 }
 
 impl Ingest {
+    /// A snapshot of the live settings.
+    pub fn live(&self) -> Live {
+        match self.live.read() {
+            Ok(l) => l.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the live settings; polls already running finish with the old.
+    pub fn replace_live(&self, live: Live) {
+        match self.live.write() {
+            Ok(mut l) => *l = live,
+            Err(poisoned) => *poisoned.into_inner() = live,
+        }
+    }
+
+    /// The topic in force.
+    pub fn topic(&self) -> Arc<Topic> {
+        self.live().topic
+    }
+
     /// Polls one feed and records the outcome. Only a store failure is an
     /// error here; fetch and parse failures are recorded on the feed.
     pub async fn poll_once(
@@ -116,7 +144,7 @@ impl Ingest {
         if let Ok(Polled::Items { items, .. }) = &result {
             self.metrics.items_seen.inc_by(items.len() as u64);
         }
-        let interval = feed.interval.unwrap_or(self.schedule.interval);
+        let interval = feed.interval.unwrap_or(self.live().schedule.interval);
         let (record, items) = match result {
             Ok(Polled::Items {
                 items,
@@ -157,7 +185,7 @@ impl Ingest {
                     PollError::Fetch(f) => f.retry_after(),
                     _ => None,
                 };
-                let delay = backoff(&self.schedule, error_count, &mut rand::rng())
+                let delay = backoff(&self.live().schedule, error_count, &mut rand::rng())
                     .max(self.cap_floor(retry_after));
                 warn!(
                     feed.url = %feed.url,
@@ -217,7 +245,7 @@ impl Ingest {
         if published > 0 {
             self.metrics.items_published.inc_by(published as u64);
             info!(feed.url = %feed.url, stories = published, "stories published or updated");
-            if let Some(f) = &self.publisher.fediverse {
+            if let Some(f) = &self.live().publisher.fediverse {
                 f.wake_worker();
             }
             self.published.notify_waiters();
@@ -301,10 +329,10 @@ impl Ingest {
             let Some(v) = &r.verdict else { continue };
             if v.story == StoryAssignment::New {
                 let article = articles.get(&r.item.id).map(String::as_str);
-                out.extend(self.publisher.new_story(&r.item, article, now));
+                out.extend(self.live().publisher.new_story(&r.item, article, now));
             } else if let Some(at) = existing.get(&r.item.id).and_then(|e| e.published_entry_at) {
                 // Only the lead item's text is the story's text.
-                out.extend(self.publisher.edited_story(&r.item, at, now));
+                out.extend(self.live().publisher.edited_story(&r.item, at, now));
             }
         }
         out
@@ -318,7 +346,7 @@ impl Ingest {
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, String>, StoreError> {
         let mut out = HashMap::new();
-        if !self.fetch_articles {
+        if !self.live().fetch_articles {
             return Ok(out);
         }
         let candidates: Vec<&Item> = items
@@ -385,9 +413,9 @@ impl Ingest {
     /// The topic for a feed: the shared one, or with the feed's overrides.
     pub fn topic_for(&self, feed: &FeedSource) -> Result<Arc<Topic>, PollError> {
         match &feed.rules {
-            None => Ok(self.topic.clone()),
+            None => Ok(self.topic()),
             Some(ov) => self
-                .topic
+                .topic()
                 .with_override(ov)
                 .map(Arc::new)
                 .map_err(|e| PollError::Rules(e.to_string())),
@@ -395,7 +423,9 @@ impl Ingest {
     }
 
     fn cap_floor(&self, floor: Option<Duration>) -> Duration {
-        floor.unwrap_or_default().min(self.schedule.floor_max)
+        floor
+            .unwrap_or_default()
+            .min(self.live().schedule.floor_max)
     }
 
     /// Polls `feeds` concurrently (the fetcher bounds the concurrency). With
@@ -412,8 +442,8 @@ impl Ingest {
         for feed in feeds {
             let this = self.clone();
             let shutdown = shutdown.clone();
-            let delay = if jitter && !self.schedule.jitter.is_zero() {
-                rand::rng().random_range(Duration::ZERO..self.schedule.jitter)
+            let delay = if jitter && !self.live().schedule.jitter.is_zero() {
+                rand::rng().random_range(Duration::ZERO..self.live().schedule.jitter)
             } else {
                 Duration::ZERO
             };

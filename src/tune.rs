@@ -225,12 +225,51 @@ pub async fn eval(
     Ok(report)
 }
 
+/// The newest `limit` stored items re-evaluated under `topic` (with each
+/// feed's overrides): how many were replayed, and those whose decision
+/// would change. Reads the store, changes nothing.
+pub async fn replay_changes(
+    store: &Store,
+    topic: &std::sync::Arc<Topic>,
+    feeds: &[FeedSource],
+    limit: u32,
+) -> Result<(usize, Vec<ReplayChange>)> {
+    let mut topics: HashMap<String, std::sync::Arc<Topic>> = HashMap::new();
+    for f in feeds {
+        topics.insert(f.url.to_string(), topic_for(topic, f)?);
+    }
+    let rows = store.items_with_decisions(limit).await?;
+    let total = rows.len();
+    let mut changes = Vec::new();
+    for (stored, before) in rows {
+        let t = topics.get(&stored.item.feed_url).unwrap_or(topic);
+        let d = t.evaluate(&candidate(&stored.item));
+        let was = before.as_ref().map(|b| b.publish);
+        if was != Some(d.publish) && (d.publish || was == Some(true)) {
+            changes.push(ReplayChange {
+                id: stored.item.id.clone(),
+                title: stored.item.title.clone(),
+                link: stored.item.link.clone(),
+                source: stored.item.source.clone(),
+                published: stored.item.published,
+                before: was,
+                after: d.publish,
+                score: d.score,
+                reasons: d.explanation.reasons(),
+            });
+        }
+    }
+    Ok((total, changes))
+}
+
 /// One change `replay` found.
 #[derive(Debug, Serialize)]
 pub struct ReplayChange {
     pub id: String,
     pub title: String,
     pub link: Option<String>,
+    pub source: String,
+    pub published: chrono::DateTime<Utc>,
     pub before: Option<bool>,
     pub after: bool,
     pub score: f64,
@@ -242,30 +281,8 @@ pub struct ReplayChange {
 pub async fn replay(config: &Config, limit: u32) -> Result<Vec<ReplayChange>> {
     let store = Store::open(&config.storage.sqlite_path).await?;
     let feeds = sources::load(&config.sources.path).map_err(|p| anyhow::anyhow!("{p}"))?;
-    let mut topics: HashMap<String, std::sync::Arc<Topic>> = HashMap::new();
-    for f in &feeds {
-        topics.insert(f.url.to_string(), topic_for(&config.topic, f)?);
-    }
-    let rows = store.items_with_decisions(limit).await?;
+    let (total, changes) = replay_changes(&store, &config.topic, &feeds, limit).await?;
     store.close().await;
-    let total = rows.len();
-    let mut changes = Vec::new();
-    for (stored, before) in rows {
-        let topic = topics.get(&stored.item.feed_url).unwrap_or(&config.topic);
-        let d = topic.evaluate(&candidate(&stored.item));
-        let was = before.as_ref().map(|b| b.publish);
-        if was != Some(d.publish) && (d.publish || was == Some(true)) {
-            changes.push(ReplayChange {
-                id: stored.item.id.clone(),
-                title: stored.item.title.clone(),
-                link: stored.item.link.clone(),
-                before: was,
-                after: d.publish,
-                score: d.score,
-                reasons: d.explanation.reasons(),
-            });
-        }
-    }
     let mut out = std::io::stdout().lock();
     let added = changes.iter().filter(|c| c.after).count();
     for c in &changes {

@@ -661,6 +661,71 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
     })
 }
 
+/// The `[topic]` section of the config file as text, for the playground.
+pub fn topic_section_text(file: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut only = toml_edit::DocumentMut::new();
+    if let Some(topic) = doc.get("topic") {
+        only.insert("topic", topic.clone());
+    }
+    Ok(only.to_string())
+}
+
+/// Compiles a `[topic]` section given as TOML text (the playground's), with
+/// profile paths resolved against the config file's folder.
+pub fn compile_topic_text(
+    config_file: &Path,
+    text: &str,
+    threshold: Option<f64>,
+) -> Result<Topic, String> {
+    #[derive(Deserialize)]
+    struct OnlyTopic {
+        topic: TopicConfig,
+    }
+    let mut parsed: OnlyTopic = toml::from_str(text).map_err(|e| e.to_string())?;
+    if let Some(t) = threshold {
+        parsed.topic.threshold = t;
+    }
+    let base = config_file
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let texts = parsed
+        .topic
+        .profile
+        .iter()
+        .map(|p| std::fs::read_to_string(base.join(p)).map_err(|e| format!("profile {p}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Topic::compile(&parsed.topic, &texts).map_err(|e| e.to_string())
+}
+
+/// Replaces the `[topic]` section of the config file with `text` (its
+/// threshold set to `threshold`), keeping every other line of the file, and
+/// writes it atomically. Returns the previous file text, for a rollback.
+pub fn write_topic_section(file: &Path, text: &str, threshold: f64) -> Result<String, String> {
+    let old = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let mut doc: toml_edit::DocumentMut = old
+        .parse()
+        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut new: toml_edit::DocumentMut =
+        text.parse().map_err(|e| format!("the topic text: {e}"))?;
+    let Some(topic) = new.get_mut("topic").and_then(toml_edit::Item::as_table_mut) else {
+        return Err("the text has no [topic] table".to_string());
+    };
+    topic["threshold"] = toml_edit::value(threshold);
+    doc.insert("topic", toml_edit::Item::Table(topic.clone()));
+    let tmp = file.with_extension("toml.tmp");
+    std::fs::write(&tmp, doc.to_string())
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, file).map_err(|e| format!("cannot replace {}: {e}", file.display()))?;
+    Ok(old)
+}
+
 /// Reads the profile files and compiles the topic, mapping each error to the
 /// key that caused it.
 fn compile_topic(v: &mut Validator<'_>, base_dir: &Path, cfg: &TopicConfig) -> Option<Arc<Topic>> {

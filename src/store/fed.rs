@@ -317,6 +317,25 @@ impl FedStore {
         Ok(n > 0)
     }
 
+    /// Followers, newest first (for the dashboard).
+    pub async fn followers(&self, limit: i64) -> Result<Vec<Follower>> {
+        let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT actor_id, inbox, shared_inbox, follow_id FROM fed_followers ORDER BY created_at DESC LIMIT ?",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(actor_id, inbox, shared_inbox, follow_id)| Follower {
+                actor_id,
+                inbox,
+                shared_inbox,
+                follow_id,
+            })
+            .collect())
+    }
+
     pub async fn follower_count(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM fed_followers")
             .fetch_one(&self.pool)

@@ -1,6 +1,8 @@
 //! The HTTP face. Routes stay thin: they read from the store and render.
 
+pub mod admin;
 pub mod fediverse;
+pub mod pages;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -9,7 +11,6 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::fediverse::Fediverse;
-use crate::publish::escape_html;
 use crate::publish::outputs::{FeedFormat, FeedIdentity, render};
 use crate::store::Store;
 
@@ -21,9 +22,30 @@ pub struct WebState {
     pub feed_items: u32,
     pub fediverse: Option<Fediverse>,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    /// The configuration in force, and how to reload it.
+    pub reloader: crate::app::Reloader,
 }
 
 impl WebState {
+    /// What every page says about the bot.
+    pub fn site(&self) -> pages::SiteInfo {
+        let cfg = self.reloader.config();
+        let base = self
+            .identity
+            .base_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_string();
+        pages::SiteInfo {
+            title: self.identity.title.clone(),
+            description: self.identity.description.clone(),
+            handle: format!("@{}@{}", cfg.bot.username, cfg.bot.domain()),
+            actor_url: format!("{base}/users/{}", cfg.bot.username),
+            base_url: base,
+            hashtags: cfg.topic.hashtags().to_vec(),
+        }
+    }
+
     /// The story page URL: the feed entry id and the Note's `url`.
     pub fn story_url(&self, story_id: &str) -> String {
         format!(
@@ -36,6 +58,7 @@ impl WebState {
 pub fn router(state: WebState) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/", get(index))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/feed.xml", get(|s, h| feed(s, h, FeedFormat::Rss)))
@@ -43,6 +66,7 @@ pub fn router(state: WebState) -> Router {
         .route("/feed.json", get(|s, h| feed(s, h, FeedFormat::Json)))
         .route("/stories/{id}", get(story_page))
         .with_state(state.clone());
+    router = router.merge(admin::router(state.clone()));
     if let Some(f) = state.fediverse {
         router = router.merge(fediverse::router(f));
     }
@@ -143,45 +167,67 @@ async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFor
     response
 }
 
-/// A story's own page (the Note's `url`): title, summary, every outlet.
-async fn story_page(State(state): State<WebState>, Path(id): Path<String>) -> Response {
-    let entry = match state.store.published_entry(&id).await {
-        Ok(Some(e)) => e,
-        Ok(None) => {
-            return match state.store.story_removed(&id).await {
-                Ok(true) => (StatusCode::GONE, "this story was removed").into_response(),
-                _ => (StatusCode::NOT_FOUND, "no such story").into_response(),
-            };
+fn story_view(state: &WebState, p: &crate::store::PublishedEntry) -> pages::StoryView {
+    pages::StoryView {
+        id: p.entry.story_id.clone(),
+        page_url: state.story_url(&p.entry.story_id),
+        title: p.entry.title.clone(),
+        summary: p.entry.summary.clone(),
+        link: p.entry.link.clone(),
+        sources: p.sources.clone(),
+        hashtags: p.entry.hashtags.clone(),
+        language: p.entry.lang.clone(),
+        published: p.entry.published_at,
+    }
+}
+
+/// The public page: what the bot watches, how to follow it, the latest stories.
+async fn index(State(state): State<WebState>) -> Response {
+    match state.store.published_entries(state.feed_items).await {
+        Ok(entries) => {
+            let stories: Vec<pages::StoryView> =
+                entries.iter().map(|p| story_view(&state, p)).collect();
+            Html(pages::index_page(&state.site(), &stories)).into_response()
         }
         Err(e) => {
-            tracing::error!(error = %e, "cannot read a story");
-            return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
+            tracing::error!(error = %e, "cannot read the stories");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
         }
-    };
-    let e = &entry.entry;
-    let sources: String = entry
-        .sources
-        .iter()
-        .filter(|(_, url)| url.starts_with("http://") || url.starts_with("https://"))
-        .map(|(name, url)| {
-            format!(
-                "<li><a href=\"{}\" rel=\"nofollow noopener\">{}</a></li>",
-                escape_html(url),
-                escape_html(name)
+    }
+}
+
+/// A story's own page (the Note's `url`): title, summary, every outlet.
+async fn story_page(State(state): State<WebState>, Path(id): Path<String>) -> Response {
+    let site = state.site();
+    match state.store.published_entry(&id).await {
+        Ok(Some(entry)) => {
+            Html(pages::story_page(&site, &story_view(&state, &entry))).into_response()
+        }
+        Ok(None) => match state.store.story_removed(&id).await {
+            Ok(true) => (
+                StatusCode::GONE,
+                Html(pages::message_page(
+                    &site,
+                    410,
+                    "Story removed",
+                    "This story was removed by the operator.",
+                )),
             )
-        })
-        .collect();
-    let page = format!(
-        "<!DOCTYPE html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
-         <link rel=\"alternate\" type=\"application/rss+xml\" href=\"/feed.xml\"></head>\
-         <body><main><article><h1>{title}</h1><p><time datetime=\"{iso}\">{date}</time></p><p>{summary}</p>\
-         <h2>Reported by</h2><ul>{sources}</ul></article><p><a href=\"/\">{site}</a></p></main></body></html>",
-        lang = escape_html(&e.lang),
-        title = escape_html(&e.title),
-        iso = e.published_at.to_rfc3339(),
-        date = e.published_at.format("%Y-%m-%d %H:%M UTC"),
-        summary = escape_html(&e.summary),
-        site = escape_html(&state.identity.title),
-    );
-    Html(page).into_response()
+                .into_response(),
+            _ => (
+                StatusCode::NOT_FOUND,
+                Html(pages::message_page(
+                    &site,
+                    404,
+                    "No such story",
+                    "It may have been published elsewhere.",
+                )),
+            )
+                .into_response(),
+        },
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read a story");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+        }
+    }
 }

@@ -24,3 +24,4 @@ mod relevance_cli;
 mod restart;
 mod sources_cli;
 mod web_metrics;
+mod web_pages;

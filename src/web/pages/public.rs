@@ -1,0 +1,250 @@
+//! The public pages: the front page (`/`) and a story's own page
+//! (`/stories/{id}`, the Fediverse Note's `url`).
+
+use std::fmt::Write as _;
+
+use super::html::{
+    FEEDS, Head, document, encode_component, escape_html, lang_tag, local_or_http_url,
+    safe_http_url, time_tag,
+};
+use super::{SiteInfo, StoryView};
+
+/// The language of the site's own words (headings, hints). Stories carry
+/// their own `lang` so CJK text gets the right font and line height.
+const SITE_LANG: &str = "en";
+
+/// `/`: what the bot watches and why, how to follow it, and the latest
+/// stories, so a visitor from a boosted post understands it in one screen.
+pub fn index_page(site: &SiteInfo, stories: &[StoryView]) -> String {
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<h1 data-testid=\"site-heading\">{}</h1>\n<p class=\"lede\" data-testid=\"site-description\">{}</p>\n",
+        escape_html(&site.title),
+        escape_html(&site.description)
+    );
+    body.push_str(&follow_box(site, true));
+    body.push_str("<section aria-labelledby=\"latest\"><h2 id=\"latest\">Latest stories</h2>\n");
+    if stories.is_empty() {
+        body.push_str(
+            "<p class=\"muted\" data-testid=\"no-stories\">No stories yet. New ones appear here, in the feeds and on the Fediverse account as they are published.</p>\n",
+        );
+    } else {
+        body.push_str("<ol class=\"stories\" reversed>\n");
+        for story in stories {
+            body.push_str("<li>");
+            body.push_str(&story_card(story));
+            body.push_str("</li>\n");
+        }
+        body.push_str("</ol>\n");
+    }
+    body.push_str("</section>\n");
+    document(
+        site,
+        &Head {
+            lang: SITE_LANG,
+            title: &site.title,
+            public: true,
+            wide: false,
+        },
+        &body,
+    )
+}
+
+/// `/stories/{id}`: one story in full, with every outlet that reported it.
+pub fn story_page(site: &SiteInfo, story: &StoryView) -> String {
+    let lang = lang_tag(&story.language);
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<article class=\"story-page\" data-testid=\"story\" id=\"story\" lang=\"{lang}\">\n\
+         <h1 data-testid=\"story-title\">{title}</h1>\n\
+         <p class=\"meta\">{time}</p>\n\
+         <p data-testid=\"story-summary\">{summary}</p>\n",
+        lang = escape_html(&lang),
+        title = escape_html(&story.title),
+        time = time_tag(&story.published),
+        summary = escape_html(&story.summary),
+    );
+    body.push_str(&sources_block(story, true));
+    body.push_str(&actions(story, false));
+    body.push_str(&tags(&story.hashtags));
+    body.push_str("</article>\n");
+    body.push_str(&follow_box(site, false));
+    body.push_str("<p><a href=\"/\" data-testid=\"back-home\">← All stories</a></p>\n");
+    document(
+        site,
+        &Head {
+            lang: SITE_LANG,
+            title: &format!("{} – {}", story.title, site.title),
+            public: true,
+            wide: false,
+        },
+        &body,
+    )
+}
+
+/// Where a story's own page is: the given URL if it is ours-looking and
+/// safe, else one built from the id (so a bad `page_url` never yields a
+/// broken or hostile link).
+pub(crate) fn story_href(story: &StoryView) -> String {
+    local_or_http_url(&story.page_url)
+        .unwrap_or_else(|| format!("/stories/{}", encode_component(&story.id)))
+}
+
+/// One story in the front-page list.
+fn story_card(story: &StoryView) -> String {
+    let lang = lang_tag(&story.language);
+    let href = story_href(story);
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<article class=\"story\" data-testid=\"story\" data-story-id=\"{id}\" lang=\"{lang}\">\n\
+         <h3><a href=\"{href}\" data-testid=\"story-link\">{title}</a></h3>\n\
+         <p class=\"meta\">{time}</p>\n\
+         <p data-testid=\"story-summary\">{summary}</p>\n",
+        id = escape_html(&story.id),
+        lang = escape_html(&lang),
+        href = escape_html(&href),
+        title = escape_html(&story.title),
+        time = time_tag(&story.published),
+        summary = escape_html(&story.summary),
+    );
+    out.push_str(&sources_block(story, false));
+    out.push_str(&actions(story, true));
+    out.push_str(&tags(&story.hashtags));
+    out.push_str("</article>");
+    out
+}
+
+/// "Reported by …": outlets whose link is not http(s) are listed as plain
+/// text (the outlet still reported it; we just won't link a hostile URL),
+/// and outlets without a name are shown by host.
+fn sources_block(story: &StoryView, full: bool) -> String {
+    let entries: Vec<String> = story
+        .sources
+        .iter()
+        .filter_map(|(name, url)| {
+            let safe = safe_http_url(url);
+            let label = if name.trim().is_empty() {
+                safe.as_deref()
+                    .and_then(|u| url::Url::parse(u).ok())
+                    .and_then(|u| u.host_str().map(str::to_owned))?
+            } else {
+                name.trim().to_owned()
+            };
+            Some(match safe {
+                Some(u) => format!(
+                    "<a href=\"{}\" rel=\"nofollow noopener noreferrer\" data-testid=\"source-link\">{}</a>",
+                    escape_html(&u),
+                    escape_html(&label)
+                ),
+                None => format!("<span data-testid=\"source-name\">{}</span>", escape_html(&label)),
+            })
+        })
+        .collect();
+    if entries.is_empty() {
+        return String::new();
+    }
+    if full {
+        let items: String = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                if i == 0 {
+                    format!("<li>{e} <span class=\"muted\">(lead)</span></li>")
+                } else {
+                    format!("<li>{e}</li>")
+                }
+            })
+            .collect();
+        format!(
+            "<section class=\"sources\" data-testid=\"sources\"><h2>Reported by</h2><ul>{items}</ul></section>\n"
+        )
+    } else {
+        format!(
+            "<p class=\"sources\" data-testid=\"sources\">Reported by {}</p>\n",
+            entries.join(", ")
+        )
+    }
+}
+
+/// Links under a story: the lead article (when its URL is safe) and, in the
+/// list, the story's own page.
+fn actions(story: &StoryView, with_permalink: bool) -> String {
+    let mut out = String::from("<p class=\"actions\">");
+    if let Some(u) = safe_http_url(&story.link) {
+        let _ = write!(
+            out,
+            "<a href=\"{}\" rel=\"nofollow noopener noreferrer\" data-testid=\"lead-link\">Read the lead article ↗</a>",
+            escape_html(&u)
+        );
+    }
+    if with_permalink {
+        let _ = write!(
+            out,
+            "<a href=\"{}\" data-testid=\"permalink\">Story page</a>",
+            escape_html(&story_href(story))
+        );
+    }
+    out.push_str("</p>\n");
+    out
+}
+
+/// Hashtags as text: they are for the Fediverse post, not links to a
+/// particular server's tag page.
+fn tags(hashtags: &[String]) -> String {
+    let items: String = hashtags
+        .iter()
+        .map(|t| t.trim().trim_start_matches('#'))
+        .filter(|t| !t.is_empty())
+        .map(|t| format!("<li>#{}</li>", escape_html(t)))
+        .collect();
+    if items.is_empty() {
+        String::new()
+    } else {
+        format!("<ul class=\"tags\" aria-label=\"Hashtags\">{items}</ul>\n")
+    }
+}
+
+/// How to follow: the handle (select-all on click), the Mastodon hint, the
+/// actor profile and the three feeds.
+fn follow_box(site: &SiteInfo, full: bool) -> String {
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<section class=\"box follow\" aria-labelledby=\"follow\" data-testid=\"follow\">\n\
+         <h2 id=\"follow\">Follow</h2>\n\
+         <p>On the Fediverse: <code class=\"handle\" data-testid=\"follow-handle\">{handle}</code></p>\n",
+        handle = escape_html(&site.handle)
+    );
+    if full {
+        out.push_str(
+            "<p class=\"muted\" data-testid=\"follow-hint\">On Mastodon (or any Fediverse server): copy the handle, paste it into your server's search box, open the account and press <strong>Follow</strong>. Or subscribe to a feed in any feed reader:</p>\n",
+        );
+    }
+    out.push_str("<ul class=\"feeds\" data-testid=\"feed-links\">");
+    for (path, mime, label) in FEEDS {
+        let _ = write!(
+            out,
+            "<li><a href=\"{path}\" type=\"{mime}\" data-testid=\"feed-link\">{label}</a></li>"
+        );
+    }
+    if let Some(actor) = safe_http_url(&site.actor_url) {
+        let _ = write!(
+            out,
+            "<li><a href=\"{}\" rel=\"me\" data-testid=\"actor-link\">Fediverse profile</a></li>",
+            escape_html(&actor)
+        );
+    }
+    out.push_str("</ul>\n");
+    if full {
+        let site_tags = tags(&site.hashtags);
+        if !site_tags.is_empty() {
+            out.push_str("<p class=\"muted\">Posts are tagged</p>");
+            out.push_str(&site_tags);
+        }
+    }
+    out.push_str("</section>\n");
+    out
+}
