@@ -23,5 +23,6 @@ mod publish_summary;
 mod relevance_cli;
 mod restart;
 mod sources_cli;
+mod web_admin;
 mod web_metrics;
 mod web_pages;
