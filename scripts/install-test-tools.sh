@@ -4,6 +4,7 @@
 #   xmllint (libxml2-utils)  validates the RSS and Atom we publish
 #   feedparser (Python)      reads our feeds back as feed readers do
 #   node + @fedify/fedify     an independent ActivityPub peer (tests/peer)
+#   chromium + playwright-core  browser checks of the web pages (tests/browser)
 set -euo pipefail
 
 SUDO=""
@@ -15,6 +16,9 @@ command -v xmllint >/dev/null 2>&1 || need_apt+=(libxml2-utils)
 command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# CJK glyphs, so screenshots of Chinese stories show text rather than boxes.
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
@@ -27,6 +31,7 @@ if ! python3 -c 'import feedparser' >/dev/null 2>&1; then
 fi
 
 sh "$(dirname "$0")/../tests/peer/install.sh"
+(cd "$(dirname "$0")/../tests/browser" && npm ci --no-audit --no-fund)
 
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy rustfmt
 echo "test tools ready"

@@ -7,7 +7,8 @@
 // Walks the site as a visitor and as the operator, at a desktop (1280 px)
 // and a phone (375 px) width: front page, first story, /admin refused
 // without a token, sign-in, dashboard, decision filter, playground preview
-// with the threshold raised to 0.99 (expects a dropped row), Discard.
+// with an added exclude rule and with the threshold raised to 0.99 (each
+// expects a dropped row), Discard.
 // It never presses Apply, so it is safe against a live instance.
 // Screenshots of every step go to OUT_DIR (default ./out). Exits 1 with
 // the failing step on the first failure.
@@ -137,6 +138,18 @@ async function run(context, vp) {
   const topic = await page.inputValue('textarea[name="topic"]');
   expect(topic.includes('[topic]'), 'the playground textarea does not hold the [topic] section');
   await shot('6-playground');
+
+  // Change a rule: an exclude rule that vetoes every item naming INTERPOL
+  // must drop published stories in the preview.
+  step = `${vp.name}: preview with an added exclude rule`;
+  await page.fill('textarea[name="topic"]', `${topic.trimEnd()}\n\n[[topic.exclude]]\nname = "browser-check"\nquery = "interpol"\n`);
+  await Promise.all([page.waitForURL((u) => u.pathname === '/admin/playground/preview'), page.click('[data-testid="preview-button"]')]);
+  await commonChecks(page);
+  const ruleError = page.locator('[data-testid="playground-error"]');
+  expect(await ruleError.count() === 0, `the rule preview failed: ${await ruleError.first().innerText().catch(() => '')}`);
+  expect(await page.locator('[data-testid="preview-dropped"]').count() > 0, 'an exclude rule for "interpol" dropped nothing');
+  await shot('7a-preview-rule');
+  await Promise.all([page.waitForURL((u) => u.pathname === '/admin/playground'), page.click('[data-testid="discard-link"]')]);
 
   step = `${vp.name}: preview threshold 0.99`;
   await page.fill('input[name="threshold"]', '0.99');

@@ -24,5 +24,6 @@ mod relevance_cli;
 mod restart;
 mod sources_cli;
 mod web_admin;
+mod web_browser;
 mod web_metrics;
 mod web_pages;

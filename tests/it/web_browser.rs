@@ -1,0 +1,114 @@
+//! The pages in a real browser: headless Chromium (Debian's) driven by
+//! playwright-core through `tests/browser/check-pages.mjs`, against the real
+//! daemon. Screenshots of each step (desktop and phone widths) are kept in
+//! `target/browser-screenshots/` as test artefacts.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::helpers::{TestEnv, feed, fixtures};
+
+const TOKEN: &str = "browser-admin-token-0123456789";
+const INSTALL: &str =
+    "bash scripts/install-test-tools.sh (installs chromium and tests/browser's npm modules)";
+
+#[test]
+fn pages_work_in_a_real_browser() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let browser_dir = root.join("tests/browser");
+    assert!(
+        Path::new("/usr/bin/chromium").exists(),
+        "Chromium is required for this test: {INSTALL}"
+    );
+    assert!(
+        browser_dir.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is required for this test: {INSTALL}"
+    );
+
+    let entries: Vec<_> = ["mixed-02-rss2.xml", "mixed-04-rdf.xml"]
+        .iter()
+        .map(|f| {
+            feed(
+                format!(
+                    "file://{}",
+                    fixtures().join("relevance-dev/feeds").join(f).display()
+                ),
+                f,
+            )
+        })
+        .collect();
+    let env = TestEnv::with_shipped_topic(&entries);
+    let text = std::fs::read_to_string(&env.config_path).unwrap();
+    std::fs::write(
+        &env.config_path,
+        format!("[admin]\ntoken = \"{TOKEN}\"\n\n{text}"),
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://localhost:{port}");
+    let mut daemon = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .args(["--config", env.config_path.to_str().unwrap(), "run"])
+        .env("FEEDWATCH_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env("FEEDWATCH_BOT__BASE_URL", &base)
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(env.path().join("daemon.log")).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    let log = || std::fs::read_to_string(env.path().join("daemon.log")).unwrap_or_default();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !log().contains("cycle done") {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon's first cycle did not finish:\n{}",
+            log()
+        );
+        assert!(
+            daemon.try_wait().unwrap().is_none(),
+            "the daemon exited:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let out_dir = root.join("target/browser-screenshots");
+    let _ = std::fs::remove_dir_all(&out_dir);
+    let run = Command::new("node")
+        .arg(browser_dir.join("check-pages.mjs"))
+        .arg(&base)
+        .arg(TOKEN)
+        .arg(&out_dir)
+        .output();
+    Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = daemon.wait();
+    let run = run.unwrap_or_else(|e| panic!("node is required for this test ({e}): {INSTALL}"));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    println!("{stdout}");
+    assert!(
+        run.status.success(),
+        "browser checks failed:\n{stdout}\n{stderr}\ndaemon log:\n{}",
+        log()
+    );
+    let shots = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "png"))
+        })
+        .count();
+    assert!(
+        shots >= 8,
+        "expected screenshots of every step, found {shots} in {}",
+        out_dir.display()
+    );
+}
