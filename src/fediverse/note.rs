@@ -22,21 +22,8 @@ pub fn activity_id(base: &Url, kind: &str, parts: &[&str]) -> Url {
     endpoint(base, &segs)
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// One escaping rule for every output (feeds, pages, Notes).
+pub use crate::publish::escape_html;
 
 /// The Note for a story (no `@context`: it is embedded in activities).
 pub fn build_note(settings: &FediverseSettings, actor_id: &Url, post: &StoryPost) -> Value {

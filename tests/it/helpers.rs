@@ -150,6 +150,26 @@ pub fn shared_data() -> Option<PathBuf> {
     p.is_dir().then_some(p)
 }
 
+/// `[[feed]]` entries for labelled fixture feeds (`mixed-01-rdf.xml` …),
+/// as file:// URLs, named after their files.
+pub fn fixture_feeds(files: &[&str]) -> Vec<FeedEntry> {
+    files
+        .iter()
+        .map(|f| {
+            let path = fixtures().join("relevance-dev/feeds").join(f);
+            feed(format!("file://{}", path.display()), f)
+        })
+        .collect()
+}
+
+/// All four labelled fixture feeds.
+pub const ALL_FIXTURE_FEEDS: [&str; 4] = [
+    "mixed-01-rdf.xml",
+    "mixed-02-rss2.xml",
+    "mixed-03-atom.xml",
+    "mixed-04-rdf.xml",
+];
+
 /// An RSS 2.0 document with the given (guid, title) items.
 pub fn rss(items: &[(&str, &str)]) -> String {
     let mut s = String::from(

@@ -15,27 +15,11 @@ use feedwatch::store::Store;
 use feedwatch::store::fed::Follower;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{TestEnv, feed, fixtures, serve};
+use crate::helpers::{ALL_FIXTURE_FEEDS, TestEnv, feed, fixture_feeds, serve};
 use crate::publish_feeds::{feedparser, xmllint};
 
 fn fixture_feed_entries() -> Vec<crate::helpers::FeedEntry> {
-    [
-        "mixed-01-rdf.xml",
-        "mixed-02-rss2.xml",
-        "mixed-03-atom.xml",
-        "mixed-04-rdf.xml",
-    ]
-    .iter()
-    .map(|f| {
-        feed(
-            format!(
-                "file://{}",
-                fixtures().join("relevance-dev/feeds").join(f).display()
-            ),
-            f,
-        )
-    })
-    .collect()
+    fixture_feeds(&ALL_FIXTURE_FEEDS)
 }
 
 #[tokio::test]

@@ -9,23 +9,12 @@ use axum::http::{StatusCode, header};
 use feedwatch::app::App;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{TestEnv, feed, fixtures, serve};
+use crate::helpers::{TestEnv, feed, fixture_feeds, fixtures, serve};
 
 const TOKEN: &str = "test-admin-token-0123456789";
 
 fn env_with_token() -> TestEnv {
-    let entries: Vec<_> = ["mixed-02-rss2.xml", "mixed-04-rdf.xml"]
-        .iter()
-        .map(|f| {
-            feed(
-                format!(
-                    "file://{}",
-                    fixtures().join("relevance-dev/feeds").join(f).display()
-                ),
-                f,
-            )
-        })
-        .collect();
+    let entries = fixture_feeds(&["mixed-02-rss2.xml", "mixed-04-rdf.xml"]);
     let env = TestEnv::with_shipped_topic(&entries);
     let text = std::fs::read_to_string(&env.config_path).unwrap();
     std::fs::write(

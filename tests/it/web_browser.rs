@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::helpers::{TestEnv, feed, fixtures};
+use crate::helpers::{TestEnv, fixture_feeds};
 
 const TOKEN: &str = "browser-admin-token-0123456789";
 const INSTALL: &str =
@@ -26,18 +26,7 @@ fn pages_work_in_a_real_browser() {
         "playwright-core is required for this test: {INSTALL}"
     );
 
-    let entries: Vec<_> = ["mixed-02-rss2.xml", "mixed-04-rdf.xml"]
-        .iter()
-        .map(|f| {
-            feed(
-                format!(
-                    "file://{}",
-                    fixtures().join("relevance-dev/feeds").join(f).display()
-                ),
-                f,
-            )
-        })
-        .collect();
+    let entries = fixture_feeds(&["mixed-02-rss2.xml", "mixed-04-rdf.xml"]);
     let env = TestEnv::with_shipped_topic(&entries);
     let text = std::fs::read_to_string(&env.config_path).unwrap();
     std::fs::write(
