@@ -450,7 +450,7 @@ mod tests {
     #[test]
     fn retry_after_seconds_and_dates() {
         let now = DateTime::parse_from_rfc3339("2026-11-28T12:00:00Z")
-            .unwrap()
+            .expect("test input")
             .with_timezone(&Utc);
         let mut h = HeaderMap::new();
         h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));

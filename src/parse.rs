@@ -296,9 +296,9 @@ mod tests {
     fn big5_without_declaration_is_detected() {
         let xml = RSS_UTF8.replace(r#" encoding="utf-8""#, "");
         let (bytes, _, _) = encoding_rs::BIG5.encode(&xml);
-        let feed = parse_feed(&bytes, None, None).unwrap();
+        let feed = parse_feed(&bytes, None, None).expect("test input");
         assert_eq!(
-            feed.entries[0].title.as_ref().unwrap().content,
+            feed.entries[0].title.as_ref().expect("test input").content,
             "台灣 INTERPOL"
         );
     }
@@ -307,9 +307,9 @@ mod tests {
     fn gb2312_declared_is_transcoded() {
         let xml = RSS_UTF8.replace("utf-8", "gb2312").replace("台灣", "台湾");
         let (bytes, _, _) = encoding_rs::GBK.encode(&xml);
-        let feed = parse_feed(&bytes, None, None).unwrap();
+        let feed = parse_feed(&bytes, None, None).expect("test input");
         assert_eq!(
-            feed.entries[0].title.as_ref().unwrap().content,
+            feed.entries[0].title.as_ref().expect("test input").content,
             "台湾 INTERPOL"
         );
     }
@@ -320,10 +320,10 @@ mod tests {
         for u in RSS_UTF8.replace("utf-8", "utf-16").encode_utf16() {
             bytes.extend_from_slice(&u.to_be_bytes());
         }
-        let feed = parse_feed(&bytes, None, None).unwrap();
+        let feed = parse_feed(&bytes, None, None).expect("test input");
         assert_eq!(feed.entries.len(), 1);
         // And without a BOM.
-        let feed = parse_feed(&bytes[2..], None, None).unwrap();
+        let feed = parse_feed(&bytes[2..], None, None).expect("test input");
         assert_eq!(feed.entries.len(), 1);
     }
 
@@ -333,9 +333,9 @@ mod tests {
             .replace("utf-8", "iso-8859-1")
             .replace("台灣", "Café");
         let (bytes, _, _) = encoding_rs::UTF_8.encode(&xml);
-        let feed = parse_feed(&bytes, Some("utf-8"), None).unwrap();
+        let feed = parse_feed(&bytes, Some("utf-8"), None).expect("test input");
         assert_eq!(
-            feed.entries[0].title.as_ref().unwrap().content,
+            feed.entries[0].title.as_ref().expect("test input").content,
             "Café INTERPOL"
         );
     }

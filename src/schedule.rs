@@ -567,7 +567,7 @@ mod tests {
     fn cfg() -> ScheduleConfig {
         ScheduleConfig {
             cron_text: "* * * * *".into(),
-            cron: crate::config::parse_cron("* * * * *").unwrap(),
+            cron: crate::config::parse_cron("* * * * *").expect("test input"),
             interval: Duration::from_secs(900),
             jitter: Duration::ZERO,
             backoff_base: Duration::from_secs(60),

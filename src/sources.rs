@@ -419,9 +419,9 @@ mod tests {
 
     #[test]
     fn file_urls_accept_relative_and_absolute_paths() {
-        let rel = parse_feed_url("file://feeds/local.xml").unwrap();
+        let rel = parse_feed_url("file://feeds/local.xml").expect("test input");
         assert_eq!(file_url_path(&rel), PathBuf::from("feeds/local.xml"));
-        let abs = parse_feed_url("file:///srv/feeds/a%20b.xml").unwrap();
+        let abs = parse_feed_url("file:///srv/feeds/a%20b.xml").expect("test input");
         assert_eq!(file_url_path(&abs), PathBuf::from("/srv/feeds/a b.xml"));
     }
 

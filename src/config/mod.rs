@@ -989,10 +989,14 @@ mod tests {
     use chrono::{Datelike, TimeZone, Utc};
 
     fn next_after(expr: &str, y: i32, m: u32, d: u32) -> chrono::DateTime<Utc> {
-        let s = parse_cron(expr).unwrap();
-        s.after(&Utc.with_ymd_and_hms(y, m, d, 0, 0, 0).unwrap())
-            .next()
-            .unwrap()
+        let s = parse_cron(expr).expect("test input");
+        s.after(
+            &Utc.with_ymd_and_hms(y, m, d, 0, 0, 0)
+                .single()
+                .expect("test input"),
+        )
+        .next()
+        .expect("test input")
     }
 
     #[test]
@@ -1015,13 +1019,19 @@ mod tests {
 
     #[test]
     fn durations_and_sizes() {
-        assert_eq!(parse_duration("15m").unwrap(), Duration::from_secs(900));
-        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86400));
+        assert_eq!(
+            parse_duration("15m").expect("test input"),
+            Duration::from_secs(900)
+        );
+        assert_eq!(
+            parse_duration("1d").expect("test input"),
+            Duration::from_secs(86400)
+        );
         assert!(parse_duration("fifteen").is_err());
         assert!(parse_duration("0").is_err());
-        assert_eq!(parse_size("15MiB").unwrap(), 15 * 1024 * 1024);
-        assert_eq!(parse_size("512 KiB").unwrap(), 512 * 1024);
-        assert_eq!(parse_size("1000").unwrap(), 1000);
+        assert_eq!(parse_size("15MiB").expect("test input"), 15 * 1024 * 1024);
+        assert_eq!(parse_size("512 KiB").expect("test input"), 512 * 1024);
+        assert_eq!(parse_size("1000").expect("test input"), 1000);
         assert!(parse_size("lots").is_err());
         assert!(parse_size("3 parsecs").is_err());
     }

@@ -284,24 +284,30 @@ mod tests {
     fn precheck_rejects_unknown_algorithm_and_old_dates() {
         let now = SystemTime::now();
         let mut h = HeaderMap::new();
-        h.insert("digest", "SHA-256=x".parse().unwrap());
-        h.insert("date", httpdate::fmt_http_date(now).parse().unwrap());
+        h.insert("digest", "SHA-256=x".parse().expect("test input"));
+        h.insert(
+            "date",
+            httpdate::fmt_http_date(now).parse().expect("test input"),
+        );
         h.insert(
             "signature",
             r#"keyId="https://a.example/u#k",algorithm="hmac-sha256",headers="(request-target) date digest",signature="x""#
                 .parse()
-                .unwrap(),
+                .expect("test input"),
         );
         assert!(precheck_signature(&h, now).is_err());
         h.insert(
             "signature",
             r#"keyId="https://a.example/u#k",algorithm="rsa-sha256",headers="(request-target) date digest",signature="x""#
                 .parse()
-                .unwrap(),
+                .expect("test input"),
         );
         assert!(precheck_signature(&h, now).is_ok());
         let old = now - Duration::from_secs(3 * 3600);
-        h.insert("date", httpdate::fmt_http_date(old).parse().unwrap());
+        h.insert(
+            "date",
+            httpdate::fmt_http_date(old).parse().expect("test input"),
+        );
         assert!(precheck_signature(&h, now).is_err());
     }
 }

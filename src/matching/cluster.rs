@@ -362,8 +362,8 @@ mod tests {
         let e = fp("", "", "en");
         assert_eq!(story_similarity(&a, &e), 0.0);
         assert!(!same_story(&e, &e));
-        let json = serde_json::to_string(&a).unwrap();
-        let back: StoryFingerprint = serde_json::from_str(&json).unwrap();
+        let json = serde_json::to_string(&a).expect("test input");
+        let back: StoryFingerprint = serde_json::from_str(&json).expect("test input");
         assert_eq!(a, back);
     }
 

@@ -521,31 +521,33 @@ impl Store {
 
     /// The newest published entries with their sources, for the feeds.
     pub async fn published_entries(&self, limit: u32) -> Result<Vec<PublishedEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT story_id, title, summary, link, lang, hashtags, post_html, post_text, spoiler_text,
-                    published_at, updated_at, revision
-             FROM feed_entries ORDER BY published_at DESC, story_id LIMIT ?",
-        )
+        let rows = sqlx::query(&format!(
+            "{FEED_ENTRY_SELECT} ORDER BY published_at DESC, story_id LIMIT ?"
+        ))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let entry = feed_entry_from_row(r)?;
-            let sources: Vec<(String, Option<String>)> = sqlx::query_as(
-                "SELECT source, link FROM items WHERE story_id = ?
-                 ORDER BY (id = story_id) DESC, first_seen_at, id",
-            )
-            .bind(&entry.story_id)
-            .fetch_all(&self.pool)
-            .await?;
-            let sources = sources
-                .into_iter()
-                .filter_map(|(name, link)| link.map(|l| (name, l)))
-                .collect();
-            out.push(PublishedEntry { entry, sources });
+            out.push(self.with_sources(feed_entry_from_row(r)?).await?);
         }
         Ok(out)
+    }
+
+    /// The outlets that carried a story, the lead item first.
+    async fn with_sources(&self, entry: FeedEntryRow) -> Result<PublishedEntry, StoreError> {
+        let sources: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT source, link FROM items WHERE story_id = ?
+             ORDER BY (id = story_id) DESC, first_seen_at, id",
+        )
+        .bind(&entry.story_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let sources = sources
+            .into_iter()
+            .filter_map(|(name, link)| link.map(|l| (name, l)))
+            .collect();
+        Ok(PublishedEntry { entry, sources })
     }
 
     /// Removes a published story: drops its feed entry, marks the story
@@ -593,29 +595,14 @@ impl Store {
         &self,
         story_id: &str,
     ) -> Result<Option<PublishedEntry>, StoreError> {
-        let row = sqlx::query(
-            "SELECT story_id, title, summary, link, lang, hashtags, post_html, post_text, spoiler_text,
-                    published_at, updated_at, revision
-             FROM feed_entries WHERE story_id = ?",
-        )
-        .bind(story_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(r) = row else { return Ok(None) };
-        let entry = feed_entry_from_row(&r)?;
-        let sources: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT source, link FROM items WHERE story_id = ? ORDER BY (id = story_id) DESC, first_seen_at, id",
-        )
-        .bind(story_id)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(Some(PublishedEntry {
-            entry,
-            sources: sources
-                .into_iter()
-                .filter_map(|(n, l)| l.map(|l| (n, l)))
-                .collect(),
-        }))
+        let row = sqlx::query(&format!("{FEED_ENTRY_SELECT} WHERE story_id = ?"))
+            .bind(story_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(r) => Ok(Some(self.with_sources(feed_entry_from_row(&r)?).await?)),
+            None => Ok(None),
+        }
     }
 
     /// A cached article page: `Some(text)` when fetched before (text may be
@@ -699,6 +686,10 @@ pub struct StoredDecision {
     pub reasons: String,
     pub story_id: Option<String>,
 }
+
+const FEED_ENTRY_SELECT: &str =
+    "SELECT story_id, title, summary, link, lang, hashtags, post_html, post_text,
+        spoiler_text, published_at, updated_at, revision FROM feed_entries";
 
 fn feed_entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedEntryRow, sqlx::Error> {
     let hashtags: String = r.try_get("hashtags")?;
