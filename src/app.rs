@@ -305,7 +305,6 @@ impl App {
         web::WebState {
             store: self.store.clone(),
             identity: self.feed_identity(),
-            feed_items: self.config.publish.feed_items,
             fediverse: self.fediverse.clone(),
             metrics: self.ingest.metrics.clone(),
             reloader: self.reloader.clone(),
@@ -327,7 +326,7 @@ impl App {
         };
         let entries = self
             .store
-            .published_entries(self.config.publish.feed_items)
+            .published_entries(self.reloader.config().publish.feed_items)
             .await?;
         let state = self.web_state();
         let feeds: Vec<_> = FeedFormat::ALL

@@ -19,7 +19,6 @@ use crate::store::Store;
 pub struct WebState {
     pub store: Store,
     pub identity: FeedIdentity,
-    pub feed_items: u32,
     pub fediverse: Option<Fediverse>,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// The configuration in force, and how to reload it.
@@ -118,7 +117,11 @@ async fn metrics(State(state): State<WebState>) -> Response {
 }
 
 async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFormat) -> Response {
-    let entries = match state.store.published_entries(state.feed_items).await {
+    let entries = match state
+        .store
+        .published_entries(state.reloader.config().publish.feed_items)
+        .await
+    {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, "cannot read the feed entries");
@@ -183,7 +186,11 @@ fn story_view(state: &WebState, p: &crate::store::PublishedEntry) -> pages::Stor
 
 /// The public page: what the bot watches, how to follow it, the latest stories.
 async fn index(State(state): State<WebState>) -> Response {
-    match state.store.published_entries(state.feed_items).await {
+    match state
+        .store
+        .published_entries(state.reloader.config().publish.feed_items)
+        .await
+    {
         Ok(entries) => {
             let stories: Vec<pages::StoryView> =
                 entries.iter().map(|p| story_view(&state, p)).collect();
