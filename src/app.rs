@@ -19,7 +19,7 @@ use crate::publish::outputs::{self, FeedFormat, FeedIdentity};
 use crate::publish::story::Publisher;
 use crate::schedule::{CycleReport, Ingest, Live, due_feeds};
 use crate::sources::{self, FeedSource};
-use crate::store::Store;
+use crate::store::{FeedState, Store};
 use crate::summary::SummaryOptions;
 use crate::web;
 
@@ -575,14 +575,7 @@ async fn feeds(config: &Config) -> Result<()> {
     };
     for f in &feeds {
         let s = states.iter().find(|s| s.url == f.url.as_str());
-        let status = match s {
-            None => "not fetched".to_string(),
-            Some(s) => match (s.last_outcome.as_deref(), s.last_status) {
-                (Some("error"), Some(code)) if code != 200 => format!("error {code}"),
-                (Some(o), _) => o.to_string(),
-                (None, _) => "not fetched".to_string(),
-            },
-        };
+        let status = s.map_or_else(|| "not fetched".to_string(), FeedState::status_label);
         let name: String = f.name.chars().take(28).collect();
         writeln!(
             out,

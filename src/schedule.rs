@@ -412,14 +412,8 @@ impl Ingest {
 
     /// The topic for a feed: the shared one, or with the feed's overrides.
     pub fn topic_for(&self, feed: &FeedSource) -> Result<Arc<Topic>, PollError> {
-        match &feed.rules {
-            None => Ok(self.topic()),
-            Some(ov) => self
-                .topic()
-                .with_override(ov)
-                .map(Arc::new)
-                .map_err(|e| PollError::Rules(e.to_string())),
-        }
+        feed.topic(&self.topic())
+            .map_err(|e| PollError::Rules(e.to_string()))
     }
 
     fn cap_floor(&self, floor: Option<Duration>) -> Duration {

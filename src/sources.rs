@@ -13,7 +13,7 @@ use url::Url;
 
 use crate::config::diag::{KeyPath, Origin, Problem, Problems, TomlSource, schema_of};
 use crate::config::{Validator, parse_duration};
-use crate::matching::TopicOverride;
+use crate::matching::{Topic, TopicError, TopicOverride};
 
 /// One watched feed, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +42,17 @@ impl FeedSource {
             enabled: true,
             interval: None,
             rules: None,
+        }
+    }
+}
+
+impl FeedSource {
+    /// The topic that judges this feed's items: `base`, with this feed's
+    /// `[feed.rules]` applied when it has any.
+    pub fn topic(&self, base: &std::sync::Arc<Topic>) -> Result<std::sync::Arc<Topic>, TopicError> {
+        match &self.rules {
+            None => Ok(base.clone()),
+            Some(ov) => base.with_override(ov).map(std::sync::Arc::new),
         }
     }
 }

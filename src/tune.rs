@@ -119,13 +119,8 @@ pub async fn score_sources(config: &Config, sources: &[String]) -> Result<Vec<Sc
 }
 
 fn topic_for(base: &std::sync::Arc<Topic>, feed: &FeedSource) -> Result<std::sync::Arc<Topic>> {
-    match &feed.rules {
-        None => Ok(base.clone()),
-        Some(ov) => Ok(std::sync::Arc::new(
-            base.with_override(ov)
-                .with_context(|| format!("rules of feed {}", feed.url))?,
-        )),
-    }
+    feed.topic(base)
+        .with_context(|| format!("rules of feed {}", feed.url))
 }
 
 /// `feedwatch score`.

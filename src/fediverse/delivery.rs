@@ -65,10 +65,15 @@ impl Fediverse {
     /// Idempotent: publishing the same story again queues nothing new.
     pub async fn enqueue_create(&self, post: &StoryPost) -> Result<u64, FediverseError> {
         let prepared = self.prepare_create(post)?;
+        self.enqueue(&prepared).await
+    }
+
+    /// Applies a prepared activity in its own transaction and wakes the worker.
+    async fn enqueue(&self, prepared: &PreparedActivity) -> Result<u64, FediverseError> {
         let n = self
             .inner
             .store
-            .apply_prepared(&prepared, Utc::now())
+            .apply_prepared(prepared, Utc::now())
             .await?;
         self.inner.wake.notify_one();
         Ok(n)
@@ -136,25 +141,13 @@ impl Fediverse {
     /// An edited story: replaces the Note and sends `Update{Note}` with `updated`.
     pub async fn enqueue_update(&self, post: &StoryPost) -> Result<u64, FediverseError> {
         let prepared = self.prepare_update(post)?;
-        let n = self
-            .inner
-            .store
-            .apply_prepared(&prepared, Utc::now())
-            .await?;
-        self.inner.wake.notify_one();
-        Ok(n)
+        self.enqueue(&prepared).await
     }
 
     /// A removed story: tombstones the Note (its URL answers 410) and sends `Delete`.
     pub async fn enqueue_delete(&self, story_id: &str) -> Result<u64, FediverseError> {
         let prepared = self.prepare_delete(story_id, Utc::now())?;
-        let n = self
-            .inner
-            .store
-            .apply_prepared(&prepared, Utc::now())
-            .await?;
-        self.inner.wake.notify_one();
-        Ok(n)
+        self.enqueue(&prepared).await
     }
 
     /// A removed story: its `Delete`, to be applied (tombstoning the Note)

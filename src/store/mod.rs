@@ -66,6 +66,17 @@ pub struct FeedState {
     pub last_item_count: Option<u32>,
 }
 
+impl FeedState {
+    /// A short health word for listings: "ok", "not_modified", "error 503"…
+    pub fn status_label(&self) -> String {
+        match (self.last_outcome.as_deref(), self.last_status) {
+            (Some("error"), Some(code)) if code != 200 => format!("error {code}"),
+            (Some(o), _) => o.to_string(),
+            (None, _) => "not fetched".to_string(),
+        }
+    }
+}
+
 /// The outcome of one poll, to be recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PollOutcome {

@@ -127,6 +127,17 @@ fn check_csrf(state: &WebState, token: &str, given: &str) -> Result<(), Box<Resp
     }
 }
 
+/// [`authorize`] plus the CSRF check every state-changing form needs.
+fn authorize_post(
+    state: &WebState,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<String, Box<Response>> {
+    let token = authorize(state, headers)?;
+    check_csrf(state, &token, csrf)?;
+    Ok(token)
+}
+
 async fn login_form(State(state): State<WebState>) -> Response {
     if let Err(r) = configured_token(&state) {
         return *r;
@@ -173,11 +184,7 @@ async fn logout(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let token = match authorize(&state, &headers) {
-        Ok(t) => t,
-        Err(r) => return *r,
-    };
-    if let Err(r) = check_csrf(&state, &token, &form.csrf) {
+    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
         return *r;
     }
     let mut r = Redirect::to("/admin/login").into_response();
@@ -230,12 +237,9 @@ async fn dashboard_view(
                 name: f.name.clone(),
                 url: f.url.to_string(),
                 enabled: f.enabled,
-                status: s.and_then(|s| s.last_outcome.clone()).map_or_else(
+                status: s.map_or_else(
                     || "not fetched".to_string(),
-                    |o| match s.and_then(|s| s.last_status) {
-                        Some(code) if o == "error" && code != 200 => format!("error {code}"),
-                        _ => o,
-                    },
+                    crate::store::FeedState::status_label,
                 ),
                 last_fetch: s.and_then(|s| s.last_fetch_at),
                 errors: s.map_or(0, |s| s.error_count),
@@ -308,11 +312,7 @@ async fn reload(
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let token = match authorize(&state, &headers) {
-        Ok(t) => t,
-        Err(r) => return *r,
-    };
-    if let Err(r) = check_csrf(&state, &token, &form.csrf) {
+    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
         return *r;
     }
     match state.reloader.reload() {
@@ -408,13 +408,10 @@ async fn preview(
     headers: HeaderMap,
     Form(form): Form<PlaygroundForm>,
 ) -> Response {
-    let token = match authorize(&state, &headers) {
+    let token = match authorize_post(&state, &headers, &form.csrf) {
         Ok(t) => t,
         Err(r) => return *r,
     };
-    if let Err(r) = check_csrf(&state, &token, &form.csrf) {
-        return *r;
-    }
     let (preview, unchanged, error) = match preview_rows(&state, &form).await {
         Ok((rows, unchanged)) => (Some(rows), unchanged, None),
         Err(e) => (None, 0, Some(e)),
@@ -439,13 +436,10 @@ async fn apply(
     headers: HeaderMap,
     Form(form): Form<PlaygroundForm>,
 ) -> Response {
-    let token = match authorize(&state, &headers) {
+    let token = match authorize_post(&state, &headers, &form.csrf) {
         Ok(t) => t,
         Err(r) => return *r,
     };
-    if let Err(r) = check_csrf(&state, &token, &form.csrf) {
-        return *r;
-    }
     let cfg = state.reloader.config();
     let result = match config::compile_topic_text(&cfg.file, &form.topic, Some(form.threshold)) {
         Err(e) => Err(e),
