@@ -52,6 +52,7 @@ async fn start_peer() -> (tokio::process::Child, u16) {
     })
     .await
     .expect("peer did not start within 30 s");
+    crate::helpers::ran_with("Fedify peer");
     // Keep draining stdout so the peer never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, port)

@@ -144,10 +144,39 @@ pub fn fixtures() -> PathBuf {
         .join("fixtures")
 }
 
-/// `../shared/data` beside the repository, when present.
+/// `../shared/data` beside the repository, when present. Under `CI=true`
+/// its absence fails the calling test: CI must not go green on a test that
+/// silently did not run.
 pub fn shared_data() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
-    p.is_dir().then_some(p)
+    if p.is_dir() {
+        ran_with("../shared/data");
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "../shared/data is absent, and under CI=true a test that cannot run fails"
+    );
+    None
+}
+
+/// Records that the calling test ran against a real outside tool (feedparser,
+/// xmllint, the Fedify peer, Chromium, the shared corpus). `.ci/run` prints
+/// a one-line summary of these, so a CI log shows what was really checked.
+pub fn ran_with(tool: &str) {
+    use std::io::Write;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("unnamed")
+        .to_string();
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("outside-tools.log"))
+    {
+        let _ = writeln!(f, "{tool}\t{test}");
+    }
 }
 
 /// `[[feed]]` entries for labelled fixture feeds (`mixed-01-rdf.xml` …),

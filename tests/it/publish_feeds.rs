@@ -154,6 +154,7 @@ pub(crate) fn feedparser(paths: &[&Path]) -> Vec<Value> {
         "feed_readers.py failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    crate::helpers::ran_with("feedparser");
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).expect("feed_readers.py prints JSON"))
@@ -176,6 +177,7 @@ pub(crate) fn xmllint(path: &Path) {
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
+    crate::helpers::ran_with("xmllint");
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {

@@ -100,4 +100,5 @@ fn pages_work_in_a_real_browser() {
         "expected screenshots of every step, found {shots} in {}",
         out_dir.display()
     );
+    crate::helpers::ran_with("Chromium");
 }
