@@ -21,6 +21,7 @@ mod matching_config;
 mod matching_properties;
 mod matching_relevance;
 mod operator_cli;
+mod operator_dashboard;
 mod operator_deploy;
 mod operator_reload;
 mod publish_feeds;

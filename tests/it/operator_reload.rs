@@ -205,7 +205,14 @@ async fn reload_changes_decisions_and_the_feed_title() {
     );
     std::fs::write(&env.config_path, text).unwrap();
     let notes = app.reloader.reload().unwrap();
-    assert!(notes.is_empty(), "{notes:?}");
+    // Federation is on by default: followers see the new name after a restart.
+    assert_eq!(
+        notes,
+        vec![
+            "the Fediverse profile (bot.display_name, bot.summary; the feeds and pages use them now) changed; it takes effect after a restart"
+                .to_string()
+        ]
+    );
     app.ingest
         .run_cycle(app.load_sources().unwrap(), false, CancellationToken::new())
         .await
