@@ -3,6 +3,9 @@
 //! signing alone. Run: `cargo bench --bench fanout` (add `--profile dev` to
 //! reuse the debug build; the crypto crates are optimised in dev too).
 
+// Benchmark code: a failed unwrap is a failed run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};

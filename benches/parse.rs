@@ -6,6 +6,9 @@
 //! the same work and the ratio is the cost of our encoding decision, panic
 //! guard and normalization (HTML → text, canonical links, identity, language).
 
+// Benchmark code: a failed unwrap is a failed run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -4,6 +4,9 @@
 //! Run: `cargo bench --bench score`. Criterion reports the time per batch
 //! and, through `Throughput::Elements`, items per second.
 
+// Benchmark code: a failed unwrap is a failed run.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::path::PathBuf;
 

@@ -5,6 +5,7 @@
 #   feedparser (Python)      reads our feeds back as feed readers do
 #   node + @fedify/fedify     an independent ActivityPub peer (tests/peer)
 #   chromium + playwright-core  browser checks of the web pages (tests/browser)
+#   systemd-analyze (systemd)   verifies contrib/feedwatch.service
 set -euo pipefail
 
 SUDO=""
@@ -17,6 +18,8 @@ command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-pip)
 command -v node >/dev/null 2>&1 || need_apt+=(nodejs)
 command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# systemd-analyze verifies contrib/feedwatch.service.
+command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
 # CJK glyphs, so screenshots of Chinese stories show text rather than boxes.
 dpkg -s fonts-noto-cjk >/dev/null 2>&1 || need_apt+=(fonts-noto-cjk)
 

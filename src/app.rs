@@ -1,7 +1,6 @@
 //! Wires the parts together for each command: builds shared state, runs the
 //! scheduler and the HTTP server until shutdown, or runs one-shot commands.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -19,7 +18,7 @@ use crate::publish::outputs::{self, FeedFormat, FeedIdentity};
 use crate::publish::story::Publisher;
 use crate::schedule::{CycleReport, Ingest, Live, due_feeds};
 use crate::sources::{self, FeedSource};
-use crate::store::{FeedState, Store};
+use crate::store::Store;
 use crate::summary::SummaryOptions;
 use crate::web;
 
@@ -28,10 +27,13 @@ pub fn main(cli: Cli) -> ExitCode {
     // `check` reports problems itself and must work without a valid config.
     if matches!(cli.command, Some(Command::Check)) {
         init_logging(cli.log_format.map_or(LogFormat::Text, to_format), "warn");
-        return check(&cli.config);
+        return check(&cli.config, cli.data_dir.as_deref());
     }
     let config = match config::load(&cli.config) {
-        Ok(c) => c,
+        Ok(c) => match &cli.data_dir {
+            Some(dir) => c.with_data_dir(dir),
+            None => c,
+        },
         Err(problems) => {
             eprintln!("{problems}");
             eprintln!(
@@ -57,13 +59,18 @@ pub fn main(cli: Cli) -> ExitCode {
         match cli.command.unwrap_or(Command::Run { once: false }) {
             Command::Run { once: true } => run_once(&config).await.map(|_| ()),
             Command::Run { once: false } => run_daemon(config, shutdown_signal()).await,
-            Command::Feeds => feeds(&config).await,
-            Command::Remove { story_id } => remove_story(&config, &story_id).await,
+            Command::Feeds { json } => crate::commands::feeds::run(&config, json).await,
+            Command::Stories { limit, json } => {
+                crate::commands::stories::run(&config, limit, json).await
+            }
+            Command::Remove { story_id } => crate::commands::remove::run(&config, &story_id).await,
             Command::Score { json, sources } => crate::tune::score(&config, &sources, json).await,
             Command::Eval { labels, sources } => crate::tune::eval(&config, &labels, &sources)
                 .await
                 .map(|_| ()),
-            Command::Replay { limit } => crate::tune::replay(&config, limit).await.map(|_| ()),
+            Command::Replay { limit, json } => {
+                crate::tune::replay(&config, limit, json).await.map(|_| ())
+            }
             Command::Sources { action } => sources_cmd(&config, action),
             Command::Check => Ok(()),
         }
@@ -99,11 +106,19 @@ fn init_logging(format: LogFormat, level: &str) {
 }
 
 /// `feedwatch check`: every problem in the config and the source list.
-fn check(path: &std::path::Path) -> ExitCode {
+fn check(path: &std::path::Path, data_dir: Option<&std::path::Path>) -> ExitCode {
     let mut problems = Vec::new();
-    match config::load(path) {
+    match config::load(path).map(|c| match data_dir {
+        Some(d) => c.with_data_dir(d),
+        None => c,
+    }) {
         Ok(cfg) => match sources::load(&cfg.sources.path) {
             Ok(feeds) => {
+                // Also what only `run` would find: the environment-only settings.
+                problems.extend(crate::commands::check::env_problems(&cfg, path));
+                for w in crate::commands::check::warnings(&cfg, &feeds) {
+                    println!("warning: {w}");
+                }
                 if feeds.iter().all(|f| !f.enabled) {
                     println!(
                         "warning: no enabled feeds in {}",
@@ -148,11 +163,16 @@ pub struct App {
 /// Reloads the configuration without a restart (SIGHUP, the dashboard).
 /// An invalid file is refused with its problems and the old config stays;
 /// keys that only take effect at start-up are named in the answer.
+///
+/// The one owner of the config file while running: a reload and a
+/// playground Apply each take `owner`, then validate -> write (atomic rename)
+/// -> swap, or refuse with the file untouched. Two of them never interleave.
 #[derive(Clone)]
 pub struct Reloader {
     current: Arc<std::sync::RwLock<Config>>,
     ingest: Ingest,
     fediverse: Option<Fediverse>,
+    owner: Arc<std::sync::Mutex<()>>,
 }
 
 impl Reloader {
@@ -164,43 +184,100 @@ impl Reloader {
         }
     }
 
+    /// The ingest the daemon runs (the dashboard's "check now" polls with it).
+    pub fn ingest(&self) -> &Ingest {
+        &self.ingest
+    }
+
+    fn own(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.owner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Re-reads the config file. The answer lists the changed keys that
+    /// need a restart.
     pub fn reload(&self) -> Result<Vec<String>, crate::config::Problems> {
+        let _owner = self.own();
+        let new = config::load(&self.config().file)?;
+        Ok(self.swap(new))
+    }
+
+    /// Writes the playground's `[topic]` text into the config file (only
+    /// the tables that changed; see [`config::edit_topic_section`]) and puts
+    /// it in force. Refused, with the file untouched, unless the whole new
+    /// file is valid.
+    pub fn apply_topic(&self, topic_text: &str, threshold: f64) -> Result<Vec<String>, String> {
+        let _owner = self.own();
+        let file = self.config().file;
+        let old = std::fs::read_to_string(&file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let edited = config::edit_topic_section(&old, topic_text, threshold)?;
+        let new = config::parse_with_env(&file, edited.clone(), std::env::vars())
+            .map_err(|p| p.to_string())?;
+        let tmp = file.with_extension("toml.tmp");
+        std::fs::write(&tmp, &edited)
+            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        if let Err(e) = std::fs::rename(&tmp, &file) {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(format!("cannot replace {}: {e}", file.display()));
+        }
+        Ok(self.swap(new))
+    }
+
+    /// Puts `new` in force; names the changed keys that need a restart.
+    fn swap(&self, new: Config) -> Vec<String> {
         let old = self.config();
-        let new = config::load(&old.file)?;
-        let mut restart_needed = Vec::new();
-        let mut note = |changed: bool, key: &str| {
-            if changed {
-                restart_needed.push(format!("{key} changed; it takes effect after a restart"));
-            }
-        };
-        note(new.server.listen != old.server.listen, "server.listen");
-        note(
-            new.storage.sqlite_path != old.storage.sqlite_path,
-            "storage.url",
-        );
-        note(new.bot.base_url != old.bot.base_url, "bot.base_url");
-        note(new.bot.username != old.bot.username, "bot.username");
-        note(
-            new.federation.enabled != old.federation.enabled,
-            "federation.enabled",
-        );
-        note(
-            new.fetch.user_agent != old.fetch.user_agent
-                || new.fetch.max_body_bytes != old.fetch.max_body_bytes,
-            "[fetch]",
-        );
+        let notes = restart_needed(&old, &new, self.fediverse.is_some());
         self.ingest
             .replace_live(live_settings(&new, self.fediverse.clone()));
         match self.current.write() {
             Ok(mut c) => *c = new,
             Err(poisoned) => *poisoned.into_inner() = new,
         }
-        info!(
-            restart_needed = restart_needed.len(),
-            "configuration reloaded"
-        );
-        Ok(restart_needed)
+        info!(restart_needed = notes.len(), "configuration reloaded");
+        notes
     }
+}
+
+/// The changed keys that only take effect at start-up (README, "Reloading").
+fn restart_needed(old: &Config, new: &Config, federating: bool) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut note = |changed: bool, key: &str| {
+        if changed {
+            out.push(format!("{key} changed; it takes effect after a restart"));
+        }
+    };
+    note(new.server.listen != old.server.listen, "server.listen");
+    note(
+        new.storage.sqlite_path != old.storage.sqlite_path,
+        "storage.url",
+    );
+    note(new.bot.base_url != old.bot.base_url, "bot.base_url");
+    note(new.bot.username != old.bot.username, "bot.username");
+    note(
+        federating
+            && (new.bot.display_name != old.bot.display_name || new.bot.summary != old.bot.summary),
+        "the Fediverse profile (bot.display_name, bot.summary; the feeds and pages use them now)",
+    );
+    note(
+        new.federation.enabled != old.federation.enabled,
+        "federation.enabled",
+    );
+    note(
+        format!("{:?}", new.federation) != format!("{:?}", old.federation)
+            && new.federation.enabled == old.federation.enabled,
+        "[federation]",
+    );
+    note(
+        format!("{:?}", new.fetch) != format!("{:?}", old.fetch),
+        "[fetch]",
+    );
+    note(
+        new.log.level != old.log.level || new.log.format != old.log.format,
+        "[log]",
+    );
+    out
 }
 
 /// The reloadable settings derived from a config.
@@ -290,6 +367,7 @@ impl App {
             current: Arc::new(std::sync::RwLock::new(config.clone())),
             ingest: ingest.clone(),
             fediverse: fediverse.clone(),
+            owner: Arc::new(std::sync::Mutex::new(())),
         };
         Ok(App {
             config,
@@ -319,22 +397,22 @@ impl App {
         }
     }
 
-    /// Writes the feed files to `[publish] output_dir`, if set.
+    /// Writes the feed files to `[publish] output_dir`, if set. One snapshot
+    /// of the config in force decides the folder, the length and the identity.
     pub async fn write_feed_files(&self) -> Result<()> {
-        let Some(dir) = &self.config.publish.output_dir else {
+        let state = self.web_state();
+        let cfg = state.reloader.config();
+        let Some(dir) = &cfg.publish.output_dir else {
             return Ok(());
         };
-        let entries = self
-            .store
-            .published_entries(self.reloader.config().publish.feed_items)
-            .await?;
-        let state = self.web_state();
+        let entries = self.store.published_entries(cfg.publish.feed_items).await?;
+        let identity = state.identity_of(&cfg);
         let feeds: Vec<_> = FeedFormat::ALL
             .iter()
             .map(|f| {
                 (
                     *f,
-                    outputs::render(&state.identity, &entries, *f, |id| state.story_url(id)),
+                    outputs::render(&identity, &entries, *f, |id| state.story_url(id)),
                 )
             })
             .collect();
@@ -342,8 +420,9 @@ impl App {
             .with_context(|| format!("writing the feeds into {}", dir.display()))
     }
 
+    /// The source list named by the config in force (`[sources] path` reloads).
     pub fn load_sources(&self) -> Result<Vec<FeedSource>> {
-        sources::load(&self.config.sources.path).map_err(|p| anyhow::anyhow!("{p}"))
+        sources::load(&self.reloader.config().sources.path).map_err(|p| anyhow::anyhow!("{p}"))
     }
 }
 
@@ -355,11 +434,13 @@ pub async fn run_once(config: &Config) -> Result<CycleReport> {
         .into_iter()
         .filter(|f| f.enabled)
         .collect();
+    let bar = crate::commands::progress(feeds.len() as u64, "feeds");
     let report = app
         .ingest
-        .run_cycle(feeds, false, CancellationToken::new())
+        .run_cycle_with(feeds, false, CancellationToken::new(), || bar.inc(1))
         .await
         .context("recording the cycle")?;
+    bar.finish_and_clear();
     app.write_feed_files().await?;
     if let Some(f) = &app.fediverse {
         let d = f
@@ -448,7 +529,10 @@ pub async fn run_daemon(
                 .await
         })
     });
+    // systemd (Type=notify): listening and scheduling; a no-op elsewhere.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     let result = scheduler_loop(&app, token.clone()).await;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     token.cancel();
     if let Some(w) = worker {
         if let Err(e) = w.await {
@@ -526,84 +610,6 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// `feedwatch remove`: retracts a published story everywhere it was published.
-async fn remove_story(config: &Config, story_id: &str) -> Result<()> {
-    let app = App::build(config.clone()).await?;
-    let now = Utc::now();
-    let delete = match &app.fediverse {
-        Some(f) => Some(
-            f.prepare_delete(story_id, now)
-                .context("preparing the Delete")?,
-        ),
-        None => None,
-    };
-    let removed = app
-        .store
-        .remove_story(story_id, delete.as_ref(), now)
-        .await?;
-    anyhow::ensure!(
-        removed,
-        "no published story {story_id} (see the ids in /feed.json)"
-    );
-    app.write_feed_files().await?;
-    if let Some(f) = &app.fediverse {
-        f.deliver_once(Utc::now())
-            .await
-            .context("delivering the Delete")?;
-    }
-    println!("removed story {story_id}; followers are sent a Delete and its page answers 410");
-    app.store.close().await;
-    Ok(())
-}
-
-/// `feedwatch feeds`: one line per source with its health.
-async fn feeds(config: &Config) -> Result<()> {
-    let app = App::build(config.clone()).await?;
-    let feeds = app.load_sources()?;
-    let states = app.store.feed_states().await?;
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{:<28} {:<8} {:<14} {:<20} {:>6} {:>6} {:<20} URL",
-        "NAME", "ENABLED", "STATUS", "LAST FETCH", "ERRS", "TOTAL", "NEXT CHECK"
-    )?;
-    let fmt_time = |t: Option<chrono::DateTime<Utc>>| {
-        t.map_or_else(
-            || "never".to_string(),
-            |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
-        )
-    };
-    for f in &feeds {
-        let s = states.iter().find(|s| s.url == f.url.as_str());
-        let status = s.map_or_else(|| "not fetched".to_string(), FeedState::status_label);
-        let name: String = f.name.chars().take(28).collect();
-        writeln!(
-            out,
-            "{:<28} {:<8} {:<14} {:<20} {:>6} {:>6} {:<20} {}",
-            name,
-            if f.enabled { "yes" } else { "no" },
-            status,
-            fmt_time(s.and_then(|s| s.last_fetch_at)),
-            s.map_or(0, |s| s.error_count),
-            s.map_or(0, |s| s.total_errors),
-            if f.enabled {
-                fmt_time(s.and_then(|s| s.next_check_at)).replace("never", "due now")
-            } else {
-                "-".to_string()
-            },
-            f.url
-        )?;
-        if let Some(err) = s
-            .and_then(|s| s.last_error.as_deref())
-            .filter(|_| s.is_some_and(|s| s.error_count > 0))
-        {
-            writeln!(out, "    last error: {err}")?;
-        }
-    }
-    app.store.close().await;
-    Ok(())
-}
-
 fn sources_cmd(config: &Config, action: SourcesAction) -> Result<()> {
     match action {
         SourcesAction::Export => {
@@ -620,13 +626,20 @@ fn sources_cmd(config: &Config, action: SourcesAction) -> Result<()> {
             );
             let report = sources::import_opml(target, &file)?;
             println!(
-                "imported {} new feed(s) into {} ({} already listed)",
+                "imported {} new feed(s) into {} ({} already listed, {} skipped)",
                 report.added.len(),
                 target.display(),
-                report.already_present
+                report.already_present,
+                report.skipped.len()
             );
             for url in report.added {
                 println!("  + {url}");
+            }
+            for (url, name) in report.already_listed {
+                println!("  = {url} (already listed as \"{name}\")");
+            }
+            for s in report.skipped {
+                println!("  - skipped \"{}\": {}", s.outline, s.why);
             }
         }
     }

@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "feedwatch",
-    version,
+    // The version and the git commit it was built from (build.rs).
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("FEEDWATCH_GIT_COMMIT"), ")"),
     about = "Watches news feeds for one topic and republishes the related stories as a feed and a Fediverse account"
 )]
 pub struct Cli {
@@ -20,6 +21,10 @@ pub struct Cli {
         default_value = "config.toml"
     )]
     pub config: PathBuf,
+
+    /// Folder for the database and the Fediverse key; overrides [storage] data_dir.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
 
     /// Log format; overrides [log] format.
     #[arg(long, global = true, value_enum)]
@@ -46,7 +51,20 @@ pub enum Command {
     /// Validate the configuration and the source list; exit 1 listing every problem.
     Check,
     /// Show each source's health: last fetch, status, errors, next check.
-    Feeds,
+    Feeds {
+        /// One JSON document: {"feeds": [...], "summary": {...}}.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the published stories, newest first: id, date, title, outlets, story URL.
+    Stories {
+        /// How many stories to list.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON object per story: id, published_at, title, outlets, url.
+        #[arg(long)]
+        json: bool,
+    },
     /// Decision, score and reasons for every item of the given feeds; touches no store.
     Score {
         /// One JSON object per line: id, link, title, score, matched, reasons, explanation…
@@ -69,10 +87,15 @@ pub enum Command {
         /// How many of the newest stored items to replay.
         #[arg(long, default_value_t = 100_000)]
         limit: u32,
+        /// One JSON object per change (id, title, link, source, before, after,
+        /// score, threshold, reasons), then {"replayed", "added", "dropped"}.
+        #[arg(long)]
+        json: bool,
     },
     /// Remove a published story: drop its feed entry and send a Delete to followers.
     Remove {
-        /// The story id (the last part of its /stories/<id> URL).
+        /// The story id, or its story page URL (…/stories/<id>).
+        #[arg(value_name = "ID|URL")]
         story_id: String,
     },
     /// Manage the source list.

@@ -11,6 +11,7 @@
 //! | [`config`] | `config.toml` + `FEEDWATCH_*` overrides → validated [`config::Config`]; located problems |
 //! | [`sources`] | the source list (`sources.toml` or OPML), OPML import/export |
 //! | [`app`] | builds shared state; runs the scheduler and HTTP server until shutdown; one-shot commands |
+//! | [`commands`] | operator commands with their own output: `feeds`, `stories`, `remove`, `check`'s extra gate |
 //! | [`schedule`] | the ingest cycle: due feeds, poll (fetch → parse → normalize → store), backoff |
 //! | [`fediverse`] | the ActivityPub actor: keys, WebFinger/NodeInfo, Notes, inbox (signatures), persistent delivery |
 //! | [`fetch`] | the only network client for feeds: conditional GET, limits, concurrency |
@@ -27,6 +28,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod dedupe;
 pub mod fediverse;

@@ -432,6 +432,18 @@ impl Ingest {
         jitter: bool,
         shutdown: CancellationToken,
     ) -> Result<CycleReport, StoreError> {
+        self.run_cycle_with(feeds, jitter, shutdown, || {}).await
+    }
+
+    /// [`Ingest::run_cycle`], calling `on_done` as each feed finishes
+    /// (`run --once` draws its progress bar with it).
+    pub async fn run_cycle_with(
+        &self,
+        feeds: Vec<FeedSource>,
+        jitter: bool,
+        shutdown: CancellationToken,
+        on_done: impl Fn(),
+    ) -> Result<CycleReport, StoreError> {
         let mut set = JoinSet::new();
         for feed in feeds {
             let this = self.clone();
@@ -456,6 +468,7 @@ impl Ingest {
         let mut report = CycleReport::default();
         let mut first_store_error = None;
         while let Some(joined) = set.join_next().await {
+            on_done();
             match joined {
                 Ok(Some(Ok(r))) => {
                     report.polled += 1;

@@ -4,7 +4,7 @@
 //! located-problem machinery as the config reports mistakes with file:line:col.
 //! OPML 2.0 import/export lets operators move lists to and from feed readers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -247,6 +247,18 @@ fn percent_decode(s: &str) -> String {
 }
 
 fn from_opml(path: &Path, text: &str) -> Result<Vec<FeedSource>, Problems> {
+    read_opml(path, text).map(|(feeds, _)| feeds)
+}
+
+/// An OPML outline left out of an import, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    pub outline: String,
+    pub why: String,
+}
+
+/// The feeds of an OPML document, and the outlines that are not feeds.
+pub fn read_opml(path: &Path, text: &str) -> Result<(Vec<FeedSource>, Vec<Skipped>), Problems> {
     let doc = opml::OPML::from_str(text).map_err(|e| {
         Problems(vec![Problem {
             file: path.to_path_buf(),
@@ -256,101 +268,183 @@ fn from_opml(path: &Path, text: &str) -> Result<Vec<FeedSource>, Problems> {
             hint: Some("export the list again from your feed reader as OPML 2.0".to_string()),
         }])
     })?;
-    let mut out = Vec::new();
-    let mut problems = Vec::new();
-    let mut seen = HashSet::new();
-    collect_outlines(
-        &doc.body.outlines,
-        &[],
-        &mut out,
-        &mut problems,
-        &mut seen,
+    let mut walk = Walk {
+        out: Vec::new(),
+        problems: Vec::new(),
+        skipped: Vec::new(),
+        seen: HashSet::new(),
         path,
-    );
-    if problems.is_empty() {
-        Ok(out)
+    };
+    walk.outlines(&doc.body.outlines, &[]);
+    if walk.problems.is_empty() {
+        Ok((walk.out, walk.skipped))
     } else {
-        Err(Problems(problems))
+        Err(Problems(walk.problems))
     }
 }
 
-fn collect_outlines(
-    outlines: &[opml::Outline],
-    parent_tags: &[String],
-    out: &mut Vec<FeedSource>,
-    problems: &mut Vec<Problem>,
-    seen: &mut HashSet<Url>,
-    path: &Path,
-) {
-    for o in outlines {
-        let mut tags = parent_tags.to_vec();
-        if let Some(cats) = &o.category {
-            tags.extend(
-                cats.split([',', '/'])
-                    .map(str::trim)
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string),
-            );
-        }
-        match &o.xml_url {
-            Some(xml_url) => match parse_feed_url(xml_url) {
-                Ok(url) => {
-                    if seen.insert(url.clone()) {
-                        let name = o.title.clone().unwrap_or_else(|| o.text.clone());
-                        let name = if name.trim().is_empty() {
+/// Tags from an OPML `category` attribute: a comma-separated list of
+/// categories, each a plain name or a slash path. A path counts as one tag,
+/// its last part (Inoreader's "/user/1005/label/Taiwan" is "Taiwan").
+pub fn category_tags(category: &str) -> Vec<String> {
+    category
+        .split(',')
+        .filter_map(|c| {
+            let c = c.trim();
+            let last = c.rsplit('/').find(|p| !p.trim().is_empty())?;
+            Some(last.trim().to_string())
+        })
+        .collect()
+}
+
+struct Walk<'a> {
+    out: Vec<FeedSource>,
+    problems: Vec<Problem>,
+    skipped: Vec<Skipped>,
+    seen: HashSet<Url>,
+    path: &'a Path,
+}
+
+impl Walk<'_> {
+    fn outlines(&mut self, outlines: &[opml::Outline], parent_tags: &[String]) {
+        for o in outlines {
+            let mut tags = parent_tags.to_vec();
+            for t in o.category.as_deref().map(category_tags).unwrap_or_default() {
+                if !tags.contains(&t) {
+                    tags.push(t);
+                }
+            }
+            let label = o.title.clone().unwrap_or_else(|| o.text.clone());
+            let label = label.trim();
+            match &o.xml_url {
+                Some(xml_url) => match parse_feed_url(xml_url) {
+                    Ok(url) => {
+                        if !self.seen.insert(url.clone()) {
+                            self.skipped.push(Skipped {
+                                outline: label.to_string(),
+                                why: format!("{url} is listed twice in the file"),
+                            });
+                            continue;
+                        }
+                        let name = if label.is_empty() {
                             url.host_str().unwrap_or("feed").to_string()
                         } else {
-                            name.trim().to_string()
+                            label.to_string()
                         };
-                        out.push(FeedSource {
+                        self.out.push(FeedSource {
                             lang: o.language.clone().filter(|l| !l.trim().is_empty()),
                             tags: tags.clone(),
                             ..FeedSource::new(url, name)
                         });
                     }
+                    Err(message) => self.problems.push(Problem {
+                        file: self.path.to_path_buf(),
+                        origin: Origin::FileNoPosition,
+                        key: format!("outline \"{}\" xmlUrl", o.text),
+                        message,
+                        hint: Some("fix or remove that outline".to_string()),
+                    }),
+                },
+                None if !o.outlines.is_empty() => {
+                    // A folder: its name becomes a tag of the feeds inside it.
+                    let mut folder_tags = tags.clone();
+                    let folder = o.text.trim().to_string();
+                    if !folder.is_empty() && !folder_tags.contains(&folder) {
+                        folder_tags.push(folder);
+                    }
+                    self.outlines(&o.outlines, &folder_tags);
                 }
-                Err(message) => problems.push(Problem {
-                    file: path.to_path_buf(),
-                    origin: Origin::FileNoPosition,
-                    key: format!("outline \"{}\" xmlUrl", o.text),
-                    message,
-                    hint: Some("fix or remove that outline".to_string()),
-                }),
-            },
-            None => {
-                // A folder: its name becomes a tag of the feeds inside it.
-                let mut folder_tags = tags.clone();
-                if !o.text.trim().is_empty() && !o.outlines.is_empty() {
-                    folder_tags.push(o.text.trim().to_string());
+                None => {
+                    let why = match (o.r#type.as_deref(), o.url.as_deref()) {
+                        (Some("link"), Some(u)) => {
+                            format!("type=\"link\": a web page ({u}), not a feed")
+                        }
+                        (Some("link"), None) => "type=\"link\": a web page, not a feed".to_string(),
+                        _ => "no xmlUrl: not a feed".to_string(),
+                    };
+                    self.skipped.push(Skipped {
+                        outline: label.to_string(),
+                        why,
+                    });
                 }
-                collect_outlines(&o.outlines, &folder_tags, out, problems, seen, path);
             }
         }
     }
 }
 
-/// Renders the sources as OPML 2.0, for feed readers.
-pub fn to_opml(feeds: &[FeedSource]) -> Result<String, opml::Error> {
-    let mut doc = opml::OPML {
-        version: "2.0".to_string(),
-        head: Some(opml::Head {
-            title: Some("feedwatch sources".to_string()),
-            ..opml::Head::default()
-        }),
-        ..opml::OPML::default()
+/// Renders the sources as OPML 2.0, for feed readers: an XML declaration,
+/// one element per line, feeds grouped into folders by their first tag
+/// (feeds without tags at the top level). Every tag is also in `category`.
+pub fn to_opml(feeds: &[FeedSource]) -> Result<String, std::fmt::Error> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    writeln!(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>")?;
+    writeln!(out, "<opml version=\"2.0\">")?;
+    writeln!(out, "  <head>")?;
+    writeln!(out, "    <title>feedwatch sources</title>")?;
+    writeln!(out, "  </head>")?;
+    writeln!(out, "  <body>")?;
+    let outline = |out: &mut String, f: &FeedSource, indent: &str| -> std::fmt::Result {
+        write!(
+            out,
+            "{indent}<outline type=\"rss\" text=\"{n}\" title=\"{n}\" xmlUrl=\"{u}\"",
+            n = xml_attr(&f.name),
+            u = xml_attr(f.url.as_str())
+        )?;
+        if let Some(lang) = &f.lang {
+            write!(out, " language=\"{}\"", xml_attr(lang))?;
+        }
+        if !f.tags.is_empty() {
+            write!(out, " category=\"{}\"", xml_attr(&f.tags.join(",")))?;
+        }
+        writeln!(out, "/>")
     };
+    let mut folders: Vec<&str> = Vec::new();
     for f in feeds {
-        doc.body.outlines.push(opml::Outline {
-            text: f.name.clone(),
-            title: Some(f.name.clone()),
-            r#type: Some("rss".to_string()),
-            xml_url: Some(f.url.to_string()),
-            language: f.lang.clone(),
-            category: (!f.tags.is_empty()).then(|| f.tags.join(",")),
-            ..opml::Outline::default()
-        });
+        if let Some(t) = f.tags.first() {
+            if !folders.contains(&t.as_str()) {
+                folders.push(t);
+            }
+        }
     }
-    doc.to_string()
+    for f in feeds.iter().filter(|f| f.tags.is_empty()) {
+        outline(&mut out, f, "    ")?;
+    }
+    for folder in folders {
+        writeln!(
+            out,
+            "    <outline text=\"{f}\" title=\"{f}\">",
+            f = xml_attr(folder)
+        )?;
+        for f in feeds
+            .iter()
+            .filter(|f| f.tags.first().map(String::as_str) == Some(folder))
+        {
+            outline(&mut out, f, "      ")?;
+        }
+        writeln!(out, "    </outline>")?;
+    }
+    writeln!(out, "  </body>")?;
+    write!(out, "</opml>")?;
+    Ok(out)
+}
+
+/// Text for a double-quoted XML attribute.
+fn xml_attr(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// What an OPML import changed.
@@ -358,13 +452,20 @@ pub fn to_opml(feeds: &[FeedSource]) -> Result<String, opml::Error> {
 pub struct ImportReport {
     pub added: Vec<String>,
     pub already_present: usize,
+    /// (URL, the name it is listed under) of each feed already in the list.
+    pub already_listed: Vec<(String, String)>,
+    /// Outlines that are not feeds.
+    pub skipped: Vec<Skipped>,
 }
 
 /// Appends the OPML file's feeds that are not yet listed to `sources.toml`,
 /// keeping the file's comments and layout.
 pub fn import_opml(sources_toml: &Path, opml_file: &Path) -> anyhow::Result<ImportReport> {
     use anyhow::Context;
-    let incoming = load(opml_file).map_err(|p| anyhow::anyhow!("{p}"))?;
+    let opml_text = std::fs::read_to_string(opml_file)
+        .with_context(|| format!("reading {}", opml_file.display()))?;
+    let (incoming, skipped) =
+        read_opml(opml_file, &opml_text).map_err(|p| anyhow::anyhow!("{p}"))?;
     let text = match std::fs::read_to_string(sources_toml) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
@@ -375,15 +476,21 @@ pub fn import_opml(sources_toml: &Path, opml_file: &Path) -> anyhow::Result<Impo
     } else {
         parse_toml(sources_toml, text.clone()).map_err(|p| anyhow::anyhow!("{p}"))?
     };
-    let known: HashSet<&Url> = existing.iter().map(|f| &f.url).collect();
+    let known: HashMap<&Url, &str> = existing.iter().map(|f| (&f.url, f.name.as_str())).collect();
     // New entries are appended as text, so the operator's file (comments,
     // order, layout) stays byte for byte as it was.
     let mut additions = toml_edit::DocumentMut::new();
-    let mut report = ImportReport::default();
+    let mut report = ImportReport {
+        skipped,
+        ..ImportReport::default()
+    };
     let mut array = toml_edit::ArrayOfTables::new();
     for f in incoming {
-        if known.contains(&f.url) {
+        if let Some(name) = known.get(&f.url) {
             report.already_present += 1;
+            report
+                .already_listed
+                .push((f.url.to_string(), (*name).to_string()));
             continue;
         }
         let mut t = toml_edit::Table::new();
@@ -422,6 +529,59 @@ pub fn import_opml(sources_toml: &Path, opml_file: &Path) -> anyhow::Result<Impo
     std::fs::rename(&tmp, sources_toml)
         .with_context(|| format!("replacing {}", sources_toml.display()))?;
     Ok(report)
+}
+
+/// Sets `enabled` of the `[[feed]]` with `url` in a `sources.toml`, with
+/// toml_edit: every other byte of the file stays. `Ok(false)` when no feed
+/// has that URL. Enabling removes nothing: a missing key already means on.
+pub fn set_enabled(sources_toml: &Path, url: &str, enabled: bool) -> anyhow::Result<bool> {
+    use anyhow::Context;
+    anyhow::ensure!(
+        !is_opml(sources_toml),
+        "{} is an OPML list; enable or disable feeds in a sources.toml",
+        sources_toml.display()
+    );
+    let text = std::fs::read_to_string(sources_toml)
+        .with_context(|| format!("reading {}", sources_toml.display()))?;
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .with_context(|| format!("parsing {}", sources_toml.display()))?;
+    let Some(feeds) = doc
+        .get_mut("feed")
+        .and_then(toml_edit::Item::as_array_of_tables_mut)
+    else {
+        return Ok(false);
+    };
+    let wanted = parse_feed_url(url).ok();
+    let Some(feed) = feeds.iter_mut().find(|t| {
+        t.get("url")
+            .and_then(toml_edit::Item::as_str)
+            .is_some_and(|u| u == url || parse_feed_url(u).ok() == wanted && wanted.is_some())
+    }) else {
+        return Ok(false);
+    };
+    match feed.get_mut("enabled") {
+        Some(item) if item.as_bool() != Some(enabled) => {
+            let decor = item.as_value().map(|v| v.decor().clone());
+            *item = toml_edit::value(enabled);
+            if let (Some(d), Some(v)) = (decor, item.as_value_mut()) {
+                *v.decor_mut() = d;
+            }
+        }
+        Some(_) => {}
+        None if !enabled => {
+            feed.insert("enabled", toml_edit::value(false));
+        }
+        None => {}
+    }
+    let out = doc.to_string();
+    if out != text {
+        let tmp = sources_toml.with_extension("toml.tmp");
+        std::fs::write(&tmp, out).with_context(|| format!("writing {}", tmp.display()))?;
+        std::fs::rename(&tmp, sources_toml)
+            .with_context(|| format!("replacing {}", sources_toml.display()))?;
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

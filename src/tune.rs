@@ -78,42 +78,80 @@ pub fn source_url(arg: &str) -> Result<Url> {
 
 /// Fetches, parses and scores every item of `sources` under the topic (with
 /// the overrides of a configured feed of the same URL). Touches no store.
+/// The first source that fails fails the whole call (see [`score_each`]).
 pub async fn score_sources(config: &Config, sources: &[String]) -> Result<Vec<ScoredItem>> {
+    let mut out = Vec::new();
+    for (_, result) in score_each(config, sources).await? {
+        out.extend(result?);
+    }
+    Ok(out)
+}
+
+/// Like [`score_sources`], one result per source: a failing source does not
+/// hide the others.
+pub async fn score_each(
+    config: &Config,
+    sources: &[String],
+) -> Result<Vec<(String, Result<Vec<ScoredItem>>)>> {
+    score_each_with(config, sources, &indicatif::ProgressBar::hidden()).await
+}
+
+/// [`score_each`], advancing `bar` by item (its length grows per source).
+async fn score_each_with(
+    config: &Config,
+    sources: &[String],
+    bar: &indicatif::ProgressBar,
+) -> Result<Vec<(String, Result<Vec<ScoredItem>>)>> {
     let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
     let configured = sources::load(&config.sources.path).unwrap_or_default();
     let mut out = Vec::new();
     for arg in sources {
-        let url = source_url(arg)?;
-        let feed = configured
-            .iter()
-            .find(|f| f.url == url)
-            .cloned()
-            .unwrap_or_else(|| {
-                FeedSource::new(url.clone(), url.host_str().unwrap_or("file").to_string())
-            });
-        let topic = topic_for(&config.topic, &feed)?;
-        let fetched = match fetcher
-            .fetch(&url, &Validators::default())
-            .await
-            .with_context(|| format!("fetching {url}"))?
-        {
-            FetchOutcome::Body(f) => f,
-            FetchOutcome::NotModified { .. } => {
-                bail!("{url} answered 304 to an unconditional request")
-            }
-        };
-        let parsed = parse_feed(
-            &fetched.body,
-            fetched.charset.as_deref(),
-            Some(fetched.final_url.as_str()),
-        )
-        .with_context(|| format!("parsing {url}"))?;
-        let now = Utc::now();
-        for entry in &parsed.entries {
-            let item = normalize(&parsed, entry, &feed, now);
-            let decision = topic.evaluate(&candidate(&item));
-            out.push(ScoredItem::new(&item, decision));
+        let result = score_one(config, &fetcher, &configured, arg, bar).await;
+        out.push((arg.clone(), result));
+    }
+    Ok(out)
+}
+
+async fn score_one(
+    config: &Config,
+    fetcher: &Fetcher,
+    configured: &[FeedSource],
+    arg: &str,
+    bar: &indicatif::ProgressBar,
+) -> Result<Vec<ScoredItem>> {
+    let url = source_url(arg)?;
+    let feed = configured
+        .iter()
+        .find(|f| f.url == url)
+        .cloned()
+        .unwrap_or_else(|| {
+            FeedSource::new(url.clone(), url.host_str().unwrap_or("file").to_string())
+        });
+    let topic = topic_for(&config.topic, &feed)?;
+    let fetched = match fetcher
+        .fetch(&url, &Validators::default())
+        .await
+        .with_context(|| format!("fetching {url}"))?
+    {
+        FetchOutcome::Body(f) => f,
+        FetchOutcome::NotModified { .. } => {
+            bail!("{url} answered 304 to an unconditional request")
         }
+    };
+    let parsed = parse_feed(
+        &fetched.body,
+        fetched.charset.as_deref(),
+        Some(fetched.final_url.as_str()),
+    )
+    .with_context(|| format!("parsing {url}"))?;
+    let now = Utc::now();
+    let mut out = Vec::new();
+    bar.inc_length(parsed.entries.len() as u64);
+    for entry in &parsed.entries {
+        bar.inc(1);
+        let item = normalize(&parsed, entry, &feed, now);
+        let decision = topic.evaluate(&candidate(&item));
+        out.push(ScoredItem::new(&item, decision));
     }
     Ok(out)
 }
@@ -123,19 +161,28 @@ fn topic_for(base: &std::sync::Arc<Topic>, feed: &FeedSource) -> Result<std::syn
         .with_context(|| format!("rules of feed {}", feed.url))
 }
 
-/// `feedwatch score`.
+/// `feedwatch score`: the items of every source that worked, then the
+/// sources that failed (on stderr); an error (exit 1) if any failed.
 pub async fn score(config: &Config, sources: &[String], json: bool) -> Result<()> {
-    let items = score_sources(config, sources).await?;
+    let results = score_each(config, sources).await?;
     let mut out = std::io::stdout().lock();
+    let mut items = Vec::new();
+    let mut failed = Vec::new();
+    for (source, result) in results {
+        match result {
+            Ok(scored) => items.extend(scored),
+            Err(e) => failed.push((source, e)),
+        }
+    }
     for s in &items {
         if json {
             writeln!(out, "{}", serde_json::to_string(s)?)?;
         } else {
+            let (score, _) = crate::matching::score_and_threshold(s.score, s.threshold);
             writeln!(
                 out,
-                "{:<7} {:.2}  {}  <{}>\n        {}",
+                "{:<7} {score}  {}  <{}>\n        {}",
                 s.decision.to_uppercase(),
-                s.score,
                 s.title,
                 s.link.as_deref().unwrap_or("no link"),
                 s.reasons
@@ -149,6 +196,13 @@ pub async fn score(config: &Config, sources: &[String], json: bool) -> Result<()
             "{} item(s), {published} would be published",
             items.len()
         )?;
+    }
+    drop(out);
+    for (source, e) in &failed {
+        eprintln!("failed: {source}: {e:#}");
+    }
+    if !failed.is_empty() {
+        bail!("{} of {} source(s) failed", failed.len(), sources.len());
     }
     Ok(())
 }
@@ -190,7 +244,12 @@ pub async fn eval(
     sources: &[String],
 ) -> Result<crate::matching::EvalReport> {
     let labels = read_labels(labels_path)?;
-    let items = score_sources(config, sources).await?;
+    let bar = crate::commands::progress(0, "items");
+    let mut items = Vec::new();
+    for (_, result) in score_each_with(config, sources, &bar).await? {
+        items.extend(result?);
+    }
+    bar.finish_and_clear();
     let mut rows = Vec::new();
     let mut unlabelled = 0;
     for s in &items {
@@ -229,14 +288,34 @@ pub async fn replay_changes(
     feeds: &[FeedSource],
     limit: u32,
 ) -> Result<(usize, Vec<ReplayChange>)> {
+    replay_changes_with(
+        store,
+        topic,
+        feeds,
+        limit,
+        &indicatif::ProgressBar::hidden(),
+    )
+    .await
+}
+
+/// [`replay_changes`], advancing `bar` by item.
+async fn replay_changes_with(
+    store: &Store,
+    topic: &std::sync::Arc<Topic>,
+    feeds: &[FeedSource],
+    limit: u32,
+    bar: &indicatif::ProgressBar,
+) -> Result<(usize, Vec<ReplayChange>)> {
     let mut topics: HashMap<String, std::sync::Arc<Topic>> = HashMap::new();
     for f in feeds {
         topics.insert(f.url.to_string(), topic_for(topic, f)?);
     }
     let rows = store.items_with_decisions(limit).await?;
     let total = rows.len();
+    bar.set_length(total as u64);
     let mut changes = Vec::new();
     for (stored, before) in rows {
+        bar.inc(1);
         let t = topics.get(&stored.item.feed_url).unwrap_or(topic);
         let d = t.evaluate(&candidate(&stored.item));
         let was = before.as_ref().map(|b| b.publish);
@@ -250,6 +329,7 @@ pub async fn replay_changes(
                 before: was,
                 after: d.publish,
                 score: d.score,
+                threshold: d.threshold,
                 reasons: d.explanation.reasons(),
             });
         }
@@ -268,24 +348,43 @@ pub struct ReplayChange {
     pub before: Option<bool>,
     pub after: bool,
     pub score: f64,
+    pub threshold: f64,
     pub reasons: String,
 }
 
 /// `feedwatch replay`: re-evaluates stored items under the current rules and
 /// lists what would be added or dropped. Changes nothing.
-pub async fn replay(config: &Config, limit: u32) -> Result<Vec<ReplayChange>> {
+/// With `json`, one object per line for each change, then a summary object.
+pub async fn replay(config: &Config, limit: u32, json: bool) -> Result<Vec<ReplayChange>> {
     let store = Store::open(&config.storage.sqlite_path).await?;
     let feeds = sources::load(&config.sources.path).map_err(|p| anyhow::anyhow!("{p}"))?;
-    let (total, changes) = replay_changes(&store, &config.topic, &feeds, limit).await?;
+    let bar = crate::commands::progress(0, "items");
+    let (total, changes) = replay_changes_with(&store, &config.topic, &feeds, limit, &bar).await?;
+    bar.finish_and_clear();
     store.close().await;
     let mut out = std::io::stdout().lock();
     let added = changes.iter().filter(|c| c.after).count();
-    for c in &changes {
+    if json {
+        for c in &changes {
+            writeln!(out, "{}", serde_json::to_string(c)?)?;
+        }
         writeln!(
             out,
-            "{} {:.2}  {}  <{}>\n    {}",
+            "{}",
+            serde_json::json!({
+                "replayed": total,
+                "added": added,
+                "dropped": changes.len() - added,
+            })
+        )?;
+        return Ok(changes);
+    }
+    for c in &changes {
+        let (score, _) = crate::matching::score_and_threshold(c.score, c.threshold);
+        writeln!(
+            out,
+            "{} {score}  {}  <{}>\n    {}",
             if c.after { "+ added  " } else { "- dropped" },
-            c.score,
             c.title,
             c.link.as_deref().unwrap_or("no link"),
             c.reasons

@@ -78,12 +78,14 @@ impl Default for RawBot {
 #[serde(default)]
 struct RawStorage {
     url: String,
+    data_dir: String,
 }
 
 impl Default for RawStorage {
     fn default() -> Self {
         RawStorage {
             url: "sqlite://data/feedwatch.db".to_string(),
+            data_dir: String::new(),
         }
     }
 }
@@ -444,6 +446,11 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
         sqlite_path(&raw.storage.url).map(|p| base_dir.join(p)),
         "a SQLite URL such as \"sqlite://data/feedwatch.db\" (relative to the config file's folder)",
     );
+    // `data_dir` moves the database (same file name) and the actor key.
+    let sqlite_path = match (sqlite_path, raw.storage.data_dir.trim()) {
+        (Some(p), dir) if !dir.is_empty() => Some(in_data_dir(&p, &base_dir.join(dir))),
+        (p, _) => p,
+    };
 
     let sources_path = v.check(
         &["sources", "path"],
@@ -703,27 +710,127 @@ pub fn compile_topic_text(
     Topic::compile(&parsed.topic, &texts).map_err(|e| e.to_string())
 }
 
-/// Replaces the `[topic]` section of the config file with `text` (its
-/// threshold set to `threshold`), keeping every other line of the file, and
-/// writes it atomically. Returns the previous file text, for a rollback.
-pub fn write_topic_section(file: &Path, text: &str, threshold: f64) -> Result<String, String> {
-    let old = std::fs::read_to_string(file)
-        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let mut doc: toml_edit::DocumentMut = old
-        .parse()
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+/// The config file text with its `[topic]` section edited to match `text`
+/// (the playground's, its threshold set to `threshold`). Only the keys and
+/// tables that differ are touched (toml_edit keeps every other byte: comments,
+/// order, blank lines); line endings follow the file's own, so a browser's
+/// CRLF never lands in an LF file.
+pub fn edit_topic_section(old: &str, text: &str, threshold: f64) -> Result<String, String> {
+    let crlf = old.contains("\r\n");
+    let mut doc: toml_edit::DocumentMut = old.parse().map_err(|e| format!("the file: {e}"))?;
+    let text = text.replace("\r\n", "\n");
     let mut new: toml_edit::DocumentMut =
         text.parse().map_err(|e| format!("the topic text: {e}"))?;
-    let Some(topic) = new.get_mut("topic").and_then(toml_edit::Item::as_table_mut) else {
+    let Some(new_topic) = new.get_mut("topic").and_then(toml_edit::Item::as_table_mut) else {
         return Err("the text has no [topic] table".to_string());
     };
-    topic["threshold"] = toml_edit::value(threshold);
-    doc.insert("topic", toml_edit::Item::Table(topic.clone()));
-    let tmp = file.with_extension("toml.tmp");
-    std::fs::write(&tmp, doc.to_string())
-        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-    std::fs::rename(&tmp, file).map_err(|e| format!("cannot replace {}: {e}", file.display()))?;
-    Ok(old)
+    new_topic["threshold"] = toml_edit::value(threshold);
+    match doc.get_mut("topic") {
+        Some(toml_edit::Item::Table(old_topic)) => merge_table(old_topic, new_topic),
+        _ => {
+            doc.insert("topic", toml_edit::Item::Table(new_topic.clone()));
+        }
+    }
+    let out = doc.to_string();
+    Ok(if crlf {
+        out.replace("\r\n", "\n").replace('\n', "\r\n")
+    } else {
+        out
+    })
+}
+
+/// Makes `old` hold what `new` holds, touching only what differs.
+fn merge_table(old: &mut toml_edit::Table, new: &toml_edit::Table) {
+    use toml_edit::{Item, Table};
+    let gone: Vec<String> = old
+        .iter()
+        .filter(|(k, _)| !new.contains_key(k))
+        .map(|(k, _)| k.to_string())
+        .collect();
+    for k in gone {
+        old.remove(&k);
+    }
+    let here = old.position();
+    for (key, new_item) in new.iter() {
+        match (old.get_mut(key), new_item) {
+            (Some(Item::Table(o)), Item::Table(n)) => merge_table(o, n),
+            (Some(Item::ArrayOfTables(o)), Item::ArrayOfTables(n)) => {
+                while o.len() > n.len() {
+                    o.remove(o.len() - 1);
+                }
+                for (i, nt) in n.iter().enumerate() {
+                    match o.get_mut(i) {
+                        Some(ot) => merge_table(ot, nt),
+                        None => {
+                            // At its predecessor's position: toml_edit's stable
+                            // sort then writes it right after that one.
+                            let at = o.iter().filter_map(last_position).max();
+                            let mut t = Item::Table(nt.clone());
+                            place(&mut t, at.or(here));
+                            if let Item::Table(t) = t {
+                                o.push(t);
+                            }
+                        }
+                    }
+                }
+            }
+            (Some(Item::Value(o)), Item::Value(n)) => {
+                if undecorated(o) != undecorated(n) {
+                    let decor = o.decor().clone();
+                    *o = n.clone();
+                    *o.decor_mut() = decor;
+                }
+            }
+            (Some(o), n) => {
+                let at = match &*o {
+                    Item::Table(t) => t.position(),
+                    Item::ArrayOfTables(a) => a.iter().filter_map(Table::position).min(),
+                    _ => None,
+                };
+                let mut n = n.clone();
+                place(&mut n, at.or(here));
+                *o = n;
+            }
+            (None, n) => {
+                let mut n = n.clone();
+                place(&mut n, here);
+                old.insert(key, n);
+            }
+        }
+    }
+}
+
+fn undecorated(v: &toml_edit::Value) -> String {
+    let mut v = v.clone();
+    v.decor_mut().clear();
+    v.to_string()
+}
+
+/// The last document position of a table or any table inside it.
+fn last_position(t: &toml_edit::Table) -> Option<isize> {
+    let inner = t.iter().filter_map(|(_, i)| match i {
+        toml_edit::Item::Table(t) => last_position(t),
+        toml_edit::Item::ArrayOfTables(a) => a.iter().filter_map(last_position).max(),
+        _ => None,
+    });
+    inner.chain(t.position()).max()
+}
+
+/// Moves an item from the playground's text (positions of that text) to
+/// position `at` of the file, every table inside it too.
+fn place(item: &mut toml_edit::Item, at: Option<isize>) {
+    let Some(at) = at else { return };
+    let tables: Vec<&mut toml_edit::Table> = match item {
+        toml_edit::Item::Table(t) => vec![t],
+        toml_edit::Item::ArrayOfTables(a) => a.iter_mut().collect(),
+        _ => return,
+    };
+    for t in tables {
+        t.set_position(at);
+        for (_, child) in t.iter_mut() {
+            place(child, Some(at));
+        }
+    }
 }
 
 /// Reads the profile files and compiles the topic, mapping each error to the
@@ -860,6 +967,22 @@ fn sqlite_path(url: &str) -> Result<PathBuf, String> {
     Ok(PathBuf::from(path))
 }
 
+/// The database file moved into `dir`, keeping its file name.
+fn in_data_dir(db: &Path, dir: &Path) -> PathBuf {
+    dir.join(
+        db.file_name()
+            .unwrap_or(std::ffi::OsStr::new("feedwatch.db")),
+    )
+}
+
+impl Config {
+    /// `--data-dir`: the database and the actor key live in `dir`.
+    pub fn with_data_dir(mut self, dir: &Path) -> Config {
+        self.storage.sqlite_path = in_data_dir(&self.storage.sqlite_path, dir);
+        self
+    }
+}
+
 /// Parses a crontab. Five fields are the crontab users know; six add a leading
 /// seconds field and seven a trailing year. Day-of-week numbers follow crontab
 /// (0 or 7 = Sunday) in every form; the `cron` crate counts 1 = Sunday, so they
@@ -876,6 +999,20 @@ pub fn parse_cron(text: &str) -> Result<cron::Schedule, String> {
             ));
         }
     };
+    // The crate's own range messages are off by one ("Minutes must be less
+    // than 59 ('61')"); check the numbers first and quote the real ranges.
+    let fields_ranges = [
+        (sec, "seconds", 0, 59),
+        (rest[0], "minute", 0, 59),
+        (rest[1], "hour", 0, 23),
+        (rest[2], "day of month", 1, 31),
+        (rest[3], "month", 1, 12),
+        (rest[4], "day of week", 0, 7),
+    ];
+    for (field, name, lo, hi) in fields_ranges {
+        cron_field_in_range(field, name, lo, hi)
+            .map_err(|e| format!("\"{text}\" is not a valid schedule: {e}"))?;
+    }
     let dow = crontab_dow_to_names(rest[4])?;
     let expr = format!(
         "{sec} {} {} {} {} {dow} {year}",
@@ -893,6 +1030,27 @@ pub fn parse_cron(text: &str) -> Result<cron::Schedule, String> {
             .to_string();
         format!("\"{text}\" is not a valid schedule: {reason}")
     })
+}
+
+/// Every number of a crontab field (lists, ranges, steps) within `lo..=hi`.
+fn cron_field_in_range(field: &str, name: &str, lo: u32, hi: u32) -> Result<(), String> {
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, s)) => (r, Some(s)),
+            None => (part, None),
+        };
+        for n in range.split('-') {
+            if let Ok(v) = n.parse::<u32>() {
+                if v < lo || v > hi {
+                    return Err(format!("the {name} must be {lo}-{hi} ('{n}')"));
+                }
+            }
+        }
+        if let Some(Ok(0)) = step.map(str::parse::<u32>) {
+            return Err(format!("the {name} step must be at least 1 ('{part}')"));
+        }
+    }
+    Ok(())
 }
 
 const DOW_NAMES: [&str; 8] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"];
@@ -997,6 +1155,18 @@ mod tests {
         )
         .next()
         .expect("test input")
+    }
+
+    #[test]
+    fn cron_errors_quote_the_real_ranges() {
+        let err = |e: &str| parse_cron(e).expect_err("invalid on purpose");
+        assert!(err("61 * * * *").contains("the minute must be 0-59 ('61')"));
+        assert!(err("*/5 24 * * *").contains("the hour must be 0-23 ('24')"));
+        assert!(err("0 0 0 * *").contains("the day of month must be 1-31 ('0')"));
+        assert!(err("0 0 1 1-13 *").contains("the month must be 1-12 ('13')"));
+        assert!(err("0 0 * * 8").contains("the day of week must be 0-7 ('8')"));
+        assert!(err("*/0 * * * *").contains("step must be at least 1"));
+        assert!(parse_cron("59 23 31 12 7").is_ok(), "the edges are valid");
     }
 
     #[test]

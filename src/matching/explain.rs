@@ -85,7 +85,8 @@ impl Explanation {
         } else {
             "below threshold"
         };
-        let _ = write!(out, "{verdict} {:.2}: ", self.score);
+        let (score, threshold) = score_and_threshold(self.score, self.threshold);
+        let _ = write!(out, "{verdict} {score}: ");
         for r in &self.excluded_by {
             out.push_str("excluded by ");
             rule_label(&mut out, r);
@@ -122,7 +123,42 @@ impl Explanation {
             }
             out.push(')');
         }
-        let _ = write!(out, "; threshold {:.2}", self.threshold);
+        let _ = write!(out, "; threshold {threshold}");
         out
+    }
+}
+
+/// A score and its threshold as text, with as many decimals (2 to 6) as it
+/// takes for two different numbers to read differently: never "0.50 below
+/// threshold 0.50".
+pub fn score_and_threshold(score: f64, threshold: f64) -> (String, String) {
+    let mut digits = 2;
+    loop {
+        let (s, t) = (format!("{score:.digits$}"), format!("{threshold:.digits$}"));
+        if s != t || score == threshold || digits >= 6 {
+            return (s, t);
+        }
+        digits += 1;
+    }
+}
+
+#[cfg(test)]
+mod rounding_tests {
+    use super::score_and_threshold;
+
+    #[test]
+    fn a_score_below_the_threshold_never_reads_equal() {
+        assert_eq!(
+            score_and_threshold(0.4999, 0.5),
+            ("0.4999".to_string(), "0.5000".to_string())
+        );
+        assert_eq!(
+            score_and_threshold(0.83, 0.35),
+            ("0.83".to_string(), "0.35".to_string())
+        );
+        assert_eq!(
+            score_and_threshold(0.5, 0.5),
+            ("0.50".to_string(), "0.50".to_string())
+        );
     }
 }

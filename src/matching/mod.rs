@@ -37,7 +37,7 @@ mod topic;
 pub use cluster::{SAME_STORY_THRESHOLD, StoryFingerprint, same_story, story_similarity};
 pub use config::{ExcludeConfig, RuleConfig, TopicConfig, TopicOverride};
 pub use eval::{EvalReport, EvalRow, LabelCounts, evaluate_rows};
-pub use explain::{Explanation, RuleHit, TermHit, TermPart};
+pub use explain::{Explanation, RuleHit, TermHit, TermPart, score_and_threshold};
 pub use query::ParseError;
 pub use topic::{Candidate, Decision, Topic, TopicError};
 

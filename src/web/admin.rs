@@ -27,6 +27,8 @@ use crate::config;
 const COOKIE: &str = "feedwatch_admin";
 /// How many recent items the dashboard lists and the playground replays by default.
 const RECENT_ITEMS: u32 = 200;
+/// How many stored items a filtered dashboard view reads at most.
+const FILTER_SCAN: u32 = 100_000;
 
 pub fn router(state: WebState) -> Router {
     Router::new()
@@ -34,6 +36,8 @@ pub fn router(state: WebState) -> Router {
         .route("/admin/login", get(login_form).post(login))
         .route("/admin/logout", post(logout))
         .route("/admin/reload", post(reload))
+        .route("/admin/sources/check", post(check_source))
+        .route("/admin/sources/enabled", post(set_source_enabled))
         .route("/admin/playground", get(playground))
         .route("/admin/playground/preview", post(preview))
         .route("/admin/playground/apply", post(apply))
@@ -201,6 +205,120 @@ async fn logout(
 struct DashboardQuery {
     decision: Option<String>,
     source: Option<String>,
+    /// Items page, from 0.
+    page: Option<u32>,
+}
+
+/// Who did an admin action, for the log: the way the token came (one token,
+/// so one operator identity) and the client's User-Agent.
+fn who(headers: &HeaderMap) -> String {
+    let via = if headers.contains_key(header::AUTHORIZATION) {
+        "admin (bearer token)"
+    } else {
+        "admin (session)"
+    };
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    format!("{via}, user-agent {agent:?}")
+}
+
+#[derive(Deserialize)]
+struct SourceForm {
+    csrf: String,
+    url: String,
+    /// For `enabled`: "true" or "false".
+    enabled: Option<String>,
+}
+
+/// "Check now": polls one source at once and records it like a scheduled
+/// poll; then back to the dashboard.
+async fn check_source(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<SourceForm>,
+) -> Response {
+    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
+        return *r;
+    }
+    let cfg = state.reloader.config();
+    let sources = crate::sources::load(&cfg.sources.path).unwrap_or_default();
+    let Some(feed) = sources.into_iter().find(|f| f.url.as_str() == form.url) else {
+        return not_a_source(&state, &form.url);
+    };
+    tracing::info!(who = %who(&headers), url = %feed.url, "admin action: check now");
+    match state
+        .reloader
+        .ingest()
+        .poll_once(&feed, chrono::Utc::now())
+        .await
+    {
+        Ok(r) => {
+            tracing::info!(url = %feed.url, outcome = ?r.outcome, "checked on request");
+            Redirect::to("/admin#sources").into_response()
+        }
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Html(pages::message_page(
+                &state.site(),
+                503,
+                "Check failed",
+                &format!("The poll could not be recorded: {e}"),
+            )),
+        )
+            .into_response(),
+    }
+}
+
+/// Enable or disable a source in `sources.toml` (toml_edit: every other
+/// byte of the file stays); the scheduler reads the list each cycle.
+async fn set_source_enabled(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<SourceForm>,
+) -> Response {
+    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
+        return *r;
+    }
+    let enabled = form.enabled.as_deref() == Some("true");
+    let path = state.reloader.config().sources.path;
+    let url = form.url.clone();
+    let result =
+        tokio::task::spawn_blocking(move || crate::sources::set_enabled(&path, &url, enabled))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .and_then(|r| r);
+    match result {
+        Ok(true) => {
+            tracing::info!(who = %who(&headers), url = %form.url, enabled, "admin action: source enabled/disabled");
+            Redirect::to("/admin#sources").into_response()
+        }
+        Ok(false) => not_a_source(&state, &form.url),
+        Err(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(pages::message_page(
+                &state.site(),
+                422,
+                "The source list was not changed",
+                &format!("{e:#}"),
+            )),
+        )
+            .into_response(),
+    }
+}
+
+fn not_a_source(state: &WebState, url: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(pages::message_page(
+            &state.site(),
+            404,
+            "No such source",
+            &format!("{url} is not in the source list."),
+        )),
+    )
+        .into_response()
 }
 
 async fn dashboard(
@@ -257,16 +375,34 @@ async fn dashboard_view(
         _ => None,
     };
     let source_filter = q.source.filter(|s| !s.is_empty());
-    let items = state
+    // Pages of RECENT_ITEMS, newest first. Filters apply in memory, so a
+    // filtered view reads up to FILTER_SCAN stored items (said on the page
+    // by "older" disappearing); unfiltered reads only what the page needs.
+    let page = q.page.unwrap_or(0);
+    let skip = page as usize * RECENT_ITEMS as usize;
+    let read = if decision_filter.is_none() && source_filter.is_none() {
+        u32::try_from(skip)
+            .unwrap_or(u32::MAX)
+            .saturating_add(RECENT_ITEMS + 1)
+    } else {
+        FILTER_SCAN
+    };
+    let mut matching: Vec<_> = state
         .store
-        .items_with_decisions(RECENT_ITEMS * 5)
+        .items_with_decisions(read)
         .await?
         .into_iter()
         .filter(|(_, d)| {
             decision_filter.is_none_or(|want| d.as_ref().is_some_and(|d| d.publish == want))
         })
         .filter(|(i, _)| source_filter.as_ref().is_none_or(|s| &i.item.source == s))
-        .take(RECENT_ITEMS as usize)
+        .skip(skip)
+        .take(RECENT_ITEMS as usize + 1)
+        .collect();
+    let more = matching.len() > RECENT_ITEMS as usize;
+    matching.truncate(RECENT_ITEMS as usize);
+    let items = matching
+        .into_iter()
         .map(|(i, d)| ItemView {
             id: i.item.id.clone(),
             title: i.item.title.clone(),
@@ -304,6 +440,8 @@ async fn dashboard_view(
             dead: count("dead"),
         },
         csrf: csrf_for(token),
+        page,
+        more,
     })
 }
 
@@ -315,7 +453,13 @@ async fn reload(
     if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
         return *r;
     }
-    match state.reloader.reload() {
+    tracing::info!(who = %who(&headers), "admin action: reload");
+    let reloader = state.reloader.clone();
+    let reloaded = tokio::task::spawn_blocking(move || reloader.reload()).await;
+    let Ok(reloaded) = reloaded else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "the reload task failed").into_response();
+    };
+    match reloaded {
         Ok(notes) => {
             let text = if notes.is_empty() {
                 "The configuration was reloaded and is in force.".to_string()
@@ -440,31 +584,18 @@ async fn apply(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    let cfg = state.reloader.config();
-    let result = match config::compile_topic_text(&cfg.file, &form.topic, Some(form.threshold)) {
-        Err(e) => Err(e),
-        Ok(_) => match config::write_topic_section(&cfg.file, &form.topic, form.threshold) {
-            Err(e) => Err(e),
-            Ok(old) => match state.reloader.reload() {
-                Ok(_) => Ok(()),
-                Err(problems) => {
-                    let restored = std::fs::write(&cfg.file, old);
-                    Err(format!(
-                        "{problems}{}",
-                        if restored.is_err() {
-                            " (and the old file could not be restored)"
-                        } else {
-                            ""
-                        }
-                    ))
-                }
-            },
-        },
-    };
+    // Reading, compiling and writing are blocking work: off the async threads.
+    let reloader = state.reloader.clone();
+    let (topic, threshold) = (form.topic.clone(), form.threshold);
+    let result =
+        tokio::task::spawn_blocking(move || reloader.apply_topic(&topic, threshold).map(|_| ()))
+            .await
+            .unwrap_or_else(|e| Err(format!("the apply task failed: {e}")));
     if result.is_ok() {
         tracing::info!(
+            who = %who(&headers),
             threshold = form.threshold,
-            "topic changed from the playground"
+            "admin action: topic changed from the playground"
         );
     }
     let view = PlaygroundView {

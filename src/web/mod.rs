@@ -18,6 +18,8 @@ use crate::store::Store;
 #[derive(Clone)]
 pub struct WebState {
     pub store: Store,
+    /// The identity at start-up; its `base_url` holds until a restart, the
+    /// title and description reload (see [`WebState::identity_of`]).
     pub identity: FeedIdentity,
     pub fediverse: Option<Fediverse>,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
@@ -26,6 +28,16 @@ pub struct WebState {
 }
 
 impl WebState {
+    /// The feed identity under `cfg` (a snapshot of the config in force):
+    /// title and description from it, the base URL from start-up.
+    pub fn identity_of(&self, cfg: &crate::config::Config) -> FeedIdentity {
+        FeedIdentity {
+            title: cfg.bot.display_name.clone(),
+            description: cfg.bot.summary.clone(),
+            base_url: self.identity.base_url.clone(),
+        }
+    }
+
     /// What every page says about the bot.
     pub fn site(&self) -> pages::SiteInfo {
         let cfg = self.reloader.config();
@@ -36,8 +48,8 @@ impl WebState {
             .trim_end_matches('/')
             .to_string();
         pages::SiteInfo {
-            title: self.identity.title.clone(),
-            description: self.identity.description.clone(),
+            title: cfg.bot.display_name.clone(),
+            description: cfg.bot.summary.clone(),
             handle: format!("@{}@{}", cfg.bot.username, cfg.bot.domain()),
             actor_url: format!("{base}/users/{}", cfg.bot.username),
             base_url: base,
@@ -117,18 +129,17 @@ async fn metrics(State(state): State<WebState>) -> Response {
 }
 
 async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFormat) -> Response {
-    let entries = match state
-        .store
-        .published_entries(state.reloader.config().publish.feed_items)
-        .await
-    {
+    let cfg = state.reloader.config();
+    let entries = match state.store.published_entries(cfg.publish.feed_items).await {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, "cannot read the feed entries");
             return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
         }
     };
-    let rendered = render(&state.identity, &entries, format, |id| state.story_url(id));
+    let rendered = render(&state.identity_of(&cfg), &entries, format, |id| {
+        state.story_url(id)
+    });
     let last_modified = httpdate::fmt_http_date(rendered.last_modified.into());
     let not_modified = match headers
         .get(header::IF_NONE_MATCH)

@@ -1,6 +1,10 @@
 //! Integration tests: one binary, real parts (SQLite files, HTTP servers on
 //! 127.0.0.1:0, real feeds, the real `feedwatch` executable).
 
+// Test code: a failed unwrap is a failed test (clippy.toml allows them in
+// #[test] functions; this covers the helpers too).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod config_errors;
@@ -16,6 +20,10 @@ mod matching_common;
 mod matching_config;
 mod matching_properties;
 mod matching_relevance;
+mod operator_cli;
+mod operator_dashboard;
+mod operator_deploy;
+mod operator_reload;
 mod publish_feeds;
 mod publish_pipeline;
 mod publish_posts;

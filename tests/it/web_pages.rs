@@ -115,6 +115,8 @@ fn admin_view() -> AdminView {
             dead: 1,
         },
         csrf: "csrf\"><script>".into(),
+        page: 0,
+        more: false,
     }
 }
 

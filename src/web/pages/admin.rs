@@ -16,8 +16,9 @@ pub fn admin_page(site: &SiteInfo, view: &AdminView) -> String {
     let mut body = String::new();
     body.push_str("<h1>Admin</h1>\n");
     body.push_str(&admin_nav(&view.csrf));
+    body.push_str(&actions_bar(view));
     body.push_str(&queue_section(view));
-    body.push_str(&feeds_section(&view.feeds));
+    body.push_str(&feeds_section(&view.feeds, &view.csrf));
     body.push_str(&items_section(view));
     body.push_str(&followers_section(view));
     document(
@@ -140,7 +141,73 @@ fn status_class(feed: &FeedHealthView) -> &'static str {
     }
 }
 
-fn feeds_section(feeds: &[FeedHealthView]) -> String {
+/// A POST form with the CSRF value and hidden fields, as one button.
+fn post_button(
+    action: &str,
+    csrf: &str,
+    fields: &[(&str, &str)],
+    label: &str,
+    testid: &str,
+) -> String {
+    let mut hidden = String::new();
+    for (k, v) in fields {
+        let _ = write!(
+            hidden,
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            escape_html(k),
+            escape_html(v)
+        );
+    }
+    format!(
+        "<form method=\"post\" action=\"{action}\" class=\"inline\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">{hidden}\
+         <button type=\"submit\" data-testid=\"{testid}\">{label}</button></form>",
+        csrf = escape_html(csrf),
+    )
+}
+
+/// The top of the dashboard: the Reload button and, when sources fail, how
+/// many and which.
+fn actions_bar(view: &AdminView) -> String {
+    let mut out = format!(
+        "<section class=\"actions\" aria-label=\"Actions\">{}</section>\n",
+        post_button(
+            "/admin/reload",
+            &view.csrf,
+            &[],
+            "Reload configuration",
+            "reload"
+        )
+    );
+    let enabled = view.feeds.iter().filter(|f| f.enabled).count();
+    let failing: Vec<&FeedHealthView> = view
+        .feeds
+        .iter()
+        .filter(|f| f.enabled && f.errors > 0)
+        .collect();
+    if !failing.is_empty() {
+        let _ = write!(
+            out,
+            "<div class=\"error\" role=\"status\" data-testid=\"failing-summary\"><strong>{} of {} sources failing:</strong> ",
+            failing.len(),
+            enabled
+        );
+        let names: Vec<String> = failing
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} ({})",
+                    escape_html(&f.name),
+                    escape_html(f.last_error.as_deref().unwrap_or(&f.status))
+                )
+            })
+            .collect();
+        out.push_str(&names.join("; "));
+        out.push_str(" <a href=\"/admin#sources\">Sources</a></div>\n");
+    }
+    out
+}
+
+fn feeds_section(feeds: &[FeedHealthView], csrf: &str) -> String {
     let mut out =
         String::from("<section aria-labelledby=\"sources\"><h2 id=\"sources\">Sources</h2>\n");
     if feeds.is_empty() {
@@ -148,9 +215,36 @@ fn feeds_section(feeds: &[FeedHealthView]) -> String {
         return out;
     }
     out.push_str(
-        "<table class=\"stack\" data-testid=\"feeds\"><thead><tr><th>Source</th><th>Status</th><th>Last fetch</th><th>Errors (now / total)</th><th>Next check</th><th>Last error</th></tr></thead><tbody>\n",
+        "<table class=\"stack\" data-testid=\"feeds\"><thead><tr><th>Source</th><th>Status</th><th>Last fetch</th><th>Errors (now / total)</th><th>Next check</th><th>Last error</th><th>Actions</th></tr></thead><tbody>\n",
     );
     for f in feeds {
+        let actions = format!(
+            "{}{}",
+            post_button(
+                "/admin/sources/check",
+                csrf,
+                &[("url", &f.url)],
+                "Check now",
+                "check-now"
+            ),
+            if f.enabled {
+                post_button(
+                    "/admin/sources/enabled",
+                    csrf,
+                    &[("url", &f.url), ("enabled", "false")],
+                    "Disable",
+                    "disable",
+                )
+            } else {
+                post_button(
+                    "/admin/sources/enabled",
+                    csrf,
+                    &[("url", &f.url), ("enabled", "true")],
+                    "Enable",
+                    "enable",
+                )
+            }
+        );
         let name = match safe_http_url(&f.url) {
             Some(u) => format!(
                 "<a href=\"{}\" rel=\"nofollow noopener noreferrer\">{}</a>",
@@ -172,7 +266,8 @@ fn feeds_section(feeds: &[FeedHealthView]) -> String {
              <td data-label=\"Last fetch\">{last}</td>\
              <td data-label=\"Errors\" class=\"num\">{err} / {total}</td>\
              <td data-label=\"Next check\">{next}</td>\
-             <td data-label=\"Last error\" class=\"reasons\" data-testid=\"feed-last-error\">{lerr}</td></tr>",
+             <td data-label=\"Last error\" class=\"reasons\" data-testid=\"feed-last-error\">{lerr}</td>\
+             <td data-label=\"Actions\">{actions}</td></tr>",
             src = escape_html(&f.name),
             en = f.enabled,
             err = f.errors,
@@ -310,7 +405,47 @@ fn items_section(view: &AdminView) -> String {
             reasons = escape_html(&item.reasons),
         );
     }
-    out.push_str("</tbody></table>\n</section>\n");
+    out.push_str("</tbody></table>\n");
+    out.push_str(&items_pager(view));
+    out.push_str("</section>\n");
+    out
+}
+
+/// "Newer" and "older" links for the items, keeping the filters.
+fn items_pager(view: &AdminView) -> String {
+    let mut query = Vec::new();
+    if let Some(d) = view.decision_filter {
+        query.push(format!("decision={}", decision_word(Some(d))));
+    }
+    if let Some(s) = &view.source_filter {
+        query.push(format!("source={}", super::html::encode_component(s)));
+    }
+    let link = |page: u32| {
+        let mut q = query.clone();
+        q.push(format!("page={page}"));
+        format!("/admin?{}#items", q.join("&"))
+    };
+    let mut out = String::from("<nav class=\"pager\" aria-label=\"Item pages\">");
+    if view.page > 0 {
+        let _ = write!(
+            out,
+            "<a href=\"{}\" rel=\"prev\" data-testid=\"items-newer\">← Newer</a> ",
+            escape_html(&link(view.page - 1))
+        );
+    }
+    let _ = write!(
+        out,
+        "<span data-testid=\"items-page\">page {}</span>",
+        view.page + 1
+    );
+    if view.more {
+        let _ = write!(
+            out,
+            " <a href=\"{}\" rel=\"next\" data-testid=\"items-older\">Older →</a>",
+            escape_html(&link(view.page + 1))
+        );
+    }
+    out.push_str("</nav>\n");
     out
 }
 

@@ -114,6 +114,11 @@ pub struct AdminView {
     pub followers: Vec<FollowerView>,
     pub queue: QueueView,
     pub csrf: String,
+    /// Items page, from 0 (newest); `more` = an older page exists.
+    #[serde(default)]
+    pub page: u32,
+    #[serde(default)]
+    pub more: bool,
 }
 
 /// One item whose decision a topic edit would change.

@@ -1,0 +1,57 @@
+//! `feedwatch remove ID|URL`: retracts a published story everywhere it was
+//! published. A second remove of the same story says so and changes nothing.
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+
+use crate::app::App;
+use crate::config::Config;
+
+/// The story id in `arg`: the id itself, or the last path segment of a
+/// story page URL (`…/stories/<id>`, with or without a trailing slash).
+pub fn story_id(arg: &str) -> String {
+    match url::Url::parse(arg) {
+        Ok(u) => {
+            let path = u.path().trim_end_matches('/');
+            path.rsplit_once("/stories/")
+                .map_or(path.rsplit('/').next().unwrap_or(path), |(_, id)| id)
+                .to_string()
+        }
+        Err(_) => arg.trim().to_string(),
+    }
+}
+
+pub async fn run(config: &Config, arg: &str) -> Result<()> {
+    let story_id = story_id(arg);
+    let app = App::build(config.clone()).await?;
+    if app.store.story_removed(&story_id).await? {
+        println!("story {story_id} was already removed; nothing to do");
+        app.store.close().await;
+        return Ok(());
+    }
+    let now = Utc::now();
+    let delete = match &app.fediverse {
+        Some(f) => Some(
+            f.prepare_delete(&story_id, now)
+                .context("preparing the Delete")?,
+        ),
+        None => None,
+    };
+    let removed = app
+        .store
+        .remove_story(&story_id, delete.as_ref(), now)
+        .await?;
+    anyhow::ensure!(
+        removed,
+        "no published story {story_id} (`feedwatch stories` lists them)"
+    );
+    app.write_feed_files().await?;
+    if let Some(f) = &app.fediverse {
+        f.deliver_once(Utc::now())
+            .await
+            .context("delivering the Delete")?;
+    }
+    println!("removed story {story_id}; followers are sent a Delete and its page answers 410");
+    app.store.close().await;
+    Ok(())
+}
