@@ -24,6 +24,7 @@ use crate::web;
 
 /// Entry point of the binary.
 pub fn main(cli: Cli) -> ExitCode {
+    quiet_on_broken_pipe();
     // `check` reports problems itself and must work without a valid config.
     if matches!(cli.command, Some(Command::Check)) {
         init_logging(cli.log_format.map_or(LogFormat::Text, to_format), "warn");
@@ -55,9 +56,12 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = runtime.block_on(async move {
+    let mut some_failed = false;
+    let result = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Run { once: false }) {
-            Command::Run { once: true } => run_once(&config).await.map(|_| ()),
+            Command::Run { once: true } => run_once(&config).await.map(|r| {
+                some_failed = r.failed > 0 || r.store_errors > 0;
+            }),
             Command::Run { once: false } => run_daemon(config, shutdown_signal()).await,
             Command::Feeds { json } => crate::commands::feeds::run(&config, json).await,
             Command::Stories { limit, json } => {
@@ -76,13 +80,42 @@ pub fn main(cli: Cli) -> ExitCode {
         }
     });
     match result {
+        // `run --once`: some feeds failed, the rest were committed.
+        Ok(()) if some_failed => ExitCode::from(3),
         Ok(()) => ExitCode::SUCCESS,
+        // `feeds | head -1`: the reader left; nothing is wrong.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            error!("{e:#}");
+            // Printed once, as a message (not also as a log line).
             eprintln!("feedwatch: {e:#}");
             ExitCode::from(1)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// `println!` panics when stdout is a closed pipe; that ends the command
+/// quietly with status 0 instead of a panic message.
+fn quiet_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 fn to_format(f: LogFormatArg) -> LogFormat {
@@ -93,16 +126,7 @@ fn to_format(f: LogFormatArg) -> LogFormat {
 }
 
 fn init_logging(format: LogFormat, level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
+    crate::logging::init(format, level);
 }
 
 /// `feedwatch check`: every problem in the config and the source list.
@@ -362,6 +386,8 @@ impl App {
             metrics: Arc::new(crate::metrics::Metrics::new()),
             published: Arc::new(tokio::sync::Notify::new()),
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
+            in_flight: Arc::default(),
+            health: Arc::default(),
         };
         let reloader = Reloader {
             current: Arc::new(std::sync::RwLock::new(config.clone())),
@@ -386,6 +412,7 @@ impl App {
             fediverse: self.fediverse.clone(),
             metrics: self.ingest.metrics.clone(),
             reloader: self.reloader.clone(),
+            store_health: self.ingest.health.clone(),
         }
     }
 
@@ -428,6 +455,7 @@ impl App {
 
 /// `run --once`: one cycle over every enabled feed.
 pub async fn run_once(config: &Config) -> Result<CycleReport> {
+    let _lock = crate::lock::acquire(&config.storage.sqlite_path)?;
     let app = App::build(config.clone()).await?;
     let feeds: Vec<FeedSource> = app
         .load_sources()?
@@ -455,15 +483,7 @@ pub async fn run_once(config: &Config) -> Result<CycleReport> {
             "deliveries drained once"
         );
     }
-    info!(
-        polled = report.polled,
-        ok = report.ok,
-        not_modified = report.not_modified,
-        failed = report.failed,
-        new_items = report.inserted,
-        edited_items = report.updated,
-        "cycle done"
-    );
+    log_cycle(&report);
     app.store.close().await;
     Ok(report)
 }
@@ -473,10 +493,9 @@ pub async fn run_daemon(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let listener = TcpListener::bind(config.server.listen)
-        .await
-        .with_context(|| format!("binding {}", config.server.listen))?;
-    let app = App::build(config).await?;
+    let _lock = crate::lock::acquire(&config.storage.sqlite_path)?;
+    let listener = bind(config.server.listen).await?;
+    let app = Arc::new(App::build(config).await?);
     let token = CancellationToken::new();
     {
         let token = token.clone();
@@ -487,15 +506,27 @@ pub async fn run_daemon(
         });
     }
     let addr = listener.local_addr().context("reading the bound address")?;
-    info!(%addr, base_url = %app.config.bot.base_url, "listening");
+    let sources = app
+        .load_sources()
+        .map_or(0, |f| f.iter().filter(|f| f.enabled).count());
+    info!(
+        url = %app.config.bot.base_url,
+        %addr,
+        sources,
+        schedule = %app.config.schedule.cron_text,
+        "scheduler started: the page is {} (listening on {addr}), {sources} enabled sources, schedule \"{}\"",
+        app.config.bot.base_url,
+        app.config.schedule.cron_text
+    );
     let server = {
         let token = token.clone();
         let router = web::router(app.web_state());
-        tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(async move { token.cancelled().await })
-                .await
-        })
+        tokio::spawn(web::serve::serve(
+            listener,
+            router,
+            web::serve::Limits::default(),
+            token,
+        ))
     };
     #[cfg(unix)]
     {
@@ -531,7 +562,7 @@ pub async fn run_daemon(
     });
     // systemd (Type=notify): listening and scheduling; a no-op elsewhere.
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
-    let result = scheduler_loop(&app, token.clone()).await;
+    let result = scheduler_loop(app.clone(), token.clone()).await;
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     token.cancel();
     if let Some(w) = worker {
@@ -549,40 +580,119 @@ pub async fn run_daemon(
     result
 }
 
-async fn scheduler_loop(app: &App, token: CancellationToken) -> Result<()> {
-    info!(cron = %app.config.schedule.cron_text, "scheduler started");
+/// Binds the HTTP listener; a port in use names the key to change.
+async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener> {
+    match TcpListener::bind(addr).await {
+        Ok(l) => Ok(l),
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(anyhow::anyhow!(
+            "cannot listen on {addr}: the address is already in use by another program; \
+             choose another address with [server] listen in the config or FEEDWATCH_SERVER__LISTEN"
+        )),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "cannot listen on {addr} (set by [server] listen or FEEDWATCH_SERVER__LISTEN)"
+        ))),
+    }
+}
+
+/// The one summary line of a cycle.
+fn log_cycle(report: &CycleReport) {
+    if report.polled == 0 && report.store_errors == 0 {
+        tracing::debug!(skipped = report.skipped, "cycle done: nothing polled");
+        return;
+    }
+    info!(
+        polled = report.polled,
+        ok = report.ok,
+        not_modified = report.not_modified,
+        failed = report.failed,
+        new_items = report.inserted,
+        edited_items = report.updated,
+        skipped = report.skipped,
+        store_errors = report.store_errors,
+        "cycle done"
+    );
+}
+
+/// Each cron tick starts the polls of the feeds due then, without waiting
+/// for earlier ticks' polls: a slow feed delays neither the next tick nor
+/// another feed. A feed still in flight is skipped (see
+/// [`Ingest::run_cycle`]). Store errors never end the loop: they are logged
+/// and the store is tried again on a later tick, with backoff.
+async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
+    let mut cycles = tokio::task::JoinSet::new();
+    let mut sources_failing = false;
     loop {
-        // Re-read the list each cycle so edits to sources.toml apply without a restart.
-        match app.load_sources() {
-            Ok(feeds) => {
-                let states = app.store.feed_states().await?;
-                let due = due_feeds(&feeds, &states, Utc::now());
-                if !due.is_empty() {
-                    let report = app.ingest.run_cycle(due, true, token.clone()).await?;
-                    if let Err(e) = app.write_feed_files().await {
-                        error!(error = %format!("{e:#}"), "cannot write the feed files");
+        while let Some(done) = cycles.try_join_next() {
+            if let Err(e) = done {
+                error!(error = %e, "cycle task failed");
+            }
+        }
+        let now = Utc::now();
+        if app.ingest.health.may_try(now) {
+            // Re-read the list each tick so edits to sources.toml apply without a restart.
+            match app.load_sources() {
+                Ok(feeds) => {
+                    sources_failing = false;
+                    match app.store.feed_states().await {
+                        Ok(states) => {
+                            let due = due_feeds(&feeds, &states, now);
+                            if !due.is_empty() {
+                                let app = app.clone();
+                                let token = token.clone();
+                                cycles.spawn(async move { cycle(&app, due, token).await });
+                            }
+                        }
+                        Err(e) => {
+                            let f = app.ingest.health.failed(&e.to_string(), now);
+                            if f.repeated {
+                                tracing::debug!(error = %e, failures = f.failures, "the store still fails");
+                            } else {
+                                error!(error = %e, failures = f.failures, retry_in_secs = f.retry_in.as_secs(), "cannot read the feeds' state; the store is retried with backoff");
+                            }
+                        }
                     }
-                    info!(
-                        polled = report.polled,
-                        failed = report.failed,
-                        new_items = report.inserted,
-                        "cycle done"
-                    );
+                }
+                Err(e) if sources_failing => {
+                    tracing::debug!(error = %e, "cannot load the source list");
+                }
+                Err(e) => {
+                    sources_failing = true;
+                    error!(error = %e, "cannot load the source list; keeping the schedule");
                 }
             }
-            Err(e) => error!(error = %e, "cannot load the source list; keeping the schedule"),
         }
         // The schedule in force now: a reload may have changed it.
         let schedule = app.ingest.live().schedule.cron.clone();
         let Some(next) = schedule.upcoming(Utc).next() else {
             info!("the cron schedule has no future run; stopping");
-            return Ok(());
+            break;
         };
         let wait = (next - Utc::now()).to_std().unwrap_or_default();
         tokio::select! {
-            () = token.cancelled() => return Ok(()),
+            () = token.cancelled() => break,
             () = tokio::time::sleep(wait) => {}
         }
+    }
+    // Polls in flight finish and commit; feeds not started yet stay due.
+    while let Some(done) = cycles.join_next().await {
+        if let Err(e) = done {
+            error!(error = %e, "cycle task failed");
+        }
+    }
+    Ok(())
+}
+
+/// One tick's polls, then the feed files and the summary line.
+async fn cycle(app: &App, due: Vec<FeedSource>, token: CancellationToken) {
+    match app.ingest.run_cycle(due, true, token).await {
+        Ok(report) => {
+            if let Err(e) = app.write_feed_files().await {
+                error!(error = %format!("{e:#}"), "cannot write the feed files");
+            }
+            log_cycle(&report);
+        }
+        // Already logged per poll and recorded in the store's health.
+        Err(e) => tracing::debug!(error = %e, "no poll of this tick could be recorded"),
     }
 }
 

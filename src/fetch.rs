@@ -16,6 +16,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::config::FetchConfig;
+use crate::netguard::GuardedResolver;
 use crate::sources::file_url_path;
 
 /// Validators saved from the previous answer.
@@ -104,6 +105,8 @@ pub struct Fetcher {
     client: reqwest::Client,
     /// For untrusted addresses: redirects are followed by hand, re-checked.
     no_redirect_client: reqwest::Client,
+    /// The same, resolving through the address guard (the default state).
+    guarded_client: reqwest::Client,
     max_body: u64,
     total_timeout: Duration,
     global: Arc<Semaphore>,
@@ -115,6 +118,15 @@ const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/fee
 
 impl Fetcher {
     pub fn new(cfg: &FetchConfig) -> Result<Fetcher, reqwest::Error> {
+        Fetcher::with_resolver(cfg, GuardedResolver::new(true))
+    }
+
+    /// A fetcher whose untrusted fetches resolve names through `resolver`
+    /// (tests give it fixed answers; it must validate).
+    pub fn with_resolver(
+        cfg: &FetchConfig,
+        resolver: GuardedResolver,
+    ) -> Result<Fetcher, reqwest::Error> {
         let builder = || {
             reqwest::Client::builder()
                 .user_agent(cfg.user_agent.clone())
@@ -131,15 +143,25 @@ impl Fetcher {
         let no_redirect_client = builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
+        let guarded_client = builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(Arc::new(resolver))
+            .build()?;
         Ok(Fetcher {
             client,
             no_redirect_client,
+            guarded_client,
             max_body: cfg.max_body_bytes,
             total_timeout: cfg.timeout,
             global: Arc::new(Semaphore::new(cfg.concurrency)),
             per_host_limit: cfg.per_host_concurrency,
             per_host: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// The whole-fetch timeout (`[fetch] timeout`).
+    pub fn timeout(&self) -> Duration {
+        self.total_timeout
     }
 
     /// The client, for other fetches (article pages) under the same rules.
@@ -156,24 +178,7 @@ impl Fetcher {
         if url.scheme() == "file" {
             return self.fetch_file(url).await;
         }
-        let host_key = format!(
-            "{}:{}",
-            url.host_str().unwrap_or_default(),
-            url.port_or_known_default().unwrap_or(0)
-        );
-        let host_sem = self.host_semaphore(&host_key);
-        // Host first, then global: waiting on a busy host must not hold a
-        // global slot that another host could use.
-        let _host = host_sem
-            .acquire_owned()
-            .await
-            .map_err(|e| FetchError::Other(e.to_string()))?;
-        let _global = self
-            .global
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| FetchError::Other(e.to_string()))?;
+        let _permits = self.permits(url).await?;
         // reqwest's own timeout covers the body too; this guards the whole call
         // (a server trickling bytes under the read timeout) with a little slack.
         match tokio::time::timeout(
@@ -185,6 +190,38 @@ impl Fetcher {
             Ok(r) => r,
             Err(_) => Err(FetchError::Timeout),
         }
+    }
+
+    /// A slot for `url`'s host and a global one. Host first, then global:
+    /// waiting on a busy host must not hold a global slot that another host
+    /// could use.
+    async fn permits(
+        &self,
+        url: &Url,
+    ) -> Result<
+        (
+            tokio::sync::OwnedSemaphorePermit,
+            tokio::sync::OwnedSemaphorePermit,
+        ),
+        FetchError,
+    > {
+        let host_key = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let host = self
+            .host_semaphore(&host_key)
+            .acquire_owned()
+            .await
+            .map_err(|e| FetchError::Other(e.to_string()))?;
+        let global = self
+            .global
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| FetchError::Other(e.to_string()))?;
+        Ok((host, global))
     }
 
     fn host_semaphore(&self, host: &str) -> Arc<Semaphore> {
@@ -220,13 +257,36 @@ impl Fetcher {
 
     /// Fetches a page whose address came from a feed (untrusted): only
     /// http(s), and never a loopback, private or link-local address unless
-    /// `allow_private` (local tests). Names are resolved and every address
-    /// checked; a redirect is not followed blindly but re-checked the same way.
+    /// `allow_private` (local tests). Names are checked by the resolver at
+    /// connect time (no DNS-rebinding window), IP literals here; a redirect
+    /// is not followed blindly but re-checked the same way. Each hop waits
+    /// for the fetcher's global and per-host limits; the whole fetch, every
+    /// hop included, ends at the fetch timeout.
     pub async fn fetch_untrusted(
         &self,
         url: &Url,
         allow_private: bool,
     ) -> Result<Fetched, FetchError> {
+        let deadline = tokio::time::Instant::now() + self.total_timeout;
+        self.fetch_untrusted_until(url, allow_private, deadline)
+            .await
+    }
+
+    /// [`Fetcher::fetch_untrusted`] with one deadline over every hop, the
+    /// waits for a slot included.
+    pub async fn fetch_untrusted_until(
+        &self,
+        url: &Url,
+        allow_private: bool,
+        deadline: tokio::time::Instant,
+    ) -> Result<Fetched, FetchError> {
+        match tokio::time::timeout_at(deadline, self.untrusted_hops(url, allow_private)).await {
+            Ok(r) => r,
+            Err(_) => Err(FetchError::Timeout),
+        }
+    }
+
+    async fn untrusted_hops(&self, url: &Url, allow_private: bool) -> Result<Fetched, FetchError> {
         let mut current = url.clone();
         for _ in 0..=3 {
             if !matches!(current.scheme(), "http" | "https") {
@@ -236,10 +296,15 @@ impl Fetcher {
                 )));
             }
             if !allow_private {
-                ensure_public(&current).await?;
+                ensure_public_literal(&current)?;
             }
-            let resp = self
-                .untrusted_client()
+            let _permits = self.permits(&current).await?;
+            let client = if allow_private {
+                &self.no_redirect_client
+            } else {
+                &self.guarded_client
+            };
+            let resp = client
                 .get(current.clone())
                 .header(
                     header::ACCEPT,
@@ -265,10 +330,6 @@ impl Fetcher {
             return self.read_body(resp).await;
         }
         Err(FetchError::Redirect("more than 3 redirects".to_string()))
-    }
-
-    fn untrusted_client(&self) -> &reqwest::Client {
-        &self.no_redirect_client
     }
 
     async fn read_body(&self, mut resp: reqwest::Response) -> Result<Fetched, FetchError> {
@@ -308,19 +369,16 @@ impl Fetcher {
         })
     }
 
+    /// A `file://` feed: a regular file only, under the body cap. FIFOs,
+    /// devices, sockets and the kernel's pseudo-files (/proc, /sys, /dev)
+    /// are refused; the file is opened non-blocking, so even a FIFO swapped
+    /// in after the check cannot hang the poll.
     async fn fetch_file(&self, url: &Url) -> Result<FetchOutcome, FetchError> {
         let path = file_url_path(url);
-        let meta = tokio::fs::metadata(&path)
+        let max_body = self.max_body;
+        let body = tokio::task::spawn_blocking(move || read_regular_file(&path, max_body))
             .await
-            .map_err(|e| FetchError::File(format!("{}: {e}", path.display())))?;
-        if meta.len() > self.max_body {
-            return Err(FetchError::TooLarge {
-                limit: self.max_body,
-            });
-        }
-        let body = tokio::fs::read(&path)
-            .await
-            .map_err(|e| FetchError::File(format!("{}: {e}", path.display())))?;
+            .map_err(|e| FetchError::File(e.to_string()))??;
         Ok(FetchOutcome::Body(Fetched {
             status: 200,
             body,
@@ -332,49 +390,86 @@ impl Fetcher {
     }
 }
 
-/// Refuses URLs whose host is, or resolves to, a non-public address.
-async fn ensure_public(url: &Url) -> Result<(), FetchError> {
-    let host = url.host_str().unwrap_or_default();
-    let port = url.port_or_known_default().unwrap_or(80);
-    let addrs: Vec<std::net::IpAddr> = match url.host() {
-        Some(url::Host::Ipv4(ip)) => vec![ip.into()],
-        Some(url::Host::Ipv6(ip)) => vec![ip.into()],
-        _ => tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| FetchError::Connect(format!("{host}: {e}")))?
-            .map(|a| a.ip())
-            .collect(),
+/// Reads `path` if it is a regular file of at most `max_body` bytes.
+fn read_regular_file(path: &std::path::Path, max_body: u64) -> Result<Vec<u8>, FetchError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let err = |e: std::io::Error| FetchError::File(format!("{}: {e}", path.display()));
+    let not_regular = |what: &str| {
+        FetchError::File(format!(
+            "{}: {what}, not a regular file; a file:// feed must be a regular file",
+            path.display()
+        ))
     };
-    match addrs.iter().find(|ip| !is_public(ip)) {
-        Some(ip) => Err(FetchError::Other(format!(
-            "refusing {host}: it resolves to the non-public address {ip}"
-        ))),
-        None => Ok(()),
+    let real = std::fs::canonicalize(path).map_err(err)?;
+    if ["/proc", "/sys", "/dev"]
+        .iter()
+        .any(|p| real.starts_with(p))
+    {
+        return Err(not_regular("a kernel or device file"));
+    }
+    let meta = std::fs::metadata(&real).map_err(err)?;
+    check_regular(&meta).map_err(|w| not_regular(w))?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(&real)
+        .map_err(err)?;
+    // The thing opened is the thing checked.
+    let meta = file.metadata().map_err(err)?;
+    check_regular(&meta).map_err(|w| not_regular(w))?;
+    if meta.len() > max_body {
+        return Err(FetchError::TooLarge { limit: max_body });
+    }
+    let mut body = Vec::new();
+    file.take(max_body + 1)
+        .read_to_end(&mut body)
+        .map_err(err)?;
+    if body.len() as u64 > max_body {
+        return Err(FetchError::TooLarge { limit: max_body });
+    }
+    Ok(body)
+}
+
+fn check_regular(meta: &std::fs::Metadata) -> Result<(), &'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_file() {
+        Ok(())
+    } else if t.is_fifo() {
+        Err("a FIFO")
+    } else if t.is_char_device() || t.is_block_device() {
+        Err("a device")
+    } else if t.is_socket() {
+        Err("a socket")
+    } else if t.is_dir() {
+        Err("a directory")
+    } else {
+        Err("a special file")
     }
 }
 
-/// Whether an address is routable on the public Internet.
-pub fn is_public(ip: &std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(v4) => {
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xC0) == 64 // CGNAT 100.64/10
-                || v4.octets()[0] == 0)
-        }
-        std::net::IpAddr::V6(v6) => {
-            let seg0 = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || (seg0 & 0xfe00) == 0xfc00 // unique local
-                || (seg0 & 0xffc0) == 0xfe80 // link local
-                || v6.to_ipv4_mapped().is_some_and(|v4| !is_public(&v4.into())))
-        }
+/// Refuses URLs whose host is a non-public IP literal (names are checked by
+/// the guarded resolver when the connection is made).
+fn ensure_public_literal(url: &Url) -> Result<(), FetchError> {
+    let ip: std::net::IpAddr = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.into(),
+        Some(url::Host::Ipv6(ip)) => ip.into(),
+        _ => return Ok(()),
+    };
+    if is_public(&ip) {
+        Ok(())
+    } else {
+        Err(FetchError::Other(format!(
+            "refusing {url}: {ip} is not a public address"
+        )))
     }
+}
+
+/// Whether an address is routable on the public Internet (see
+/// [`crate::netguard`] for the ranges and their sources).
+pub fn is_public(ip: &std::net::IpAddr) -> bool {
+    crate::netguard::is_public(ip)
 }
 
 fn classify(e: reqwest::Error) -> FetchError {

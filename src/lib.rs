@@ -25,6 +25,10 @@
 //! | [`store`] | the only place with SQL: SQLite (WAL), embedded migrations; `store::fed` for the Fediverse tables |
 //! | [`tune`] | operator tools: `score`, `eval` (precision/recall) and `replay` (backtest of rule changes) |
 //! | [`web`] | axum routes: health now; feeds, ActivityPub and pages later |
+//! | [`lock`] | one daemon per database: the flock beside the SQLite file |
+//! | [`health`] | whether the store fails for the daemon: `/readyz`, the scheduler's backoff |
+//! | [`logging`] | log set-up (colour only on a terminal) and failures in plain words |
+//! | [`netguard`] | which addresses untrusted URLs may reach; the validating DNS resolver |
 
 pub mod app;
 pub mod cli;
@@ -33,9 +37,13 @@ pub mod config;
 pub mod dedupe;
 pub mod fediverse;
 pub mod fetch;
+pub mod health;
 pub mod item;
+pub mod lock;
+pub mod logging;
 pub mod matching;
 pub mod metrics;
+pub mod netguard;
 pub mod parse;
 pub mod publish;
 pub mod schedule;

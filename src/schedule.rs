@@ -5,7 +5,7 @@
 //! point leaves each feed either fully recorded or untouched. A failing feed
 //! backs off exponentially on its own and never holds up the others.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -44,6 +44,11 @@ pub struct Ingest {
     /// different feeds run concurrently, so that read-then-write is
     /// serialized or two outlets' reports of one story would start two.
     pub commit_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Feeds being polled now: a feed still in flight from an earlier tick
+    /// is skipped, never polled twice at once.
+    pub in_flight: Arc<std::sync::Mutex<HashSet<String>>>,
+    /// Store failures seen by polls (`/readyz`, the scheduler's backoff).
+    pub health: Arc<crate::health::StoreHealth>,
 }
 
 /// The reloadable part of the ingest settings (SIGHUP, the dashboard).
@@ -88,7 +93,39 @@ pub struct CycleReport {
     pub failed: usize,
     pub inserted: u32,
     pub updated: u32,
+    /// Due feeds not polled because their previous poll is still running.
+    pub skipped: usize,
+    /// Polls whose outcome could not be recorded (store errors).
+    pub store_errors: usize,
     pub reports: Vec<PollReport>,
+}
+
+/// A feed marked as being polled; unmarked when dropped.
+struct Claim {
+    set: Arc<std::sync::Mutex<HashSet<String>>>,
+    url: String,
+}
+
+impl Claim {
+    fn take(set: &Arc<std::sync::Mutex<HashSet<String>>>, url: &str) -> Option<Claim> {
+        let fresh = match set.lock() {
+            Ok(mut s) => s.insert(url.to_string()),
+            Err(poisoned) => poisoned.into_inner().insert(url.to_string()),
+        };
+        fresh.then(|| Claim {
+            set: set.clone(),
+            url: url.to_string(),
+        })
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        match self.set.lock() {
+            Ok(mut s) => s.remove(&self.url),
+            Err(poisoned) => poisoned.into_inner().remove(&self.url),
+        };
+    }
 }
 
 impl Ingest {
@@ -187,13 +224,20 @@ impl Ingest {
                 };
                 let delay = backoff(&self.live().schedule, error_count, &mut rand::rng())
                     .max(self.cap_floor(retry_after));
-                warn!(
-                    feed.url = %feed.url,
-                    error = %e,
-                    consecutive_errors = error_count,
-                    retry_in_secs = delay.as_secs(),
-                    "feed poll failed"
-                );
+                // One line in plain words: WARN when the feed starts failing
+                // or fails differently, DEBUG while it repeats itself.
+                let cause = crate::logging::poll_failure_cause(&e, self.fetcher.timeout());
+                if state.error_count > 0 && state.last_error.as_deref() == Some(&e.to_string()) {
+                    tracing::debug!(feed.url = %feed.url, cause = %cause, consecutive_errors = error_count, retry_in_secs = delay.as_secs(), "feed poll failed again");
+                } else {
+                    warn!(
+                        feed.url = %feed.url,
+                        cause = %cause,
+                        consecutive_errors = error_count,
+                        retry_in_secs = delay.as_secs(),
+                        "feed poll failed: {cause}"
+                    );
+                }
                 (
                     PollRecord {
                         at: now,
@@ -249,6 +293,9 @@ impl Ingest {
                 f.wake_worker();
             }
             self.published.notify_waiters();
+        }
+        if record.outcome != PollOutcome::Error && state.error_count > 0 {
+            info!(feed.url = %feed.url, after_errors = state.error_count, "feed recovered");
         }
         if record.outcome != PollOutcome::Error {
             info!(
@@ -361,6 +408,11 @@ impl Ingest {
         let existing = self.store.existing(&ids).await?;
         let since = now - chrono::Duration::hours(STORY_WINDOW_HOURS);
         let recent = dedupe::recent_stories(self.store.recent_story_fingerprints(since).await?);
+        // The budget of one poll: a few pages, and one fetch timeout in all
+        // (every page and every redirect hop). What does not fit is
+        // published from the feed's own text.
+        let deadline = tokio::time::Instant::now() + self.fetcher.timeout();
+        let mut fetches_left = ARTICLE_FETCHES_PER_POLL;
         for item in candidates {
             let Some(link) = item.link.as_deref() else {
                 continue;
@@ -381,8 +433,23 @@ impl Ingest {
             let Ok(url) = url::Url::parse(link) else {
                 continue;
             };
-            let (status, text) = match self.fetcher.fetch_untrusted(&url, self.allow_private).await
+            if fetches_left == 0 || tokio::time::Instant::now() >= deadline {
+                tracing::debug!(item.id = %item.id, url = %link, "article budget of this poll spent; the feed's text is used");
+                continue;
+            }
+            fetches_left -= 1;
+            let fetched = self
+                .fetcher
+                .fetch_untrusted_until(&url, self.allow_private, deadline)
+                .await;
+            if matches!(fetched, Err(FetchError::Timeout))
+                && tokio::time::Instant::now() >= deadline
             {
+                // Not the page's fault alone: not cached, tried again next time.
+                tracing::info!(item.id = %item.id, url = %link, "article page not fetched within this poll's budget; the feed's text is used");
+                continue;
+            }
+            let (status, text) = match fetched {
                 Ok(page) => {
                     let status = page.status;
                     let html = String::from_utf8_lossy(&page.body).into_owned();
@@ -445,7 +512,13 @@ impl Ingest {
         on_done: impl Fn(),
     ) -> Result<CycleReport, StoreError> {
         let mut set = JoinSet::new();
+        let mut skipped = 0;
         for feed in feeds {
+            let Some(claim) = Claim::take(&self.in_flight, feed.url.as_str()) else {
+                tracing::debug!(feed.url = %feed.url, "previous poll still running; skipped");
+                skipped += 1;
+                continue;
+            };
             let this = self.clone();
             let shutdown = shutdown.clone();
             let delay = if jitter && !self.live().schedule.jitter.is_zero() {
@@ -456,6 +529,7 @@ impl Ingest {
             let span = info_span!("poll", feed.url = %feed.url);
             set.spawn(
                 async move {
+                    let _claim = claim;
                     tokio::select! {
                         () = shutdown.cancelled() => return None,
                         () = tokio::time::sleep(delay) => {}
@@ -465,12 +539,18 @@ impl Ingest {
                 .instrument(span),
             );
         }
-        let mut report = CycleReport::default();
+        let mut report = CycleReport {
+            skipped,
+            ..CycleReport::default()
+        };
         let mut first_store_error = None;
         while let Some(joined) = set.join_next().await {
             on_done();
             match joined {
                 Ok(Some(Ok(r))) => {
+                    if self.health.ok() {
+                        info!("the store answers again");
+                    }
                     report.polled += 1;
                     match r.outcome {
                         PollOutcome::Ok => report.ok += 1,
@@ -482,7 +562,13 @@ impl Ingest {
                     report.reports.push(r);
                 }
                 Ok(Some(Err(e))) => {
-                    tracing::error!(error = %e, "could not record a poll");
+                    let f = self.health.failed(&e.to_string(), Utc::now());
+                    if f.repeated {
+                        tracing::debug!(error = %e, failures = f.failures, "could not record a poll");
+                    } else {
+                        tracing::error!(error = %e, failures = f.failures, retry_in_secs = f.retry_in.as_secs(), "could not record a poll; the store is retried with backoff");
+                    }
+                    report.store_errors += 1;
                     first_store_error.get_or_insert(e);
                 }
                 Ok(None) => {}
@@ -495,6 +581,9 @@ impl Ingest {
         }
     }
 }
+
+/// At most this many article pages are fetched in one poll.
+pub const ARTICLE_FETCHES_PER_POLL: usize = 8;
 
 /// An item with the topic's decision on it.
 type Evaluated = (Item, Decision);

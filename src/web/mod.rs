@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod fediverse;
 pub mod pages;
+pub mod serve;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -25,6 +26,8 @@ pub struct WebState {
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
     /// The configuration in force, and how to reload it.
     pub reloader: crate::app::Reloader,
+    /// Store failures seen by the scheduler: `/readyz` is 503 while it fails.
+    pub store_health: std::sync::Arc<crate::health::StoreHealth>,
 }
 
 impl WebState {
@@ -85,6 +88,9 @@ pub fn router(state: WebState) -> Router {
 }
 
 async fn readyz(State(state): State<WebState>) -> (StatusCode, &'static str) {
+    if state.store_health.is_failing() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "store failing");
+    }
     match state.store.item_count().await {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "store unreachable"),

@@ -29,6 +29,7 @@ mod publish_pipeline;
 mod publish_posts;
 mod publish_summary;
 mod relevance_cli;
+mod resilience;
 mod restart;
 mod sources_cli;
 mod web_admin;

@@ -1,0 +1,135 @@
+//! Logs an operator can read: no colour codes in files and pipes, and a
+//! failing feed's root cause in plain words.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use crate::config::LogFormat;
+use crate::fetch::FetchError;
+use crate::schedule::PollError;
+
+/// Whether log lines may carry ANSI colour: only on a terminal, and never
+/// when `NO_COLOR` is set to anything non-empty (<https://no-color.org>).
+pub fn use_colour(no_color: Option<&std::ffi::OsStr>, is_terminal: bool) -> bool {
+    is_terminal && no_color.is_none_or(|v| v.is_empty())
+}
+
+/// Installs the global subscriber on stderr.
+pub fn init(format: LogFormat, level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let colour = use_colour(
+        std::env::var_os("NO_COLOR").as_deref(),
+        std::io::stderr().is_terminal(),
+    );
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(colour)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// A poll failure's root cause, short: "DNS: name not found",
+/// "connection refused", "HTTP 503", "timed out after 20 s".
+pub fn poll_failure_cause(e: &PollError, timeout: Duration) -> String {
+    match e {
+        PollError::Fetch(f) => fetch_failure_cause(f, timeout),
+        PollError::Parse(p) => format!("not a feed: {p}"),
+        PollError::Rules(r) => format!("the feed's rules do not compile: {r}"),
+    }
+}
+
+pub fn fetch_failure_cause(e: &FetchError, timeout: Duration) -> String {
+    match e {
+        FetchError::Status { status, .. } => format!("HTTP {status}"),
+        FetchError::Timeout => format!("timed out after {} s", timeout.as_secs()),
+        FetchError::TooLarge { limit } => format!("larger than the {limit}-byte cap"),
+        FetchError::File(m) => m.clone(),
+        FetchError::Redirect(m) => format!("redirects: {}", last_part(m)),
+        FetchError::Connect(m) | FetchError::Other(m) => network_cause(m),
+    }
+}
+
+/// The plain-words cause inside a network error chain.
+fn network_cause(chain: &str) -> String {
+    let lower = chain.to_lowercase();
+    let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
+    if has(&["non-public address", "is not a public address"]) {
+        return last_part(chain);
+    }
+    if has(&[
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+        "no address associated",
+        "nodename nor servname",
+        "name resolution",
+    ]) {
+        return "DNS: name not found".to_string();
+    }
+    if has(&["connection refused"]) {
+        return "connection refused".to_string();
+    }
+    if has(&["connection reset"]) {
+        return "connection reset".to_string();
+    }
+    if has(&["timed out", "deadline has elapsed"]) {
+        return "timed out".to_string();
+    }
+    if has(&["certificate", "tls", "handshake"]) {
+        return format!("TLS: {}", last_part(chain));
+    }
+    if has(&["network is unreachable", "no route to host"]) {
+        return "network unreachable".to_string();
+    }
+    last_part(chain)
+}
+
+/// The innermost cause of a `a: b: c` chain, without "(os error N)".
+fn last_part(chain: &str) -> String {
+    let last = chain.rsplit(": ").next().unwrap_or(chain).trim();
+    let last = match last.find(" (os error") {
+        Some(i) => &last[..i],
+        None => last,
+    };
+    last.chars().take(160).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_colour(None, true));
+        assert!(!use_colour(None, false));
+        assert!(!use_colour(Some("1".as_ref()), true));
+        assert!(use_colour(Some("".as_ref()), true));
+    }
+
+    #[test]
+    fn causes_in_plain_words() {
+        let t = Duration::from_secs(20);
+        let cause = |e: FetchError| fetch_failure_cause(&e, t);
+        assert_eq!(
+            cause(FetchError::Status {
+                status: 503,
+                retry_after: None
+            }),
+            "HTTP 503"
+        );
+        assert_eq!(cause(FetchError::Timeout), "timed out after 20 s");
+        assert_eq!(
+            cause(FetchError::Connect("error sending request for url (http://127.0.0.1:9/): client error (Connect): tcp connect error: Connection refused (os error 111)".into())),
+            "connection refused"
+        );
+        assert_eq!(
+            cause(FetchError::Connect("error sending request for url (http://nowhere.invalid/): client error (Connect): dns error: failed to lookup address information: Name or service not known".into())),
+            "DNS: name not found"
+        );
+    }
+}
