@@ -60,9 +60,15 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Feeds => feeds(&config).await,
             Command::Remove { story_id } => remove_story(&config, &story_id).await,
             Command::Score { json, sources } => crate::tune::score(&config, &sources, json).await,
-            Command::Eval { labels, sources } => crate::tune::eval(&config, &labels, &sources)
-                .await
-                .map(|_| ()),
+            Command::Eval {
+                labels,
+                pairs,
+                json,
+                sources,
+            } => {
+                crate::tune::eval(&config, labels.as_deref(), pairs.as_deref(), &sources, json)
+                    .await
+            }
             Command::Replay { limit } => crate::tune::replay(&config, limit).await.map(|_| ()),
             Command::Sources { action } => sources_cmd(&config, action),
             Command::Check => Ok(()),
@@ -215,6 +221,7 @@ fn live_settings(config: &Config, fediverse: Option<Fediverse>) -> Live {
         hashtags: config.topic.hashtags().to_vec(),
         topic_terms: config.topic.topic_terms(),
         fediverse,
+        update_on_new_outlet: config.publish.update_on_new_outlet,
     };
     Live {
         schedule: Arc::new(config.schedule.clone()),

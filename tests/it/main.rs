@@ -23,6 +23,7 @@ mod publish_summary;
 mod relevance_cli;
 mod restart;
 mod sources_cli;
+mod stories;
 mod web_admin;
 mod web_browser;
 mod web_metrics;
