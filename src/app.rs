@@ -69,9 +69,15 @@ pub fn main(cli: Cli) -> ExitCode {
             }
             Command::Remove { story_id } => crate::commands::remove::run(&config, &story_id).await,
             Command::Score { json, sources } => crate::tune::score(&config, &sources, json).await,
-            Command::Eval { labels, sources } => crate::tune::eval(&config, &labels, &sources)
-                .await
-                .map(|_| ()),
+            Command::Eval {
+                labels,
+                pairs,
+                json,
+                sources,
+            } => {
+                crate::tune::eval(&config, labels.as_deref(), pairs.as_deref(), &sources, json)
+                    .await
+            }
             Command::Replay { limit, json } => {
                 crate::tune::replay(&config, limit, json).await.map(|_| ())
             }
@@ -316,6 +322,7 @@ fn live_settings(config: &Config, fediverse: Option<Fediverse>) -> Live {
         hashtags: config.topic.hashtags().to_vec(),
         topic_terms: config.topic.topic_terms(),
         fediverse,
+        update_on_new_outlet: config.publish.update_on_new_outlet,
     };
     Live {
         schedule: Arc::new(config.schedule.clone()),

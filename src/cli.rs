@@ -74,11 +74,19 @@ pub enum Command {
         #[arg(required = true, value_name = "SOURCE")]
         sources: Vec<String>,
     },
-    /// Precision and recall of the current rules against labelled items.
+    /// Precision and recall of the current rules against labelled items, and
+    /// story clustering against labelled pairs.
     Eval {
         /// Labels file: guid<TAB>label per line (0 unrelated, 1 related, 2 core).
+        #[arg(long, value_name = "FILE", required_unless_present = "pairs")]
+        labels: Option<PathBuf>,
+        /// Story pairs: guid_a<TAB>guid_b<TAB>1|0 (one story or not); reports
+        /// pair recall and false merges with the matcher's reasons.
         #[arg(long, value_name = "FILE")]
-        labels: PathBuf,
+        pairs: Option<PathBuf>,
+        /// One JSON object: the label figures and "pairs".
+        #[arg(long)]
+        json: bool,
         #[arg(required = true, value_name = "SOURCE")]
         sources: Vec<String>,
     },

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use crate::item::Item;
-use crate::matching::{Decision, SAME_STORY_THRESHOLD, StoryFingerprint, story_similarity};
+use crate::matching::{Decision, StoryFingerprint, StoryIndex, StoryMatch};
 use crate::store::{Existing, ItemRecord, StoryAssignment, Verdict};
 
 /// How far back a new item looks for a story to join.
@@ -25,11 +25,12 @@ pub struct RecentStory {
 
 /// Builds the records to commit. Unchanged items carry no verdict (nothing
 /// to write); new and edited items carry their decision, and published ones
-/// a story assignment. `recent` grows with the stories this batch starts.
+/// a story assignment (with the matcher's reasons when joining). `recent`
+/// grows with the stories this batch starts.
 pub fn assign(
     evaluated: Vec<(Item, Decision)>,
     existing: &HashMap<String, Existing>,
-    recent: &mut Vec<RecentStory>,
+    recent: &mut StoryIndex,
 ) -> Vec<ItemRecord> {
     evaluated
         .into_iter()
@@ -41,17 +42,18 @@ pub fn assign(
                     verdict: None,
                 };
             }
+            let mut story_reasons = None;
             let (fingerprint, story) = if decision.publish {
-                let fp = StoryFingerprint::new(&item.title, &item.summary, &item.lang);
+                let fp = fingerprint_of(&item);
                 let story = match stored.and_then(|e| e.story_id.clone()) {
                     Some(id) => StoryAssignment::Join(id),
-                    None => match best_story(&fp, recent) {
-                        Some(id) => StoryAssignment::Join(id),
+                    None => match recent.best(&fp) {
+                        Some((id, m)) => {
+                            story_reasons = Some(m.reasons());
+                            StoryAssignment::Join(id)
+                        }
                         None => {
-                            recent.push(RecentStory {
-                                id: item.id.clone(),
-                                fingerprint: fp.clone(),
-                            });
+                            recent.insert(item.id.clone(), fp.clone());
                             StoryAssignment::New
                         }
                     },
@@ -67,6 +69,7 @@ pub fn assign(
                 reasons: decision.explanation.reasons(),
                 fingerprint,
                 story,
+                story_reasons,
             };
             ItemRecord {
                 item,
@@ -76,14 +79,19 @@ pub fn assign(
         .collect()
 }
 
-/// The recent story `fp` belongs to, if any.
-pub fn best_story(fp: &StoryFingerprint, recent: &[RecentStory]) -> Option<String> {
-    recent
-        .iter()
-        .map(|s| (story_similarity(fp, &s.fingerprint), s))
-        .filter(|(sim, _)| *sim >= SAME_STORY_THRESHOLD)
-        .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, s)| s.id.clone())
+/// An item's story fingerprint: title, lead, language and its own date.
+pub fn fingerprint_of(item: &Item) -> StoryFingerprint {
+    StoryFingerprint::dated(&item.title, &item.summary, &item.lang, item.published)
+}
+
+/// The recent story `fp` belongs to, if any, with the matcher's verdict.
+pub fn best_story(fp: &StoryFingerprint, recent: &StoryIndex) -> Option<(String, StoryMatch)> {
+    recent.best(fp)
+}
+
+/// An index of recent stories (see [`recent_stories`]).
+pub fn story_index(recent: Vec<RecentStory>) -> StoryIndex {
+    StoryIndex::from_stories(recent.into_iter().map(|s| (s.id, s.fingerprint)))
 }
 
 /// Parses stored fingerprints, skipping any that no longer parse.

@@ -267,15 +267,17 @@ impl Ingest {
             let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
             let existing = self.store.existing(&ids).await?;
             let since = now - chrono::Duration::hours(STORY_WINDOW_HOURS);
-            let mut recent =
-                dedupe::recent_stories(self.store.recent_story_fingerprints(since).await?);
+            let mut recent = dedupe::story_index(dedupe::recent_stories(
+                self.store.recent_story_fingerprints(since).await?,
+            ));
             let records = dedupe::assign(items, &existing, &mut recent);
             for r in &records {
                 if let Some(v) = &r.verdict {
                     tracing::debug!(feed.url = %feed.url, item.id = %r.item.id, publish = v.publish, score = v.score, reasons = %v.reasons, "item evaluated");
                 }
             }
-            let publications = self.publications(&records, &existing, &articles, now);
+            let mut publications = self.publications(&records, &existing, &articles, now);
+            publications.extend(self.outlet_updates(&records, &existing, now).await?);
             let matched = records
                 .iter()
                 .filter(|r| r.verdict.as_ref().is_some_and(|v| v.publish))
@@ -385,6 +387,57 @@ impl Ingest {
         out
     }
 
+    /// For published stories that other outlets' reports join in this poll:
+    /// the story's entry and Note re-composed with every outlet (an `Update`,
+    /// rate-limited in the store to one per story per hour).
+    async fn outlet_updates(
+        &self,
+        records: &[ItemRecord],
+        existing: &HashMap<String, Existing>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Publication>, StoreError> {
+        let publisher = self.live().publisher;
+        if !publisher.update_on_new_outlet {
+            return Ok(Vec::new());
+        }
+        let mut joined: Vec<(String, Vec<String>)> = Vec::new();
+        for r in records {
+            let Some(v) = &r.verdict else { continue };
+            let StoryAssignment::Join(story) = &v.story else {
+                continue;
+            };
+            if existing
+                .get(&r.item.id)
+                .is_some_and(|e| e.story_id.is_some())
+            {
+                continue; // already in the story: an edit, not a new outlet
+            }
+            match joined.iter_mut().find(|(s, _)| s == story) {
+                Some((_, names)) => names.push(r.item.source.clone()),
+                None => joined.push((story.clone(), vec![r.item.source.clone()])),
+            }
+        }
+        let mut out = Vec::new();
+        for (story, names) in joined {
+            let Some((entry, mut outlets, categories)) =
+                self.store.story_for_outlets(&story).await?
+            else {
+                continue; // not published (yet): nothing to update
+            };
+            let before = outlets.len();
+            for n in names {
+                if !outlets.iter().any(|o| o.eq_ignore_ascii_case(&n)) {
+                    outlets.push(n);
+                }
+            }
+            if outlets.len() == before {
+                continue; // the same outlet again: no new name to show
+            }
+            out.extend(publisher.outlets_update(&entry, &categories, &outlets, now));
+        }
+        Ok(out)
+    }
+
     /// Main text of the article pages of items that would start a story,
     /// from the cache or fetched once (for published items only).
     async fn article_texts(
@@ -407,7 +460,9 @@ impl Ingest {
         let ids: Vec<&str> = candidates.iter().map(|i| i.id.as_str()).collect();
         let existing = self.store.existing(&ids).await?;
         let since = now - chrono::Duration::hours(STORY_WINDOW_HOURS);
-        let recent = dedupe::recent_stories(self.store.recent_story_fingerprints(since).await?);
+        let recent = dedupe::story_index(dedupe::recent_stories(
+            self.store.recent_story_fingerprints(since).await?,
+        ));
         // The budget of one poll: a few pages, and one fetch timeout in all
         // (every page and every redirect hop). What does not fit is
         // published from the feed's own text.
@@ -420,7 +475,7 @@ impl Ingest {
             if existing.contains_key(&item.id) {
                 continue;
             }
-            let fp = crate::matching::StoryFingerprint::new(&item.title, &item.summary, &item.lang);
+            let fp = dedupe::fingerprint_of(item);
             if dedupe::best_story(&fp, &recent).is_some() {
                 continue; // joins a story: no page of its own needed
             }

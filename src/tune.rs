@@ -102,23 +102,45 @@ async fn score_each_with(
     sources: &[String],
     bar: &indicatif::ProgressBar,
 ) -> Result<Vec<(String, Result<Vec<ScoredItem>>)>> {
+    Ok(evaluate_each_with(config, sources, bar)
+        .await?
+        .into_iter()
+        .map(|(source, result)| {
+            let scored = result.map(|items| {
+                items
+                    .into_iter()
+                    .map(|(item, d)| ScoredItem::new(&item, d))
+                    .collect()
+            });
+            (source, scored)
+        })
+        .collect())
+}
+
+/// The items of each source with their decisions, in feed order; a failing
+/// source does not hide the others.
+async fn evaluate_each_with(
+    config: &Config,
+    sources: &[String],
+    bar: &indicatif::ProgressBar,
+) -> Result<Vec<(String, Result<Vec<(Item, Decision)>>)>> {
     let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
     let configured = sources::load(&config.sources.path).unwrap_or_default();
     let mut out = Vec::new();
     for arg in sources {
-        let result = score_one(config, &fetcher, &configured, arg, bar).await;
+        let result = evaluate_one(config, &fetcher, &configured, arg, bar).await;
         out.push((arg.clone(), result));
     }
     Ok(out)
 }
 
-async fn score_one(
+async fn evaluate_one(
     config: &Config,
     fetcher: &Fetcher,
     configured: &[FeedSource],
     arg: &str,
     bar: &indicatif::ProgressBar,
-) -> Result<Vec<ScoredItem>> {
+) -> Result<Vec<(Item, Decision)>> {
     let url = source_url(arg)?;
     let feed = configured
         .iter()
@@ -151,7 +173,7 @@ async fn score_one(
         bar.inc(1);
         let item = normalize(&parsed, entry, &feed, now);
         let decision = topic.evaluate(&candidate(&item));
-        out.push(ScoredItem::new(&item, decision));
+        out.push((item, decision));
     }
     Ok(out)
 }
@@ -237,46 +259,260 @@ pub fn read_labels(path: &Path) -> Result<HashMap<String, u8>> {
     Ok(labels)
 }
 
-/// `feedwatch eval`: precision and recall against labelled items.
+/// `feedwatch eval`: precision and recall against labelled items and/or
+/// story clustering against labelled pairs. `--json` prints one object: the
+/// label figures (when `--labels`) and `"pairs"` (when `--pairs`).
 pub async fn eval(
     config: &Config,
-    labels_path: &Path,
+    labels_path: Option<&Path>,
+    pairs_path: Option<&Path>,
     sources: &[String],
-) -> Result<crate::matching::EvalReport> {
-    let labels = read_labels(labels_path)?;
+    json: bool,
+) -> Result<()> {
+    if labels_path.is_none() && pairs_path.is_none() {
+        bail!("eval needs --labels FILE, --pairs FILE or both");
+    }
     let bar = crate::commands::progress(0, "items");
     let mut items = Vec::new();
-    for (_, result) in score_each_with(config, sources, &bar).await? {
+    for (_, result) in evaluate_each_with(config, sources, &bar).await? {
         items.extend(result?);
     }
     bar.finish_and_clear();
-    let mut rows = Vec::new();
-    let mut unlabelled = 0;
-    for s in &items {
-        let label = s
-            .guid
-            .as_ref()
-            .and_then(|g| labels.get(g))
-            .or_else(|| s.link.as_ref().and_then(|l| labels.get(l)));
-        match label {
-            Some(l) => rows.push(EvalRow {
-                id: s.guid.clone().unwrap_or_else(|| s.id.clone()),
-                label: *l,
-                published: s.matched,
-                reasons: format!("{} — {}", s.title, s.reasons),
-            }),
-            None => unlabelled += 1,
+    let mut out = std::io::stdout().lock();
+    let mut object = serde_json::Map::new();
+    if let Some(path) = labels_path {
+        let labels = read_labels(path)?;
+        let mut rows = Vec::new();
+        let mut unlabelled = 0;
+        for (item, d) in &items {
+            let s = ScoredItem::new(item, d.clone());
+            let label = s
+                .guid
+                .as_ref()
+                .and_then(|g| labels.get(g))
+                .or_else(|| s.link.as_ref().and_then(|l| labels.get(l)));
+            match label {
+                Some(l) => rows.push(EvalRow {
+                    id: s.guid.clone().unwrap_or_else(|| s.id.clone()),
+                    label: *l,
+                    published: s.matched,
+                    reasons: format!("{} — {}", s.title, s.reasons),
+                }),
+                None => unlabelled += 1,
+            }
+        }
+        let report = evaluate_rows(&rows);
+        if json {
+            if let serde_json::Value::Object(m) = serde_json::to_value(&report)? {
+                object.extend(m);
+            }
+        } else {
+            writeln!(
+                out,
+                "{} labelled item(s) evaluated, {unlabelled} without a label",
+                rows.len()
+            )?;
+            writeln!(out, "{report}")?;
         }
     }
-    let report = evaluate_rows(&rows);
-    let mut out = std::io::stdout().lock();
-    writeln!(
-        out,
-        "{} labelled item(s) evaluated, {unlabelled} without a label",
-        rows.len()
-    )?;
-    writeln!(out, "{report}")?;
-    Ok(report)
+    if let Some(path) = pairs_path {
+        let pairs = read_pairs(path)?;
+        let all: Vec<Item> = items.into_iter().map(|(i, _)| i).collect();
+        let report = evaluate_pairs(&all, &pairs);
+        if json {
+            object.insert("pairs".to_string(), serde_json::to_value(&report)?);
+        } else {
+            write!(out, "{report}")?;
+        }
+    }
+    if json {
+        writeln!(out, "{}", serde_json::Value::Object(object))?;
+    }
+    Ok(())
+}
+
+/// One labelled pair: two item guids (or links) and whether they are one story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelledPair {
+    pub a: String,
+    pub b: String,
+    pub same: bool,
+}
+
+/// Reads `guid_a<TAB>guid_b<TAB>1|0` lines (a header line and blank lines
+/// are skipped).
+pub fn read_pairs(path: &Path) -> Result<Vec<LabelledPair>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
+        match cols.as_slice() {
+            [a, b, l] if *l == "1" || *l == "0" => out.push(LabelledPair {
+                a: a.to_string(),
+                b: b.to_string(),
+                same: *l == "1",
+            }),
+            _ if n == 0 => {} // header
+            _ => bail!(
+                "{}:{}: expected guid_a<TAB>guid_b<TAB>1|0",
+                path.display(),
+                n + 1
+            ),
+        }
+    }
+    Ok(out)
+}
+
+/// A labelled pair the clustering got wrong, with the matcher's reasons.
+#[derive(Debug, Clone, Serialize)]
+pub struct PairMiss {
+    pub guid_a: String,
+    pub guid_b: String,
+    pub title_a: String,
+    pub title_b: String,
+    /// The label: one story (a missed join) or not (a false merge).
+    pub same: bool,
+    pub reasons: String,
+}
+
+/// How story clustering did on labelled pairs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct PairsReport {
+    pub items: usize,
+    pub stories: usize,
+    pub same_pairs: usize,
+    pub same_joined: usize,
+    /// Same-story pairs joined / same-story pairs (1.0 when there are none).
+    pub pair_recall: f64,
+    pub different_pairs: usize,
+    /// Different-story pairs put in one story.
+    pub false_merges: usize,
+    /// Stories holding both items of some different-story pair.
+    pub mixed_stories: usize,
+    /// Pair guids found in no source.
+    pub unknown: Vec<String>,
+    pub misses: Vec<PairMiss>,
+}
+
+impl std::fmt::Display for PairsReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "story pairs: {} item(s) in {} stor(ies)\n  same-story pairs joined: {}/{} (pair recall {:.1}%)\n  false merges: {}/{} different-story pairs, {} stor(ies) holding different events",
+            self.items,
+            self.stories,
+            self.same_joined,
+            self.same_pairs,
+            self.pair_recall * 100.0,
+            self.false_merges,
+            self.different_pairs,
+            self.mixed_stories
+        )?;
+        for m in &self.misses {
+            writeln!(
+                f,
+                "  {} {}  |  {}\n      {}",
+                if m.same {
+                    "MISSED JOIN "
+                } else {
+                    "FALSE MERGE "
+                },
+                m.title_a,
+                m.title_b,
+                m.reasons
+            )?;
+        }
+        if !self.unknown.is_empty() {
+            writeln!(f, "  not found in the sources: {}", self.unknown.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// Clusters `items` as the daemon would (in order of their own dates, each
+/// joining the best matching story or starting one) and scores the pairs.
+pub fn evaluate_pairs(items: &[Item], pairs: &[LabelledPair]) -> PairsReport {
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    order.sort_by_key(|&i| items[i].published);
+    let mut index = crate::matching::StoryIndex::new();
+    let mut story_of: Vec<usize> = vec![0; items.len()];
+    let mut story_ids: HashMap<String, usize> = HashMap::new();
+    let fps: Vec<_> = items.iter().map(crate::dedupe::fingerprint_of).collect();
+    for &i in &order {
+        let s = match index.best(&fps[i]) {
+            Some((id, _)) => story_ids.get(&id).copied().unwrap_or(i),
+            None => {
+                index.insert(items[i].id.clone(), fps[i].clone());
+                story_ids.insert(items[i].id.clone(), i);
+                i
+            }
+        };
+        story_of[i] = s;
+    }
+    let mut by_key: HashMap<String, usize> = HashMap::new();
+    for (i, it) in items.iter().enumerate() {
+        if let Some(g) = &it.guid {
+            by_key.insert(g.clone(), i);
+        }
+        if let Some(l) = &it.link {
+            by_key.insert(l.clone(), i);
+        }
+    }
+    let find = |k: &str| {
+        by_key.get(k).copied().or_else(|| {
+            Url::parse(k)
+                .ok()
+                .and_then(|u| by_key.get(&crate::item::canonical_url(&u)).copied())
+        })
+    };
+    let mut r = PairsReport {
+        items: items.len(),
+        stories: story_ids.len(),
+        ..PairsReport::default()
+    };
+    let mut mixed = std::collections::BTreeSet::new();
+    for p in pairs {
+        let (Some(a), Some(b)) = (find(&p.a), find(&p.b)) else {
+            for k in [&p.a, &p.b] {
+                if find(k).is_none() && !r.unknown.contains(k) {
+                    r.unknown.push(k.clone());
+                }
+            }
+            continue;
+        };
+        let joined = story_of[a] == story_of[b];
+        if p.same {
+            r.same_pairs += 1;
+            r.same_joined += usize::from(joined);
+        } else {
+            r.different_pairs += 1;
+            if joined {
+                r.false_merges += 1;
+                mixed.insert(story_of[a]);
+            }
+        }
+        if joined != p.same {
+            r.misses.push(PairMiss {
+                guid_a: p.a.clone(),
+                guid_b: p.b.clone(),
+                title_a: items[a].title.clone(),
+                title_b: items[b].title.clone(),
+                same: p.same,
+                reasons: crate::matching::story_match(&fps[a], &fps[b]).reasons(),
+            });
+        }
+    }
+    r.mixed_stories = mixed.len();
+    r.pair_recall = if r.same_pairs == 0 {
+        1.0
+    } else {
+        r.same_joined as f64 / r.same_pairs as f64
+    };
+    r
 }
 
 /// The newest `limit` stored items re-evaluated under `topic` (with each

@@ -183,6 +183,7 @@ impl Default for RawFederation {
 struct RawPublish {
     feed_items: u32,
     fetch_article: bool,
+    update_on_new_outlet: bool,
     summary_sentences: u32,
     summary_chars: u32,
     content_warning: String,
@@ -194,6 +195,7 @@ impl Default for RawPublish {
         RawPublish {
             feed_items: 50,
             fetch_article: true,
+            update_on_new_outlet: true,
             summary_sentences: 3,
             summary_chars: 300,
             content_warning: String::new(),
@@ -325,6 +327,9 @@ pub struct PublishConfig {
     pub feed_items: u32,
     /// Fetch the article page of each published story for its summary.
     pub fetch_article: bool,
+    /// When another outlet's report joins a published story, send followers
+    /// an `Update` listing the outlets (at most one per story per hour).
+    pub update_on_new_outlet: bool,
     pub summary_sentences: usize,
     pub summary_chars: usize,
     /// Content warning on every post of the topic (Mastodon spoiler text).
@@ -649,6 +654,7 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
         publish: PublishConfig {
             feed_items: feed_items?,
             fetch_article: raw.publish.fetch_article,
+            update_on_new_outlet: raw.publish.update_on_new_outlet,
             summary_sentences: summary_sentences? as usize,
             summary_chars: summary_chars? as usize,
             content_warning: Some(raw.publish.content_warning.trim().to_string())

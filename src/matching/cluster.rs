@@ -25,8 +25,10 @@
 //! measures. Hashes are FNV-1a, fixed forever, so stored fingerprints stay
 //! comparable across versions.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::entities::Gazetteer;
 use super::text::{self, WordStemmer};
 
 /// Similarity at or above which two items are the same story. Jaccard over
@@ -54,6 +56,25 @@ pub struct StoryFingerprint {
     pub title: Vec<u64>,
     /// Sorted, distinct feature hashes of the title and the lead.
     pub body: Vec<u64>,
+    /// What the event is made of (see [`super::entities`]); empty in
+    /// fingerprints stored before these were extracted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<String>,
+    /// Generic names: capitalised words that are no gazetteer alias.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Numbers of the title and lead (years left out).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub numbers: Vec<String>,
+    /// Numbers of the title alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub title_numbers: Vec<String>,
+    /// Conflicting event wordings present (nomination vs election).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    /// The item's own date (Unix seconds), when it had a plausible one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<i64>,
 }
 
 fn features(stemmer: &WordStemmer, raw: &str, max_words: usize, max_cjk: usize) -> Vec<u64> {
@@ -107,12 +128,43 @@ impl StoryFingerprint {
         body.extend(lead_f);
         body.sort_unstable();
         body.dedup();
+        let x = Gazetteer::builtin().extract(title, lead);
         StoryFingerprint {
             version: FINGERPRINT_VERSION,
             lang: lang.to_string(),
             title: title_f,
             body,
+            entities: x.entities.into_iter().collect(),
+            names: x.names.into_iter().collect(),
+            numbers: x.numbers.into_iter().collect(),
+            title_numbers: x.title_numbers.into_iter().collect(),
+            events: x.events.into_iter().collect(),
+            date: None,
         }
+    }
+
+    /// Fingerprint of an item dated `date` (its own publication date).
+    pub fn dated(title: &str, lead: &str, lang: &str, date: DateTime<Utc>) -> Self {
+        let mut fp = Self::new(title, lead, lang);
+        fp.date = Some(date.timestamp());
+        fp
+    }
+
+    /// The keys an index files this fingerprint under: specific entities,
+    /// names, numbers and title features. Common entities are left out
+    /// (every story has them).
+    pub fn index_keys(&self) -> Vec<String> {
+        let g = Gazetteer::builtin();
+        let mut keys: Vec<String> = self
+            .entities
+            .iter()
+            .filter(|e| !g.is_common(e))
+            .map(|e| format!("e:{e}"))
+            .collect();
+        keys.extend(self.names.iter().map(|n| format!("n:{n}")));
+        keys.extend(self.numbers.iter().map(|n| format!("#:{n}")));
+        keys.extend(self.title.iter().map(|h| format!("t:{h:x}")));
+        keys
     }
 }
 
@@ -153,7 +205,136 @@ pub fn story_similarity(a: &StoryFingerprint, b: &StoryFingerprint) -> f64 {
 
 /// Whether two fingerprints are the same story.
 pub fn same_story(a: &StoryFingerprint, b: &StoryFingerprint) -> bool {
-    story_similarity(a, b) >= SAME_STORY_THRESHOLD
+    story_match(a, b).same
+}
+
+/// Two reports further apart than this (on their own dates) are different
+/// events, however alike.
+pub const STORY_WINDOW_SECS: i64 = 72 * 3600;
+
+/// Evidence (see [`story_match`]) at or above which two reports are one story.
+pub const SAME_STORY_EVIDENCE: f64 = 3.0;
+
+/// The matcher's verdict on two reports, with its reasons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct StoryMatch {
+    pub same: bool,
+    /// Jaccard similarity of the wording (same-language signal).
+    pub similarity: f64,
+    /// Weighted sum of what the two share (entities, names, numbers, wording).
+    pub evidence: f64,
+    pub shared_entities: Vec<String>,
+    pub shared_names: Vec<String>,
+    pub shared_numbers: Vec<String>,
+    /// Days between the items' own dates, when both have one.
+    pub days_apart: Option<f64>,
+    /// Why they were kept apart regardless of the evidence.
+    pub kept_apart: Option<String>,
+}
+
+impl StoryMatch {
+    /// One line for listings and the dashboard.
+    pub fn reasons(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.shared_entities.is_empty() {
+            parts.push(format!("entities {}", self.shared_entities.join(", ")));
+        }
+        if !self.shared_names.is_empty() {
+            parts.push(format!("names {}", self.shared_names.join(", ")));
+        }
+        if !self.shared_numbers.is_empty() {
+            parts.push(format!("numbers {}", self.shared_numbers.join(", ")));
+        }
+        parts.push(format!("wording {:.2}", self.similarity));
+        if let Some(d) = self.days_apart {
+            parts.push(format!("{d:.1} days apart"));
+        }
+        let head = if self.same { "same story" } else { "different" };
+        let mut out = format!(
+            "{head} (evidence {:.1} of {SAME_STORY_EVIDENCE:.1}): {}",
+            self.evidence,
+            parts.join("; ")
+        );
+        if let Some(k) = &self.kept_apart {
+            out.push_str(&format!("; kept apart: {k}"));
+        }
+        out
+    }
+}
+
+fn shared(a: &[String], b: &[String]) -> Vec<String> {
+    a.iter().filter(|x| b.contains(x)).cloned().collect()
+}
+
+/// Whether two reports tell one event, and why.
+///
+/// Kept apart first, whatever they share: items dated more than
+/// [`STORY_WINDOW_SECS`] apart; one worded as a nomination and the other as
+/// an election (the gazetteer's conflicts); titles whose figures differ
+/// ("3 deported" vs "10 deported"). Otherwise the evidence adds up: each
+/// shared person 1.5, other specific entity 1, each shared common entity
+/// (Taiwan, INTERPOL) 0.25, each shared name 0.75, the first shared number 1.5 and each further
+/// one 0.75, and the wording similarity × 6. One story from
+/// [`SAME_STORY_EVIDENCE`], or when the wording alone reaches
+/// [`SAME_STORY_THRESHOLD`] (one language, syndicated copy).
+pub fn story_match(a: &StoryFingerprint, b: &StoryFingerprint) -> StoryMatch {
+    let g = Gazetteer::builtin();
+    let similarity = story_similarity(a, b);
+    let shared_entities = shared(&a.entities, &b.entities);
+    let shared_names = shared(&a.names, &b.names);
+    let shared_numbers = shared(&a.numbers, &b.numbers);
+    let days_apart = match (a.date, b.date) {
+        (Some(x), Some(y)) => Some((x - y).abs() as f64 / 86_400.0),
+        _ => None,
+    };
+    let mut kept_apart = None;
+    if let (Some(x), Some(y)) = (a.date, b.date) {
+        if (x - y).abs() > STORY_WINDOW_SECS {
+            kept_apart = Some(format!(
+                "dated {:.0} days apart",
+                (x - y).abs() as f64 / 86_400.0
+            ));
+        }
+    }
+    if kept_apart.is_none() {
+        for e in &a.events {
+            let (n, side) = e.split_at(e.len() - 1);
+            let other = format!("{n}{}", if side == "a" { "b" } else { "a" });
+            if !a.events.contains(&other) && b.events.contains(&other) && !b.events.contains(e) {
+                kept_apart = Some("one reports a nomination, the other an election".to_string());
+            }
+        }
+    }
+    if kept_apart.is_none()
+        && !a.title_numbers.is_empty()
+        && !b.title_numbers.is_empty()
+        && shared(&a.title_numbers, &b.title_numbers).is_empty()
+    {
+        kept_apart = Some(format!(
+            "titles report different figures ({} vs {})",
+            a.title_numbers.join(", "),
+            b.title_numbers.join(", ")
+        ));
+    }
+    let entity_weight: f64 = shared_entities.iter().map(|e| g.weight(e)).sum();
+    let number_weight = match shared_numbers.len() {
+        0 => 0.0,
+        n => 1.5 + 0.75 * (n - 1) as f64,
+    };
+    let evidence =
+        entity_weight + 0.75 * shared_names.len() as f64 + number_weight + similarity * 6.0;
+    let same = kept_apart.is_none()
+        && (evidence >= SAME_STORY_EVIDENCE || similarity >= SAME_STORY_THRESHOLD);
+    StoryMatch {
+        same,
+        similarity,
+        evidence,
+        shared_entities,
+        shared_names,
+        shared_numbers,
+        days_apart,
+        kept_apart,
+    }
 }
 
 #[cfg(test)]

@@ -27,18 +27,23 @@
 
 pub mod cluster;
 mod config;
+pub mod entities;
 pub mod eval;
 mod explain;
 pub mod query;
 mod score;
+pub mod story_index;
 pub mod text;
 mod topic;
 
-pub use cluster::{SAME_STORY_THRESHOLD, StoryFingerprint, same_story, story_similarity};
+pub use cluster::{
+    SAME_STORY_THRESHOLD, StoryFingerprint, StoryMatch, same_story, story_match, story_similarity,
+};
 pub use config::{ExcludeConfig, RuleConfig, TopicConfig, TopicOverride};
 pub use eval::{EvalReport, EvalRow, LabelCounts, evaluate_rows};
 pub use explain::{Explanation, RuleHit, TermHit, TermPart, score_and_threshold};
 pub use query::ParseError;
+pub use story_index::StoryIndex;
 pub use topic::{Candidate, Decision, Topic, TopicError};
 
 /// Splits a Chinese text into the words the scorer uses (folded to

@@ -23,6 +23,8 @@ pub struct Publisher {
     pub topic_terms: Vec<String>,
     /// `None` when federation is off: entries are still published to the feed.
     pub fediverse: Option<Fediverse>,
+    /// `[publish] update_on_new_outlet`.
+    pub update_on_new_outlet: bool,
 }
 
 impl Publisher {
@@ -123,6 +125,72 @@ impl Publisher {
                 None
             }
         }
+    }
+
+    /// Other outlets joined a published story: its entry and Note re-composed
+    /// with every outlet (`outlets`, the lead's first), as an `Update`.
+    /// `None` when `[publish] update_on_new_outlet` is off.
+    pub fn outlets_update(
+        &self,
+        entry: &FeedEntryRow,
+        categories: &[String],
+        outlets: &[String],
+        now: DateTime<Utc>,
+    ) -> Option<Publication> {
+        if !self.update_on_new_outlet {
+            return None;
+        }
+        let tag_base = {
+            let mut u = self.base_url.clone();
+            let path = format!("{}/tags/", u.path().trim_end_matches('/'));
+            u.set_path(&path);
+            u.to_string()
+        };
+        let post = match compose_post(
+            &PostInput {
+                title: &entry.title,
+                summary: &entry.summary,
+                sources: outlets,
+                link: &entry.link,
+                language: &entry.lang,
+                topic_hashtags: &self.hashtags,
+                item_hashtags: categories,
+                spoiler_text: self.content_warning.as_deref(),
+            },
+            &PostOptions::new(tag_base),
+        ) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(story.id = %entry.story_id, error = %e, "outlets not added: cannot compose the post");
+                return None;
+            }
+        };
+        let new_entry = FeedEntryRow {
+            post_html: post.html.clone(),
+            post_text: post.text.clone(),
+            updated_at: now,
+            ..entry.clone()
+        };
+        let story = StoryPost {
+            story_id: entry.story_id.clone(),
+            page_url: self.story_url(&entry.story_id),
+            html: post.html,
+            language: post.language,
+            hashtags: post.hashtags,
+            sensitive_cw: post.spoiler_text,
+            published: entry.published_at,
+            updated: Some(now),
+        };
+        let activity = self.fediverse.as_ref().and_then(|f| {
+            f.prepare_update(&story)
+                .map_err(|e| tracing::error!(story.id = %entry.story_id, error = %e, "cannot prepare the Update"))
+                .ok()
+        });
+        Some(Publication::Outlets {
+            entry: new_entry,
+            activity,
+            not_since: now - chrono::Duration::hours(1),
+        })
     }
 
     /// The lead item of a published story changed: its replacement entry.

@@ -124,6 +124,8 @@ pub struct Verdict {
     /// JSON story fingerprint; set for published items.
     pub fingerprint: Option<String>,
     pub story: StoryAssignment,
+    /// Why the item joined its story (the matcher's reasons), when it did.
+    pub story_reasons: Option<String>,
 }
 
 /// Where a published item goes.
@@ -174,6 +176,14 @@ pub enum Publication {
     Edit {
         entry: FeedEntryRow,
         activity: Option<fed::PreparedActivity>,
+    },
+    /// Other outlets joined a published story: its Note lists them. Applied
+    /// (entry re-composed, `Update` queued) only when the story's outlets
+    /// were not updated after `not_since`: one such Update per story per hour.
+    Outlets {
+        entry: FeedEntryRow,
+        activity: Option<fed::PreparedActivity>,
+        not_since: DateTime<Utc>,
     },
 }
 
@@ -379,7 +389,8 @@ impl Store {
                 };
                 sqlx::query(
                     "UPDATE items SET decision = ?, score = ?, explanation = ?, reasons = ?,
-                                      fingerprint = ?, story_id = ?
+                                      fingerprint = ?, story_id = ?,
+                                      story_reasons = COALESCE(?, story_reasons)
                      WHERE id = ?",
                 )
                 .bind(if v.publish { "publish" } else { "skip" })
@@ -388,6 +399,7 @@ impl Store {
                 .bind(&v.reasons)
                 .bind(&v.fingerprint)
                 .bind(story_id)
+                .bind(&v.story_reasons)
                 .bind(&item.id)
                 .execute(&mut *tx)
                 .await?;
@@ -422,6 +434,8 @@ impl Store {
                             .map_err(StoreError::from)?;
                     }
                 }
+                // Applied after every item of the poll is written, below.
+                Publication::Outlets { .. } => {}
                 Publication::Edit { entry, activity } => {
                     let updated = sqlx::query(
                         "UPDATE feed_entries SET title = ?, summary = ?, link = ?, lang = ?, hashtags = ?,
@@ -450,8 +464,57 @@ impl Store {
                 }
             }
         }
+        for p in publications {
+            if let Publication::Outlets {
+                entry,
+                activity,
+                not_since,
+            } = p
+            {
+                let updated = sqlx::query(
+                    "UPDATE feed_entries SET post_html = ?, post_text = ?, updated_at = ?,
+                            revision = revision + 1, outlets_updated_at = ?
+                     WHERE story_id = ? AND (outlets_updated_at IS NULL OR outlets_updated_at <= ?)",
+                )
+                .bind(&entry.post_html)
+                .bind(&entry.post_text)
+                .bind(entry.updated_at)
+                .bind(record.at)
+                .bind(&entry.story_id)
+                .bind(not_since)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if let (1, Some(a)) = (updated, activity) {
+                    fed::FedStore::apply_prepared_tx(&mut tx, a, record.at)
+                        .await
+                        .map_err(StoreError::from)?;
+                }
+            }
+        }
         tx.commit().await?;
         Ok(counts)
+    }
+
+    /// A published story's entry, its outlet names (lead first) and the
+    /// categories of its lead item, for re-composing its post.
+    pub async fn story_for_outlets(
+        &self,
+        story_id: &str,
+    ) -> Result<Option<(FeedEntryRow, Vec<String>, Vec<String>)>, StoreError> {
+        let Some(p) = self.published_entry(story_id).await? else {
+            return Ok(None);
+        };
+        let categories: Option<String> =
+            sqlx::query_scalar("SELECT categories FROM items WHERE id = ?")
+                .bind(story_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let categories = categories
+            .and_then(|c| serde_json::from_str(&c).ok())
+            .unwrap_or_default();
+        let outlets = p.sources.into_iter().map(|(name, _)| name).collect();
+        Ok(Some((p.entry, outlets, categories)))
     }
 
     /// What is stored for these item ids (absent ids are new).
@@ -506,7 +569,8 @@ impl Store {
     ) -> Result<Vec<(StoredItem, Option<StoredDecision>)>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
-                    updated_at, first_seen_at, content_hash, categories, revision, decision, score, reasons, story_id
+                    updated_at, first_seen_at, content_hash, categories, revision, decision, score, reasons, story_id,
+                    story_reasons
              FROM items ORDER BY published_at DESC, id LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -523,6 +587,7 @@ impl Store {
                             .try_get::<Option<String>, _>("reasons")?
                             .unwrap_or_default(),
                         story_id: r.try_get("story_id")?,
+                        story_reasons: r.try_get("story_reasons")?,
                     })
                 });
                 Ok((stored_item_from_row(r)?, stored.transpose()?))
@@ -696,6 +761,8 @@ pub struct StoredDecision {
     pub score: f64,
     pub reasons: String,
     pub story_id: Option<String>,
+    /// Why the item joined its story (the matcher's reasons), when it did.
+    pub story_reasons: Option<String>,
 }
 
 const FEED_ENTRY_SELECT: &str =

@@ -411,6 +411,12 @@ async fn dashboard_view(
             published: i.item.published,
             decision: d.as_ref().map(|d| d.publish),
             score: d.as_ref().map(|d| d.score),
+            story: d
+                .as_ref()
+                .and_then(|d| match (&d.story_id, &d.story_reasons) {
+                    (Some(s), Some(r)) if *s != i.item.id => Some((s.clone(), r.clone())),
+                    _ => None,
+                }),
             reasons: d.map(|d| d.reasons).unwrap_or_default(),
         })
         .collect();
@@ -537,6 +543,7 @@ async fn preview_rows(
                 decision: c.before,
                 score: None,
                 reasons: String::new(),
+                story: None,
             },
             before: c.before,
             after: c.after,

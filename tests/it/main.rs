@@ -32,6 +32,7 @@ mod relevance_cli;
 mod resilience;
 mod restart;
 mod sources_cli;
+mod stories;
 mod web_admin;
 mod web_browser;
 mod web_metrics;

@@ -69,6 +69,7 @@ fn good_story() -> StoryView {
 
 fn item(id: &str, source: &str, decision: Option<bool>) -> ItemView {
     ItemView {
+        story: None,
         id: id.into(),
         title: format!("Item {id} {XSS}"),
         link: Some("javascript:alert(9)".into()),

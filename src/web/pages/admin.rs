@@ -394,7 +394,7 @@ fn items_section(view: &AdminView) -> String {
             "<tr data-testid=\"item-row\" data-decision=\"{d}\" data-source=\"{src}\" data-item-id=\"{id}\">\
              <td data-label=\"Published\">{time}</td><td data-label=\"Source\">{src}</td>\
              <td data-label=\"Title\">{title}</td><td data-label=\"Decision\">{dc}</td>\
-             <td data-label=\"Score\" class=\"num\">{score}</td><td data-label=\"Reasons\" class=\"reasons\">{reasons}</td></tr>",
+             <td data-label=\"Score\" class=\"num\">{score}</td><td data-label=\"Reasons\" class=\"reasons\">{reasons}{story}</td></tr>",
             d = decision_word(item.decision),
             src = escape_html(&item.source),
             id = escape_html(&item.id),
@@ -403,6 +403,15 @@ fn items_section(view: &AdminView) -> String {
             dc = decision_cell(item.decision),
             score = score_text(item.score),
             reasons = escape_html(&item.reasons),
+            story = match &item.story {
+                Some((id, why)) => format!(
+                    "<div class=\"story-reasons\" data-testid=\"story-reasons\">Joined <a href=\"/stories/{id}\">story {short}</a>: {why}</div>",
+                    id = escape_html(id),
+                    short = escape_html(id.get(..8).unwrap_or(id)),
+                    why = escape_html(why)
+                ),
+                None => String::new(),
+            },
         );
     }
     out.push_str("</tbody></table>\n");

@@ -83,6 +83,9 @@ pub struct ItemView {
     pub decision: Option<bool>,
     pub score: Option<f64>,
     pub reasons: String,
+    /// For an item that joined another outlet's story: which, and why
+    /// (shared entities and numbers, similarity).
+    pub story: Option<(String, String)>,
 }
 
 /// Counts of the Fediverse delivery queue.
