@@ -37,6 +37,10 @@ pub const MAX_INBOX_BODY: usize = 256 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboxOutcome {
     Followed,
+    /// The activity id was already handled: acknowledged, not acted on again.
+    Replayed,
+    /// The sender's cached actor (key, inboxes) was refreshed from its id.
+    ActorUpdated,
     Unfollowed,
     ActorDeleted,
     Ignored,
@@ -47,6 +51,9 @@ pub enum InboxOutcome {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IncomingActivity {
     pub id: Url,
+    /// An id, or an embedded actor object of which only the `id` is read:
+    /// the embedded copy is never trusted, the actor is fetched from its id.
+    #[serde(deserialize_with = "actor_ref")]
     pub actor: ObjectId<RemoteActor>,
     #[serde(rename = "type")]
     pub kind: String,
@@ -55,6 +62,29 @@ pub struct IncomingActivity {
     #[serde(flatten)]
     pub rest: serde_json::Map<String, Value>,
 }
+
+/// Reads `actor` as either `"https://..."` or `{"id": "https://...", ...}`.
+fn actor_ref<'de, D>(d: D) -> Result<ObjectId<RemoteActor>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Ref {
+        Id(Url),
+        Object { id: Url },
+    }
+    Ok(match Ref::deserialize(d)? {
+        Ref::Id(u) | Ref::Object { id: u } => ObjectId::from(u),
+    })
+}
+
+/// Actor types whose `Update` refreshes our cached copy of the sender.
+const ACTOR_TYPES: [&str; 5] = ["Person", "Service", "Application", "Group", "Organization"];
+
+/// A signature that fails against a cached key triggers at most one re-fetch
+/// of that actor per this interval, so a forger cannot make us fetch in a loop.
+pub const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn object_id(v: &Value) -> Option<&str> {
     match v {
@@ -89,7 +119,38 @@ impl Activity for IncomingActivity {
     }
 }
 
+/// Claims the activity id, acts on it once, and releases the claim if acting
+/// failed (so the sender's retry is handled).
 async fn handle_verified(
+    activity: IncomingActivity,
+    data: &Data<Arc<FedInner>>,
+) -> Result<InboxOutcome, FediverseError> {
+    let id = activity.id.to_string();
+    let fresh = data
+        .store
+        .claim_inbox_activity(
+            &id,
+            &activity.kind,
+            activity.actor.inner().as_str(),
+            Utc::now(),
+        )
+        .await?;
+    if !fresh {
+        tracing::debug!("activity already handled; acknowledged again");
+        return Ok(InboxOutcome::Replayed);
+    }
+    match act_on(activity, data).await {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            if let Err(release) = data.store.release_inbox_activity(&id).await {
+                tracing::warn!(error = %release, "could not release an inbox claim");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn act_on(
     activity: IncomingActivity,
     data: &Data<Arc<FedInner>>,
 ) -> Result<InboxOutcome, FediverseError> {
@@ -109,7 +170,12 @@ async fn handle_verified(
                 follow_id: Some(activity.id.to_string()),
             };
             let now = Utc::now();
+            // Stored once per actor (a duplicate Follow refreshes the row),
+            // while every Follow id is remembered for a later Undo.
             store.upsert_follower(&follower, now).await?;
+            store
+                .record_follow(activity.id.as_str(), remote.id.as_str(), now)
+                .await?;
             let accept_id = note::activity_id(
                 &data.settings.base_url,
                 "accept",
@@ -148,8 +214,11 @@ async fn handle_verified(
             let inner_type = activity.object.get("type").and_then(Value::as_str);
             let removed = match (inner_type, &activity.object) {
                 (Some("Follow"), obj) => {
-                    // The embedded Follow must be the sender's own.
-                    if obj.get("actor").and_then(|a| object_id(a)) != Some(actor_url.as_str()) {
+                    // The embedded Follow must be the sender's own (its actor
+                    // may be an id or an object, or left out: the Undo is signed
+                    // by the sender and can only end the sender's own follow).
+                    let inner_actor = obj.get("actor").map(|a| object_id(a));
+                    if inner_actor.is_some_and(|a| a != Some(actor_url.as_str())) {
                         return Ok(InboxOutcome::Ignored);
                     }
                     store.remove_follower(actor_url.as_str()).await?
@@ -170,6 +239,31 @@ async fn handle_verified(
             store.remove_follower(actor_url.as_str()).await?;
             store.delete_remote_actor(actor_url.as_str()).await?;
             Ok(InboxOutcome::ActorDeleted)
+        }
+        "Update"
+            if object_id(&activity.object) == Some(actor_url.as_str())
+                && activity
+                    .object
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| ACTOR_TYPES.contains(&t)) =>
+        {
+            // The embedded profile is not trusted: the actor is fetched from
+            // its id (unless the signature check has just done so).
+            let remote = if data.refetched_within(actor_url.as_str(), KEY_REFRESHED_FOR_UPDATE) {
+                activity.actor.dereference(data).await?
+            } else {
+                activity.actor.dereference_forced(data).await?
+            };
+            store
+                .update_follower_inboxes(
+                    remote.id.as_str(),
+                    remote.inbox.as_str(),
+                    remote.shared_inbox.as_ref().map(Url::as_str),
+                )
+                .await?;
+            tracing::info!(actor = %remote.id, "remote actor updated");
+            Ok(InboxOutcome::ActorUpdated)
         }
         _ => Ok(InboxOutcome::Ignored),
     }
@@ -230,11 +324,93 @@ impl Fediverse {
             }
         }
 
-        let req = Request::from_parts(parts, Body::from(bytes));
-        let activity_data = ActivityData::from_request(req, &())
-            .await
-            .map_err(|_| FediverseError::BadRequest("unreadable body".into()))?;
         let data = self.data();
-        receive_activity::<IncomingActivity, RemoteActor, Arc<FedInner>>(activity_data, &data).await
+        let cached_before = self.inner.store.get_remote_actor(actor).await?;
+        let first = receive_once(&parts, &bytes, &data).await;
+        match first {
+            Err(FediverseError::Federation(
+                activitypub_federation::error::Error::ActivitySignatureInvalid,
+            )) => {}
+            other => return other,
+        }
+        // The signature failed against the key we hold. The sender may have
+        // rotated its key: re-fetch the actor once (rate-limited per actor)
+        // and, if the key changed, verify again.
+        // Only a key that came from the cache can be stale: an actor the
+        // first pass fetched (new, or refreshed as too old) has nothing newer.
+        let Some(before) = self.inner.store.get_remote_actor(actor).await? else {
+            return first;
+        };
+        if cached_before.is_none_or(|c| c.fetched_at != before.fetched_at) {
+            return first;
+        }
+        if !self.inner.may_refetch(actor) {
+            tracing::debug!(actor, "signature failed; key re-fetch rate-limited");
+            return first;
+        }
+        let Ok(actor_url) = Url::parse(actor) else {
+            return first;
+        };
+        let refreshed = ObjectId::<RemoteActor>::from(actor_url)
+            .dereference_forced(&data)
+            .await;
+        match refreshed {
+            Ok(now) if now.public_key_pem != before.public_key_pem => {
+                tracing::info!(actor, "remote actor key changed; verifying again");
+                receive_once(&parts, &bytes, &data).await
+            }
+            _ => first,
+        }
+    }
+}
+
+/// One pass of the library's checks (Digest, actor fetch or cache, signature)
+/// and, when they pass, [`handle_verified`].
+async fn receive_once(
+    parts: &axum::http::request::Parts,
+    bytes: &bytes::Bytes,
+    data: &Data<Arc<FedInner>>,
+) -> Result<(), FediverseError> {
+    let mut req = Request::new(Body::from(bytes.clone()));
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.headers_mut() = parts.headers.clone();
+    let activity_data = ActivityData::from_request(req, &())
+        .await
+        .map_err(|_| FediverseError::BadRequest("unreadable body".into()))?;
+    receive_activity::<IncomingActivity, RemoteActor, Arc<FedInner>>(activity_data, data).await
+}
+
+/// An `Update` of an actor whose key was re-fetched this recently (by the
+/// signature retry for this very request) is not fetched a second time.
+const KEY_REFRESHED_FOR_UPDATE: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl FedInner {
+    /// Whether the signature retry re-fetched this actor within `d`.
+    pub(crate) fn refetched_within(&self, actor: &str, d: std::time::Duration) -> bool {
+        self.key_refetches
+            .lock()
+            .ok()
+            .and_then(|m| m.get(actor).map(|t| t.elapsed() < d))
+            .unwrap_or(false)
+    }
+
+    /// Whether the actor's key may be re-fetched now (at most once per
+    /// [`KEY_REFETCH_INTERVAL`]); records the attempt when it may.
+    pub(crate) fn may_refetch(&self, actor: &str) -> bool {
+        let now = std::time::Instant::now();
+        let Ok(mut map) = self.key_refetches.lock() else {
+            return false;
+        };
+        if map.len() > 10_000 {
+            map.retain(|_, t| now.duration_since(*t) < KEY_REFETCH_INTERVAL);
+        }
+        match map.get(actor) {
+            Some(t) if now.duration_since(*t) < KEY_REFETCH_INTERVAL => false,
+            _ => {
+                map.insert(actor.to_string(), now);
+                true
+            }
+        }
     }
 }

@@ -210,6 +210,10 @@ pub struct FedInner {
     pub(crate) mastodon: Option<MastodonApiSettings>,
     /// Wakes the delivery worker when rows are queued.
     pub(crate) wake: tokio::sync::Notify,
+    /// When each remote actor's key was last re-fetched after a failed
+    /// signature (rate limit, see `inbox::KEY_REFETCH_INTERVAL`).
+    pub(crate) key_refetches:
+        std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
 }
 
 /// The Fediverse service: cheap to clone.
@@ -243,6 +247,7 @@ impl Fediverse {
             client: client.clone(),
             mastodon,
             wake: tokio::sync::Notify::new(),
+            key_refetches: Default::default(),
         });
         let allow_private = inner.settings.allow_private_addresses;
         let config = FederationConfig::builder()
