@@ -26,6 +26,7 @@ use url::Url;
 
 use super::actor::RemoteActor;
 use super::note;
+use super::rfc9421;
 use super::signatures::precheck_signature;
 use super::{FedInner, Fediverse, FediverseError};
 use crate::store::fed::{Channel, FedStore, Follower};
@@ -295,6 +296,10 @@ impl Fediverse {
                 "activity needs id, type and actor".into(),
             ));
         };
+        // A blocked domain is refused before any signature work or key fetch.
+        if self.inner.is_blocked_url(actor) || self.inner.is_blocked_url(id) {
+            return Err(FediverseError::Forbidden("domain blocked".into()));
+        }
         let span = tracing::info_span!("inbox", inbox = %parts.uri.path(), activity.id = %id, activity.kind = %kind);
         let (kind, actor) = (kind.to_string(), actor.to_string());
         self.receive_checked(parts, bytes, &json, &kind, &actor)
@@ -310,7 +315,22 @@ impl Fediverse {
         kind: &str,
         actor: &str,
     ) -> Result<(), FediverseError> {
-        precheck_signature(&parts.headers, SystemTime::now())?;
+        // Cheap checks of the signature's shape, date and (RFC 9421) digest,
+        // before any network work.
+        let rfc9421_sig = if rfc9421::is_rfc9421(&parts.headers) {
+            let base = &self.inner.settings.base_url;
+            let domain = super::signatures::domain_of(base)?;
+            Some(rfc9421::precheck(
+                &parts,
+                &bytes,
+                base.scheme(),
+                &domain,
+                SystemTime::now(),
+            )?)
+        } else {
+            precheck_signature(&parts.headers, SystemTime::now())?;
+            None
+        };
 
         // Delete of an actor we never stored: nothing to remove, and fetching
         // it would only hit a 410. Answer 2xx without any request (this is
@@ -326,6 +346,11 @@ impl Fediverse {
 
         let data = self.data();
         let cached_before = self.inner.store.get_remote_actor(actor).await?;
+        if let Some(sig) = rfc9421_sig {
+            return self
+                .receive_rfc9421(&sig, &bytes, actor, cached_before, &data)
+                .await;
+        }
         let first = receive_once(&parts, &bytes, &data).await;
         match first {
             Err(FediverseError::Federation(
@@ -334,33 +359,82 @@ impl Fediverse {
             other => return other,
         }
         // The signature failed against the key we hold. The sender may have
-        // rotated its key: re-fetch the actor once (rate-limited per actor)
-        // and, if the key changed, verify again.
-        // Only a key that came from the cache can be stale: an actor the
-        // first pass fetched (new, or refreshed as too old) has nothing newer.
+        // rotated its key: re-fetch once and, if the key changed, verify again.
+        match self.rotated_key(actor, cached_before, &data).await? {
+            Some(_) => receive_once(&parts, &bytes, &data).await,
+            None => first,
+        }
+    }
+
+    /// After a signature failed: re-fetches the actor (rate-limited per
+    /// actor) and returns it if its key changed. Only a key that came from
+    /// the cache can be stale: an actor that this request fetched (new, or
+    /// refreshed as too old) has nothing newer.
+    async fn rotated_key(
+        &self,
+        actor: &str,
+        cached_before: Option<crate::store::fed::RemoteActorRow>,
+        data: &Data<Arc<FedInner>>,
+    ) -> Result<Option<RemoteActor>, FediverseError> {
         let Some(before) = self.inner.store.get_remote_actor(actor).await? else {
-            return first;
+            return Ok(None);
         };
         if cached_before.is_none_or(|c| c.fetched_at != before.fetched_at) {
-            return first;
+            return Ok(None);
         }
         if !self.inner.may_refetch(actor) {
             tracing::debug!(actor, "signature failed; key re-fetch rate-limited");
-            return first;
+            return Ok(None);
         }
         let Ok(actor_url) = Url::parse(actor) else {
-            return first;
+            return Ok(None);
         };
-        let refreshed = ObjectId::<RemoteActor>::from(actor_url)
-            .dereference_forced(&data)
-            .await;
-        match refreshed {
+        match ObjectId::<RemoteActor>::from(actor_url)
+            .dereference_forced(data)
+            .await
+        {
             Ok(now) if now.public_key_pem != before.public_key_pem => {
                 tracing::info!(actor, "remote actor key changed; verifying again");
-                receive_once(&parts, &bytes, &data).await
+                Ok(Some(now))
             }
-            _ => first,
+            _ => Ok(None),
         }
+    }
+
+    /// RFC 9421 path: the same checks as the library makes for draft-cavage
+    /// (activity id on the actor's domain and not ours, actor fetched or read
+    /// from cache by its id, signature against its key), then [`handle_verified`].
+    async fn receive_rfc9421(
+        &self,
+        sig: &rfc9421::Rfc9421Signature,
+        bytes: &[u8],
+        actor: &str,
+        cached_before: Option<crate::store::fed::RemoteActorRow>,
+        data: &Data<Arc<FedInner>>,
+    ) -> Result<(), FediverseError> {
+        let activity: IncomingActivity = serde_json::from_slice(bytes)
+            .map_err(|e| FediverseError::BadRequest(format!("malformed activity: {e}")))?;
+        activitypub_federation::protocol::verification::verify_domains_match(
+            &activity.id,
+            activity.actor.inner(),
+        )?;
+        let ours = super::signatures::domain_of(&self.inner.settings.base_url)?;
+        if super::signatures::domain_of(&activity.id).is_ok_and(|d| d == ours) {
+            return Err(FediverseError::Unauthorized(
+                "activity claims to come from this server".into(),
+            ));
+        }
+        let remote = activity.actor.dereference(data).await?;
+        if let Err(e) = rfc9421::verify(sig, &remote.public_key_pem) {
+            match self.rotated_key(actor, cached_before, data).await? {
+                Some(fresh) => rfc9421::verify(sig, &fresh.public_key_pem)?,
+                None => return Err(e),
+            }
+        }
+        tracing::debug!(key_id = %sig.key_id, "RFC 9421 signature verified");
+        let outcome = handle_verified(activity, data).await?;
+        tracing::debug!(?outcome, "inbox activity handled");
+        Ok(())
     }
 }
 

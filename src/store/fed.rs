@@ -386,6 +386,16 @@ impl FedStore {
         Ok(())
     }
 
+    /// (id, target) of every pending ActivityPub delivery (domain blocks).
+    pub async fn pending_activitypub_targets(&self) -> Result<Vec<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, target FROM fed_deliveries
+             WHERE status = 'pending' AND channel = 'activitypub'",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// How many inbound activities of `kind` were handled (tests, metrics).
     pub async fn inbox_seen_count(&self, kind: &str) -> Result<i64> {
         Ok(

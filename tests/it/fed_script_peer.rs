@@ -29,6 +29,9 @@ pub enum Style {
     GoToSocial,
     /// `rsa-sha256`, `(request-target) date host digest`.
     Misskey,
+    /// RFC 9421: `Signature-Input` over `@method @target-uri content-digest`,
+    /// `rsa-v1_5-sha256`, as Fedify and Mastodon 4.4+ send.
+    Rfc9421,
 }
 
 struct PeerState {
@@ -36,6 +39,8 @@ struct PeerState {
     inbox_path: String,
     actor_gets: usize,
     received: Vec<Value>,
+    /// (user-agent, signature) of each POST received.
+    received_headers: Vec<(String, String)>,
 }
 
 pub struct ScriptPeer {
@@ -72,6 +77,7 @@ impl ScriptPeer {
             inbox_path: "/users/alice/inbox".into(),
             actor_gets: 0,
             received: Vec::new(),
+            received_headers: Vec::new(),
         }));
         let origin = format!("http://{host}:{port}");
         let actor_id = id.clone();
@@ -103,9 +109,20 @@ impl ScriptPeer {
             .route(
                 "/{*rest}",
                 post(
-                    |State(st): State<Arc<Mutex<PeerState>>>, body: String| async move {
+                    |State(st): State<Arc<Mutex<PeerState>>>,
+                     headers: axum::http::HeaderMap,
+                     body: String| async move {
+                        let h = |n: &str| {
+                            headers
+                                .get(n)
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("")
+                                .to_string()
+                        };
+                        let mut s = st.lock().expect("peer state");
+                        s.received_headers.push((h("user-agent"), h("signature")));
                         if let Ok(v) = serde_json::from_str(&body) {
-                            st.lock().expect("peer state").received.push(v);
+                            s.received.push(v);
                         }
                         axum::http::StatusCode::ACCEPTED
                     },
@@ -137,8 +154,22 @@ impl ScriptPeer {
         self.state.lock().expect("peer state").received.clone()
     }
 
+    /// (user-agent, signature) headers of each POST received.
+    pub fn received_headers(&self) -> Vec<(String, String)> {
+        self.state
+            .lock()
+            .expect("peer state")
+            .received_headers
+            .clone()
+    }
+
     pub fn public_key_pem(&self) -> String {
         public_pem(&self.state.lock().expect("peer state").key)
+    }
+
+    /// The key the actor publishes now.
+    pub fn current_key(&self) -> RsaPrivateKey {
+        self.state.lock().expect("peer state").key.clone()
     }
 
     /// Replaces the key the actor publishes (and signs with); returns the old one.
@@ -212,6 +243,9 @@ pub fn sign(
         url.host_str().expect("host"),
         url.port().expect("port")
     );
+    if style == Style::Rfc9421 {
+        return sign_rfc9421(key, key_id, url, body, date, &[]);
+    }
     let date = httpdate::fmt_http_date(date);
     let digest = format!("SHA-256={}", B64.encode(Sha256::digest(body)));
     let ctype = "application/activity+json".to_string();
@@ -222,7 +256,7 @@ pub fn sign(
             &["(request-target)", "host", "date", "digest", "content-type"],
         ),
         Style::GoToSocial => ("hs2019", &["(request-target)", "host", "date", "digest"]),
-        Style::Misskey => (
+        Style::Misskey | Style::Rfc9421 => (
             "rsa-sha256",
             &["(request-target)", "date", "host", "digest"],
         ),
@@ -256,5 +290,65 @@ pub fn sign(
         ("digest".into(), digest),
         ("signature".into(), header),
         ("content-type".into(), ctype),
+    ]
+}
+
+/// RFC 9421 headers (`Content-Digest`, `Signature-Input`, `Signature`) for a
+/// POST of `body` to `url`, written from the RFC's §2.5 signature base; the
+/// covered components are `@method @target-uri content-digest` unless
+/// `components` names others.
+pub fn sign_rfc9421(
+    key: &RsaPrivateKey,
+    key_id: &str,
+    url: &Url,
+    body: &[u8],
+    created: SystemTime,
+    components: &[&str],
+) -> Vec<(String, String)> {
+    let components: &[&str] = if components.is_empty() {
+        &["@method", "@target-uri", "content-digest"]
+    } else {
+        components
+    };
+    let digest = format!("sha-256=:{}:", B64.encode(Sha256::digest(body)));
+    let created = created
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after epoch")
+        .as_secs();
+    let list = components
+        .iter()
+        .map(|c| format!("\"{c}\""))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let params = format!("({list});created={created};keyid=\"{key_id}\";alg=\"rsa-v1_5-sha256\"");
+    let mut base = String::new();
+    for c in components {
+        let v = match *c {
+            "@method" => "POST".to_string(),
+            "@target-uri" => url.to_string(),
+            "@path" => url.path().to_string(),
+            "@authority" => format!(
+                "{}:{}",
+                url.host_str().expect("host"),
+                url.port().expect("port")
+            ),
+            "content-digest" => digest.clone(),
+            "content-type" => "application/activity+json".to_string(),
+            other => panic!("test signer: unsupported component {other}"),
+        };
+        base.push_str(&format!("\"{c}\": {v}\n"));
+    }
+    base.push_str(&format!("\"@signature-params\": {params}"));
+    let sig = key
+        .sign(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(base.as_bytes()),
+        )
+        .expect("sign");
+    vec![
+        ("content-digest".into(), digest),
+        ("signature-input".into(), format!("sig1={params}")),
+        ("signature".into(), format!("sig1=:{}:", B64.encode(sig))),
+        ("content-type".into(), "application/activity+json".into()),
     ]
 }

@@ -8,6 +8,7 @@ mod corpus;
 mod daemon;
 mod fed_bad_requests;
 mod fed_delivery_faults;
+mod fed_discovery;
 mod fed_e2e_fedify;
 mod fed_helpers;
 mod fed_inbox_behaviours;
