@@ -261,6 +261,9 @@ impl Reloader {
         let notes = restart_needed(&old, &new, self.fediverse.is_some());
         self.ingest
             .replace_live(live_settings(&new, self.fediverse.clone()));
+        if let Some(f) = &self.fediverse {
+            apply_blocked_domains(f.clone(), new.federation.blocked_domains.clone());
+        }
         match self.current.write() {
             Ok(mut c) => *c = new,
             Err(poisoned) => *poisoned.into_inner() = new,
@@ -361,9 +364,25 @@ async fn build_fediverse(config: &Config, store: &Store) -> Result<Fediverse> {
     };
     let mastodon =
         MastodonApiSettings::from_env().context("reading FEEDWATCH_MASTODON_URL/TOKEN")?;
-    Fediverse::new(settings, store.fed(), mastodon)
+    let fed = Fediverse::new(settings, store.fed(), mastodon)
         .await
-        .context("starting the Fediverse actor")
+        .context("starting the Fediverse actor")?;
+    fed.set_blocked_domains(config.federation.blocked_domains.clone())
+        .await
+        .context("applying [federation] blocked_domains")?;
+    Ok(fed)
+}
+
+/// Applies a reloaded `[federation] blocked_domains` (removes followers and
+/// queued deliveries on those domains) without blocking the reload.
+fn apply_blocked_domains(fed: Fediverse, domains: Vec<String>) {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            if let Err(e) = fed.set_blocked_domains(domains).await {
+                tracing::error!(error = %e, "applying [federation] blocked_domains failed");
+            }
+        });
+    }
 }
 
 impl App {

@@ -164,6 +164,7 @@ struct RawFederation {
     delivery_concurrency: u32,
     dead_after: String,
     icon_url: String,
+    blocked_domains: Vec<String>,
 }
 
 impl Default for RawFederation {
@@ -174,6 +175,7 @@ impl Default for RawFederation {
             delivery_concurrency: 8,
             dead_after: "3d".to_string(),
             icon_url: String::new(),
+            blocked_domains: Vec::new(),
         }
     }
 }
@@ -319,6 +321,9 @@ pub struct FederationConfig {
     /// A delivery still failing this long after it was queued is dead-lettered.
     pub dead_after: Duration,
     pub icon_url: Option<Url>,
+    /// Domains (and their subdomains) refused in the inbox, never delivered
+    /// to, and removed from the followers; lowercase host names.
+    pub blocked_domains: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -582,6 +587,15 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             "an http(s) URL of a square image, or \"\" for none",
         )
     };
+    let blocked_domains = v.check(
+        &["federation", "blocked_domains"],
+        raw.federation
+            .blocked_domains
+            .iter()
+            .map(|d| parse_blocked_domain(d))
+            .collect::<Result<Vec<_>, _>>(),
+        "a list of domain names such as [\"spam.example\"] (subdomains are blocked too)",
+    );
     let feed_items = v.check(
         &["publish", "feed_items"],
         in_range(raw.publish.feed_items, 1, 1000),
@@ -650,6 +664,7 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             delivery_concurrency: delivery_concurrency? as usize,
             dead_after: dead_after?,
             icon_url: icon_url?,
+            blocked_domains: blocked_domains?,
         },
         publish: PublishConfig {
             feed_items: feed_items?,
@@ -932,6 +947,21 @@ impl Validator<'_> {
                 .problem(&path, message, Some(format!("write {hint}"))),
         );
     }
+}
+
+/// A blocked domain: a host name (no scheme, port or path), lowercased.
+fn parse_blocked_domain(text: &str) -> Result<String, String> {
+    let d = text.trim().trim_end_matches('.').to_ascii_lowercase();
+    let label_ok = |l: &str| {
+        (1..=63).contains(&l.len())
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if d.is_empty() || d.len() > 253 || !d.split('.').all(label_ok) {
+        return Err(format!("\"{text}\" is not a domain name"));
+    }
+    Ok(d)
 }
 
 fn parse_base_url(text: &str) -> Result<Url, String> {

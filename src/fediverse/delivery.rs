@@ -305,6 +305,9 @@ impl Fediverse {
 
     async fn send_activity(&self, row: &DeliveryRow) -> Result<reqwest::Response, SendError> {
         let inbox = Url::parse(&row.target).map_err(|e| SendError::Refused(e.to_string()))?;
+        if self.inner.is_blocked_url(inbox.as_str()) {
+            return Err(SendError::Refused("domain blocked".into()));
+        }
         let data = self.data();
         check_remote_url(&inbox, &data)
             .await

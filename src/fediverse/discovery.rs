@@ -25,21 +25,59 @@ pub fn webfinger(inner: &FedInner, resource: &str) -> Result<Webfinger, Fedivers
     Ok(wf)
 }
 
-/// `/.well-known/nodeinfo`: where the NodeInfo document is.
-pub fn nodeinfo_links(inner: &FedInner) -> Value {
-    json!({
-        "links": [{
-            "rel": "http://nodeinfo.diaspora.software/ns/schema/2.1",
-            "href": endpoint(&inner.settings.base_url, &["nodeinfo", "2.1"]),
-        }]
-    })
+/// Drops `null` members (the library's WebFinger links carry
+/// `"template": null`, which strict parsers reject), recursively.
+pub fn without_nulls(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
 }
 
-/// `/nodeinfo/2.1`.
-pub async fn nodeinfo(inner: &FedInner) -> Result<Value, FediverseError> {
+/// `/.well-known/host-meta`: XRD with the WebFinger (lrdd) template, for
+/// servers that discover WebFinger through it.
+pub fn host_meta(inner: &FedInner) -> String {
+    let wf = endpoint(&inner.settings.base_url, &[".well-known", "webfinger"]);
+    let template = super::note::escape_html(&format!("{wf}?resource={{uri}}"));
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
+         <XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
+         <Link rel=\"lrdd\" type=\"application/jrd+json\" template=\"{template}\"/>\n\
+         </XRD>\n"
+    )
+}
+
+/// NodeInfo schema versions we serve (older crawlers only know 2.0).
+pub const NODEINFO_VERSIONS: [&str; 2] = ["2.1", "2.0"];
+
+/// `/.well-known/nodeinfo`: where the NodeInfo documents are (2.0 and 2.1).
+pub fn nodeinfo_links(inner: &FedInner) -> Value {
+    let links: Vec<Value> = NODEINFO_VERSIONS
+        .iter()
+        .map(|v| {
+            json!({
+                "rel": format!("http://nodeinfo.diaspora.software/ns/schema/{v}"),
+                "href": endpoint(&inner.settings.base_url, &["nodeinfo", v]),
+            })
+        })
+        .collect();
+    json!({ "links": links })
+}
+
+/// `/nodeinfo/2.0` and `/nodeinfo/2.1` (the same fields are valid in both).
+pub async fn nodeinfo(inner: &FedInner, version: &str) -> Result<Value, FediverseError> {
+    if !NODEINFO_VERSIONS.contains(&version) {
+        return Err(FediverseError::NotFound);
+    }
     let posts = inner.store.outbox_count().await?;
     Ok(json!({
-        "version": "2.1",
+        "version": version,
         "software": {
             "name": "feedwatch",
             "version": env!("CARGO_PKG_VERSION"),

@@ -26,6 +26,7 @@ use url::Url;
 
 use super::actor::RemoteActor;
 use super::note;
+use super::rfc9421;
 use super::signatures::precheck_signature;
 use super::{FedInner, Fediverse, FediverseError};
 use crate::store::fed::{Channel, FedStore, Follower};
@@ -37,6 +38,10 @@ pub const MAX_INBOX_BODY: usize = 256 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InboxOutcome {
     Followed,
+    /// The activity id was already handled: acknowledged, not acted on again.
+    Replayed,
+    /// The sender's cached actor (key, inboxes) was refreshed from its id.
+    ActorUpdated,
     Unfollowed,
     ActorDeleted,
     Ignored,
@@ -47,6 +52,9 @@ pub enum InboxOutcome {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IncomingActivity {
     pub id: Url,
+    /// An id, or an embedded actor object of which only the `id` is read:
+    /// the embedded copy is never trusted, the actor is fetched from its id.
+    #[serde(deserialize_with = "actor_ref")]
     pub actor: ObjectId<RemoteActor>,
     #[serde(rename = "type")]
     pub kind: String,
@@ -55,6 +63,29 @@ pub struct IncomingActivity {
     #[serde(flatten)]
     pub rest: serde_json::Map<String, Value>,
 }
+
+/// Reads `actor` as either `"https://..."` or `{"id": "https://...", ...}`.
+fn actor_ref<'de, D>(d: D) -> Result<ObjectId<RemoteActor>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Ref {
+        Id(Url),
+        Object { id: Url },
+    }
+    Ok(match Ref::deserialize(d)? {
+        Ref::Id(u) | Ref::Object { id: u } => ObjectId::from(u),
+    })
+}
+
+/// Actor types whose `Update` refreshes our cached copy of the sender.
+const ACTOR_TYPES: [&str; 5] = ["Person", "Service", "Application", "Group", "Organization"];
+
+/// A signature that fails against a cached key triggers at most one re-fetch
+/// of that actor per this interval, so a forger cannot make us fetch in a loop.
+pub const KEY_REFETCH_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn object_id(v: &Value) -> Option<&str> {
     match v {
@@ -89,7 +120,38 @@ impl Activity for IncomingActivity {
     }
 }
 
+/// Claims the activity id, acts on it once, and releases the claim if acting
+/// failed (so the sender's retry is handled).
 async fn handle_verified(
+    activity: IncomingActivity,
+    data: &Data<Arc<FedInner>>,
+) -> Result<InboxOutcome, FediverseError> {
+    let id = activity.id.to_string();
+    let fresh = data
+        .store
+        .claim_inbox_activity(
+            &id,
+            &activity.kind,
+            activity.actor.inner().as_str(),
+            Utc::now(),
+        )
+        .await?;
+    if !fresh {
+        tracing::debug!("activity already handled; acknowledged again");
+        return Ok(InboxOutcome::Replayed);
+    }
+    match act_on(activity, data).await {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            if let Err(release) = data.store.release_inbox_activity(&id).await {
+                tracing::warn!(error = %release, "could not release an inbox claim");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn act_on(
     activity: IncomingActivity,
     data: &Data<Arc<FedInner>>,
 ) -> Result<InboxOutcome, FediverseError> {
@@ -109,7 +171,12 @@ async fn handle_verified(
                 follow_id: Some(activity.id.to_string()),
             };
             let now = Utc::now();
+            // Stored once per actor (a duplicate Follow refreshes the row),
+            // while every Follow id is remembered for a later Undo.
             store.upsert_follower(&follower, now).await?;
+            store
+                .record_follow(activity.id.as_str(), remote.id.as_str(), now)
+                .await?;
             let accept_id = note::activity_id(
                 &data.settings.base_url,
                 "accept",
@@ -148,8 +215,11 @@ async fn handle_verified(
             let inner_type = activity.object.get("type").and_then(Value::as_str);
             let removed = match (inner_type, &activity.object) {
                 (Some("Follow"), obj) => {
-                    // The embedded Follow must be the sender's own.
-                    if obj.get("actor").and_then(|a| object_id(a)) != Some(actor_url.as_str()) {
+                    // The embedded Follow must be the sender's own (its actor
+                    // may be an id or an object, or left out: the Undo is signed
+                    // by the sender and can only end the sender's own follow).
+                    let inner_actor = obj.get("actor").map(|a| object_id(a));
+                    if inner_actor.is_some_and(|a| a != Some(actor_url.as_str())) {
                         return Ok(InboxOutcome::Ignored);
                     }
                     store.remove_follower(actor_url.as_str()).await?
@@ -170,6 +240,31 @@ async fn handle_verified(
             store.remove_follower(actor_url.as_str()).await?;
             store.delete_remote_actor(actor_url.as_str()).await?;
             Ok(InboxOutcome::ActorDeleted)
+        }
+        "Update"
+            if object_id(&activity.object) == Some(actor_url.as_str())
+                && activity
+                    .object
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| ACTOR_TYPES.contains(&t)) =>
+        {
+            // The embedded profile is not trusted: the actor is fetched from
+            // its id (unless the signature check has just done so).
+            let remote = if data.refetched_within(actor_url.as_str(), KEY_REFRESHED_FOR_UPDATE) {
+                activity.actor.dereference(data).await?
+            } else {
+                activity.actor.dereference_forced(data).await?
+            };
+            store
+                .update_follower_inboxes(
+                    remote.id.as_str(),
+                    remote.inbox.as_str(),
+                    remote.shared_inbox.as_ref().map(Url::as_str),
+                )
+                .await?;
+            tracing::info!(actor = %remote.id, "remote actor updated");
+            Ok(InboxOutcome::ActorUpdated)
         }
         _ => Ok(InboxOutcome::Ignored),
     }
@@ -201,6 +296,10 @@ impl Fediverse {
                 "activity needs id, type and actor".into(),
             ));
         };
+        // A blocked domain is refused before any signature work or key fetch.
+        if self.inner.is_blocked_url(actor) || self.inner.is_blocked_url(id) {
+            return Err(FediverseError::Forbidden("domain blocked".into()));
+        }
         let span = tracing::info_span!("inbox", inbox = %parts.uri.path(), activity.id = %id, activity.kind = %kind);
         let (kind, actor) = (kind.to_string(), actor.to_string());
         self.receive_checked(parts, bytes, &json, &kind, &actor)
@@ -216,7 +315,22 @@ impl Fediverse {
         kind: &str,
         actor: &str,
     ) -> Result<(), FediverseError> {
-        precheck_signature(&parts.headers, SystemTime::now())?;
+        // Cheap checks of the signature's shape, date and (RFC 9421) digest,
+        // before any network work.
+        let rfc9421_sig = if rfc9421::is_rfc9421(&parts.headers) {
+            let base = &self.inner.settings.base_url;
+            let domain = super::signatures::domain_of(base)?;
+            Some(rfc9421::precheck(
+                &parts,
+                &bytes,
+                base.scheme(),
+                &domain,
+                SystemTime::now(),
+            )?)
+        } else {
+            precheck_signature(&parts.headers, SystemTime::now())?;
+            None
+        };
 
         // Delete of an actor we never stored: nothing to remove, and fetching
         // it would only hit a 410. Answer 2xx without any request (this is
@@ -230,11 +344,147 @@ impl Fediverse {
             }
         }
 
-        let req = Request::from_parts(parts, Body::from(bytes));
-        let activity_data = ActivityData::from_request(req, &())
-            .await
-            .map_err(|_| FediverseError::BadRequest("unreadable body".into()))?;
         let data = self.data();
-        receive_activity::<IncomingActivity, RemoteActor, Arc<FedInner>>(activity_data, &data).await
+        let cached_before = self.inner.store.get_remote_actor(actor).await?;
+        if let Some(sig) = rfc9421_sig {
+            return self
+                .receive_rfc9421(&sig, &bytes, actor, cached_before, &data)
+                .await;
+        }
+        let first = receive_once(&parts, &bytes, &data).await;
+        match first {
+            Err(FediverseError::Federation(
+                activitypub_federation::error::Error::ActivitySignatureInvalid,
+            )) => {}
+            other => return other,
+        }
+        // The signature failed against the key we hold. The sender may have
+        // rotated its key: re-fetch once and, if the key changed, verify again.
+        match self.rotated_key(actor, cached_before, &data).await? {
+            Some(_) => receive_once(&parts, &bytes, &data).await,
+            None => first,
+        }
+    }
+
+    /// After a signature failed: re-fetches the actor (rate-limited per
+    /// actor) and returns it if its key changed. Only a key that came from
+    /// the cache can be stale: an actor that this request fetched (new, or
+    /// refreshed as too old) has nothing newer.
+    async fn rotated_key(
+        &self,
+        actor: &str,
+        cached_before: Option<crate::store::fed::RemoteActorRow>,
+        data: &Data<Arc<FedInner>>,
+    ) -> Result<Option<RemoteActor>, FediverseError> {
+        let Some(before) = self.inner.store.get_remote_actor(actor).await? else {
+            return Ok(None);
+        };
+        if cached_before.is_none_or(|c| c.fetched_at != before.fetched_at) {
+            return Ok(None);
+        }
+        if !self.inner.may_refetch(actor) {
+            tracing::debug!(actor, "signature failed; key re-fetch rate-limited");
+            return Ok(None);
+        }
+        let Ok(actor_url) = Url::parse(actor) else {
+            return Ok(None);
+        };
+        match ObjectId::<RemoteActor>::from(actor_url)
+            .dereference_forced(data)
+            .await
+        {
+            Ok(now) if now.public_key_pem != before.public_key_pem => {
+                tracing::info!(actor, "remote actor key changed; verifying again");
+                Ok(Some(now))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// RFC 9421 path: the same checks as the library makes for draft-cavage
+    /// (activity id on the actor's domain and not ours, actor fetched or read
+    /// from cache by its id, signature against its key), then [`handle_verified`].
+    async fn receive_rfc9421(
+        &self,
+        sig: &rfc9421::Rfc9421Signature,
+        bytes: &[u8],
+        actor: &str,
+        cached_before: Option<crate::store::fed::RemoteActorRow>,
+        data: &Data<Arc<FedInner>>,
+    ) -> Result<(), FediverseError> {
+        let activity: IncomingActivity = serde_json::from_slice(bytes)
+            .map_err(|e| FediverseError::BadRequest(format!("malformed activity: {e}")))?;
+        activitypub_federation::protocol::verification::verify_domains_match(
+            &activity.id,
+            activity.actor.inner(),
+        )?;
+        let ours = super::signatures::domain_of(&self.inner.settings.base_url)?;
+        if super::signatures::domain_of(&activity.id).is_ok_and(|d| d == ours) {
+            return Err(FediverseError::Unauthorized(
+                "activity claims to come from this server".into(),
+            ));
+        }
+        let remote = activity.actor.dereference(data).await?;
+        if let Err(e) = rfc9421::verify(sig, &remote.public_key_pem) {
+            match self.rotated_key(actor, cached_before, data).await? {
+                Some(fresh) => rfc9421::verify(sig, &fresh.public_key_pem)?,
+                None => return Err(e),
+            }
+        }
+        tracing::debug!(key_id = %sig.key_id, "RFC 9421 signature verified");
+        let outcome = handle_verified(activity, data).await?;
+        tracing::debug!(?outcome, "inbox activity handled");
+        Ok(())
+    }
+}
+
+/// One pass of the library's checks (Digest, actor fetch or cache, signature)
+/// and, when they pass, [`handle_verified`].
+async fn receive_once(
+    parts: &axum::http::request::Parts,
+    bytes: &bytes::Bytes,
+    data: &Data<Arc<FedInner>>,
+) -> Result<(), FediverseError> {
+    let mut req = Request::new(Body::from(bytes.clone()));
+    *req.method_mut() = parts.method.clone();
+    *req.uri_mut() = parts.uri.clone();
+    *req.headers_mut() = parts.headers.clone();
+    let activity_data = ActivityData::from_request(req, &())
+        .await
+        .map_err(|_| FediverseError::BadRequest("unreadable body".into()))?;
+    receive_activity::<IncomingActivity, RemoteActor, Arc<FedInner>>(activity_data, data).await
+}
+
+/// An `Update` of an actor whose key was re-fetched this recently (by the
+/// signature retry for this very request) is not fetched a second time.
+const KEY_REFRESHED_FOR_UPDATE: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl FedInner {
+    /// Whether the signature retry re-fetched this actor within `d`.
+    pub(crate) fn refetched_within(&self, actor: &str, d: std::time::Duration) -> bool {
+        self.key_refetches
+            .lock()
+            .ok()
+            .and_then(|m| m.get(actor).map(|t| t.elapsed() < d))
+            .unwrap_or(false)
+    }
+
+    /// Whether the actor's key may be re-fetched now (at most once per
+    /// [`KEY_REFETCH_INTERVAL`]); records the attempt when it may.
+    pub(crate) fn may_refetch(&self, actor: &str) -> bool {
+        let now = std::time::Instant::now();
+        let Ok(mut map) = self.key_refetches.lock() else {
+            return false;
+        };
+        if map.len() > 10_000 {
+            map.retain(|_, t| now.duration_since(*t) < KEY_REFETCH_INTERVAL);
+        }
+        match map.get(actor) {
+            Some(t) if now.duration_since(*t) < KEY_REFETCH_INTERVAL => false,
+            _ => {
+                map.insert(actor.to_string(), now);
+                true
+            }
+        }
     }
 }

@@ -13,6 +13,7 @@
 //! - `discovery`: WebFinger and NodeInfo documents;
 //! - `note`: Note and activity JSON (Create, Update, Delete, Accept, Tombstone);
 //! - `inbox`: inbound activity handling (size cap, JSON, signature, dispatch);
+//! - `rfc9421`: inbound RFC 9421 HTTP Message Signatures (Content-Digest);
 //! - `signatures`: HTTP signature glue (outgoing signing, inbound pre-checks,
 //!   remote URL safety), and Accept-header negotiation;
 //! - `delivery`: the persistent queue worker and the Mastodon API publisher.
@@ -25,6 +26,7 @@ pub mod discovery;
 pub mod inbox;
 pub mod keys;
 pub mod note;
+pub mod rfc9421;
 pub mod signatures;
 
 use std::path::PathBuf;
@@ -127,6 +129,8 @@ pub enum FediverseError {
     BadRequest(String),
     #[error("signature rejected: {0}")]
     Unauthorized(String),
+    #[error("refused: {0}")]
+    Forbidden(String),
     #[error("not found")]
     NotFound,
     #[error("configuration: {0}")]
@@ -157,6 +161,7 @@ impl FediverseError {
             FediverseError::BadRequest(_) => StatusCode::BAD_REQUEST,
             FediverseError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             FediverseError::NotFound => StatusCode::NOT_FOUND,
+            FediverseError::Forbidden(_) => StatusCode::FORBIDDEN,
             FediverseError::Federation(e) => match e {
                 E::ParseReceivedActivity { .. } => StatusCode::BAD_REQUEST,
                 // Anything that stops us from obtaining the sender's key, or a
@@ -210,6 +215,35 @@ pub struct FedInner {
     pub(crate) mastodon: Option<MastodonApiSettings>,
     /// Wakes the delivery worker when rows are queued.
     pub(crate) wake: tokio::sync::Notify,
+    /// When each remote actor's key was last re-fetched after a failed
+    /// signature (rate limit, see `inbox::KEY_REFETCH_INTERVAL`).
+    pub(crate) key_refetches:
+        std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+    /// `[federation] blocked_domains`, swapped on reload.
+    pub(crate) blocked_domains: std::sync::RwLock<Vec<String>>,
+}
+
+impl FedInner {
+    /// Whether `host` is a blocked domain or a subdomain of one.
+    pub(crate) fn is_blocked_host(&self, host: &str) -> bool {
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        self.blocked_domains.read().is_ok_and(|list| {
+            list.iter().any(|d| {
+                host == *d
+                    || host
+                        .strip_suffix(d.as_str())
+                        .is_some_and(|rest| rest.ends_with('.'))
+            })
+        })
+    }
+
+    /// Whether the URL's host is blocked (unparsable URLs count as blocked).
+    pub(crate) fn is_blocked_url(&self, url: &str) -> bool {
+        match Url::parse(url).ok().as_ref().and_then(Url::host_str) {
+            Some(h) => self.is_blocked_host(h),
+            None => true,
+        }
+    }
 }
 
 /// The Fediverse service: cheap to clone.
@@ -234,7 +268,8 @@ impl Fediverse {
             .map_err(|e| FediverseError::Keys(e.to_string()))??;
         let domain = signatures::domain_of(&settings.base_url)?;
         let actor = actor::LocalActor::new(&settings, &keys)?;
-        let client = signatures::http_client(settings.allow_private_addresses)?;
+        let user_agent = signatures::user_agent(&settings.base_url, &actor.id);
+        let client = signatures::http_client(settings.allow_private_addresses, &user_agent)?;
         let inner = Arc::new(FedInner {
             settings,
             store,
@@ -243,6 +278,8 @@ impl Fediverse {
             client: client.clone(),
             mastodon,
             wake: tokio::sync::Notify::new(),
+            key_refetches: Default::default(),
+            blocked_domains: Default::default(),
         });
         let allow_private = inner.settings.allow_private_addresses;
         let config = FederationConfig::builder()
@@ -267,6 +304,53 @@ impl Fediverse {
             config,
             delivery_timeout: delivery::DELIVERY_TIMEOUT,
         })
+    }
+
+    /// Sets `[federation] blocked_domains` (lowercase host names; each
+    /// blocks its subdomains too), then removes followers on those domains
+    /// and drops deliveries queued for them. Called at start-up and on reload.
+    /// Returns (followers removed, deliveries dropped).
+    pub async fn set_blocked_domains(
+        &self,
+        domains: Vec<String>,
+    ) -> Result<(u64, u64), FediverseError> {
+        if let Ok(mut list) = self.inner.blocked_domains.write() {
+            *list = domains;
+        }
+        let store = &self.inner.store;
+        let mut removed = 0;
+        for f in store.followers(i64::MAX).await? {
+            if self.inner.is_blocked_url(&f.actor_id)
+                || self.inner.is_blocked_url(&f.inbox)
+                || f.shared_inbox
+                    .as_deref()
+                    .is_some_and(|s| self.inner.is_blocked_url(s))
+            {
+                removed += store.remove_follower(&f.actor_id).await?;
+            }
+        }
+        let mut dropped = 0;
+        for (id, target) in store.pending_activitypub_targets().await? {
+            if self.inner.is_blocked_url(&target) {
+                store
+                    .mark_final(id, "failed", None, "domain blocked")
+                    .await?;
+                dropped += 1;
+            }
+        }
+        if removed + dropped > 0 {
+            tracing::info!(
+                removed_followers = removed,
+                dropped_deliveries = dropped,
+                "blocked domains applied"
+            );
+        }
+        Ok((removed, dropped))
+    }
+
+    /// Whether `host` is blocked by `[federation] blocked_domains`.
+    pub fn is_blocked_host(&self, host: &str) -> bool {
+        self.inner.is_blocked_host(host)
     }
 
     /// Overrides the per-delivery timeout (default 10 s); tests use a short one.
@@ -319,8 +403,20 @@ impl Fediverse {
         discovery::nodeinfo_links(&self.inner)
     }
 
-    pub async fn nodeinfo(&self) -> Result<serde_json::Value, FediverseError> {
-        discovery::nodeinfo(&self.inner).await
+    /// The NodeInfo document in schema `version` ("2.0" or "2.1").
+    pub async fn nodeinfo(&self, version: &str) -> Result<serde_json::Value, FediverseError> {
+        discovery::nodeinfo(&self.inner, version).await
+    }
+
+    /// WebFinger as JSON without `null` members.
+    pub fn webfinger_json(&self, resource: &str) -> Result<serde_json::Value, FediverseError> {
+        let wf = discovery::webfinger(&self.inner, resource)?;
+        Ok(discovery::without_nulls(serde_json::to_value(wf)?))
+    }
+
+    /// `/.well-known/host-meta` (XRD).
+    pub fn host_meta(&self) -> String {
+        discovery::host_meta(&self.inner)
     }
 
     pub fn actor_json(&self) -> serde_json::Value {

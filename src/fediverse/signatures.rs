@@ -44,16 +44,29 @@ pub fn domain_of(base: &Url) -> Result<String, FediverseError> {
 /// address at connect time, which also closes the DNS-rebinding gap between
 /// the check and the connection. IP-literal hosts never reach the resolver:
 /// the library's URL check refuses them (it requires a domain).
-pub fn http_client(allow_private: bool) -> Result<ClientWithMiddleware, FediverseError> {
+pub fn http_client(
+    allow_private: bool,
+    user_agent: &str,
+) -> Result<ClientWithMiddleware, FediverseError> {
     let timeout = Duration::from_secs(10);
     let client = reqwest::Client::builder()
         .redirect(Policy::none())
         .timeout(timeout)
         .connect_timeout(timeout)
-        .user_agent(concat!("feedwatch/", env!("CARGO_PKG_VERSION")))
+        .user_agent(user_agent)
         .dns_resolver(ValidatingDnsResolver::new(vec![], !allow_private))
         .build()?;
     Ok(ClientWithMiddleware::from(client))
+}
+
+/// The User-Agent of federation requests: it names the software, the bot's
+/// public URL and its actor, as remote admins expect
+/// (`feedwatch/0.1.0 (+https://example.org/; bot https://example.org/users/x)`).
+pub fn user_agent(base: &Url, actor: &Url) -> String {
+    format!(
+        "feedwatch/{} (+{base}; bot {actor})",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// Refuses inbox URLs we must not POST to: non-https (unless local mode) and
@@ -81,9 +94,12 @@ pub async fn check_remote_url(url: &Url, data: &Data<Arc<FedInner>>) -> Result<(
     Ok(())
 }
 
-/// Signs a POST of `body` to `inbox` as our actor (draft-cavage, `hs2019`
-/// label, RSA-SHA256, headers `(request-target) content-type date digest
-/// host`) with the library's signer, and returns the request ready to send.
+/// Signs a POST of `body` to `inbox` as our actor (draft-cavage, RSA-SHA256,
+/// headers `(request-target) content-type date digest host`) with the
+/// library's signer, and returns the request ready to send. The library labels
+/// the signature `algorithm="hs2019"`; it is relabelled `rsa-sha256`, what
+/// most servers send and some require. The label is not part of the signed
+/// string, so the signature stays valid.
 pub async fn signed_post(
     data: &Data<Arc<FedInner>>,
     inbox: &Url,
@@ -99,7 +115,21 @@ pub async fn signed_post(
         // reqwest would only add Host after signing.
         .header("host", host)
         .header("date", httpdate::fmt_http_date(SystemTime::now()));
-    Ok(data.sign_request(builder, body).await?)
+    let mut req = data.sign_request(builder, body).await?;
+    relabel_rsa_sha256(req.headers_mut());
+    Ok(req)
+}
+
+/// Rewrites `algorithm="hs2019"` to `algorithm="rsa-sha256"` in a draft-cavage
+/// `Signature` header (our key is RSA and the hash SHA-256, so both name it).
+pub fn relabel_rsa_sha256(headers: &mut reqwest::header::HeaderMap) {
+    let Some(sig) = headers.get("signature").and_then(|v| v.to_str().ok()) else {
+        return;
+    };
+    let relabelled = sig.replace(r#"algorithm="hs2019""#, r#"algorithm="rsa-sha256""#);
+    if let Ok(v) = reqwest::header::HeaderValue::from_str(&relabelled) {
+        headers.insert("signature", v);
+    }
 }
 
 /// Parsed parameters of a `Signature` header.

@@ -284,17 +284,126 @@ impl FedStore {
             .bind(actor_id)
             .execute(&self.pool)
             .await?;
+        self.forget_follows(actor_id).await?;
         Ok(r.rows_affected())
     }
 
-    /// Removes a follower only if the Undo names the Follow we stored for it.
+    /// Points an existing follower at new inboxes (its actor sent an Update);
+    /// does nothing for an actor that does not follow.
+    pub async fn update_follower_inboxes(
+        &self,
+        actor_id: &str,
+        inbox: &str,
+        shared_inbox: Option<&str>,
+    ) -> Result<u64> {
+        let r =
+            sqlx::query("UPDATE fed_followers SET inbox = ?, shared_inbox = ? WHERE actor_id = ?")
+                .bind(inbox)
+                .bind(shared_inbox)
+                .bind(actor_id)
+                .execute(&self.pool)
+                .await?;
+        Ok(r.rows_affected())
+    }
+
+    /// Removes a follower only if the Undo names a Follow this follower sent
+    /// us: the latest one (`fed_followers.follow_id`) or any earlier one
+    /// recorded in `fed_follows` (someone who followed twice may Undo the first).
     pub async fn remove_follower_by_follow(&self, actor_id: &str, follow_id: &str) -> Result<u64> {
-        let r = sqlx::query("DELETE FROM fed_followers WHERE actor_id = ? AND follow_id = ?")
+        let r = sqlx::query(
+            "DELETE FROM fed_followers WHERE actor_id = ?1 AND (follow_id = ?2 OR EXISTS
+                 (SELECT 1 FROM fed_follows WHERE follow_id = ?2 AND actor_id = ?1))",
+        )
+        .bind(actor_id)
+        .bind(follow_id)
+        .execute(&self.pool)
+        .await?;
+        if r.rows_affected() > 0 {
+            self.forget_follows(actor_id).await?;
+        }
+        Ok(r.rows_affected())
+    }
+
+    /// Records a Follow id a follower sent (an Undo may name any of them).
+    pub async fn record_follow(
+        &self,
+        follow_id: &str,
+        actor_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO fed_follows (follow_id, actor_id, created_at) VALUES (?, ?, ?)
+             ON CONFLICT (follow_id) DO NOTHING",
+        )
+        .bind(follow_id)
+        .bind(actor_id)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets the Follow ids of an actor that no longer follows.
+    pub async fn forget_follows(&self, actor_id: &str) -> Result<u64> {
+        let r = sqlx::query("DELETE FROM fed_follows WHERE actor_id = ?")
             .bind(actor_id)
-            .bind(follow_id)
             .execute(&self.pool)
             .await?;
         Ok(r.rows_affected())
+    }
+
+    // ---- idempotent inbox ------------------------------------------------
+
+    /// Claims an inbound activity id for handling: `true` the first time,
+    /// `false` when it was already handled (or is being handled right now),
+    /// so a replay is acknowledged and not acted on twice.
+    pub async fn claim_inbox_activity(
+        &self,
+        activity_id: &str,
+        kind: &str,
+        actor_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let r = sqlx::query(
+            "INSERT INTO fed_inbox_seen (activity_id, kind, actor_id, received_at)
+             VALUES (?, ?, ?, ?) ON CONFLICT (activity_id) DO NOTHING",
+        )
+        .bind(activity_id)
+        .bind(kind)
+        .bind(actor_id)
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() == 1)
+    }
+
+    /// Releases a claim whose handling failed, so a retry is handled again.
+    pub async fn release_inbox_activity(&self, activity_id: &str) -> Result<()> {
+        sqlx::query("DELETE FROM fed_inbox_seen WHERE activity_id = ?")
+            .bind(activity_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// (id, target) of every pending ActivityPub delivery (domain blocks).
+    pub async fn pending_activitypub_targets(&self) -> Result<Vec<(i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, target FROM fed_deliveries
+             WHERE status = 'pending' AND channel = 'activitypub'",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// How many inbound activities of `kind` were handled (tests, metrics).
+    pub async fn inbox_seen_count(&self, kind: &str) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM fed_inbox_seen WHERE kind = ?")
+                .bind(kind)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Removes every follower reached through `inbox` (an inbox answered 410 Gone).

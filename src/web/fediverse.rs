@@ -18,7 +18,8 @@ pub fn router(fed: Fediverse) -> Router {
     Router::new()
         .route("/.well-known/webfinger", get(webfinger))
         .route("/.well-known/nodeinfo", get(nodeinfo_links))
-        .route("/nodeinfo/2.1", get(nodeinfo))
+        .route("/.well-known/host-meta", get(host_meta))
+        .route("/nodeinfo/{version}", get(nodeinfo))
         .route("/users/{name}", get(actor))
         .route("/users/{name}/inbox", post(inbox))
         .route("/inbox", post(shared_inbox))
@@ -63,8 +64,8 @@ async fn webfinger(
     State(fed): State<Fediverse>,
     Query(q): Query<WebfingerQuery>,
 ) -> Result<Response, FediverseError> {
-    let wf = fed.webfinger(&q.resource)?;
-    let mut r = (StatusCode::OK, serde_json::to_string(&wf)?).into_response();
+    let wf = fed.webfinger_json(&q.resource)?;
+    let mut r = (StatusCode::OK, wf.to_string()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/jrd+json"),
@@ -80,16 +81,32 @@ async fn nodeinfo_links(State(fed): State<Fediverse>) -> Response {
     axum::Json(fed.nodeinfo_links()).into_response()
 }
 
-async fn nodeinfo(State(fed): State<Fediverse>) -> Result<Response, FediverseError> {
-    let v = fed.nodeinfo().await?;
+async fn nodeinfo(
+    State(fed): State<Fediverse>,
+    Path(version): Path<String>,
+) -> Result<Response, FediverseError> {
+    let v = fed.nodeinfo(&version).await?;
     let mut r = axum::Json(v).into_response();
+    let ctype = format!(
+        "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/{version}#\""
+    );
+    if let Ok(h) = HeaderValue::from_str(&ctype) {
+        r.headers_mut().insert(header::CONTENT_TYPE, h);
+    }
+    Ok(r)
+}
+
+async fn host_meta(State(fed): State<Fediverse>) -> Response {
+    let mut r = (StatusCode::OK, fed.host_meta()).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(
-            "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"",
-        ),
+        HeaderValue::from_static("application/xrd+xml; charset=utf-8"),
     );
-    Ok(r)
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
 }
 
 async fn actor(

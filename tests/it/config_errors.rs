@@ -341,3 +341,30 @@ fn broken_rule_query_names_the_rule_line_and_column() {
         "{shown}"
     );
 }
+
+#[test]
+fn blocked_domain_that_is_not_a_domain_is_located() {
+    let edit = |t: &str| {
+        format!(
+            "{t}\n[federation]\nblocked_domains = [\"spam.example\", \"https://bad.example/\"]\n"
+        )
+    };
+    let text = edit(&test_config_text());
+    let p = problems_for(edit);
+    assert_one(
+        &p,
+        "federation.blocked_domains",
+        line_of(&text, "blocked_domains"),
+        "https://bad.example/",
+    );
+    // Valid entries are accepted and normalised.
+    let ok = format!(
+        "{}\n[federation]\nblocked_domains = [\"Spam.Example.\", \"bad.example.net\"]\n",
+        test_config_text()
+    );
+    let c = config::parse_with_env(Path::new("config.toml"), ok, Vec::new()).expect("valid");
+    assert_eq!(
+        c.federation.blocked_domains,
+        ["spam.example", "bad.example.net"]
+    );
+}
