@@ -700,7 +700,9 @@ pub fn compile_topic_text(
         .iter()
         .map(|p| std::fs::read_to_string(base.join(p)).map_err(|e| format!("profile {p}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    Topic::compile(&parsed.topic, &texts).map_err(|e| e.to_string())
+    let aliases = crate::matching::AliasTable::load(&base, parsed.topic.aliases.as_deref())
+        .map_err(|e| format!("aliases: {e}"))?;
+    Topic::compile_with_aliases(&parsed.topic, &texts, aliases).map_err(|e| e.to_string())
 }
 
 /// Replaces the `[topic]` section of the config file with `text` (its
@@ -745,10 +747,15 @@ fn compile_topic(v: &mut Validator<'_>, base_dir: &Path, cfg: &TopicConfig) -> O
             }
         }
     }
-    if !ok {
+    let aliases = v.check(
+        &["topic", "aliases"],
+        crate::matching::AliasTable::load(base_dir, cfg.aliases.as_deref()),
+        "a path to a per-language alias table (TOML), relative to the config file",
+    );
+    let (true, Some(aliases)) = (ok, aliases) else {
         return None;
-    }
-    match Topic::compile(cfg, &texts) {
+    };
+    match Topic::compile_with_aliases(cfg, &texts, aliases) {
         Ok(t) => Some(Arc::new(t)),
         Err(e) => {
             let topic = KeyPath::key(&["topic"]);
@@ -773,6 +780,14 @@ fn compile_topic(v: &mut Validator<'_>, base_dir: &Path, cfg: &TopicConfig) -> O
                     ),
                     "a query such as 'interpol AND (band | album | concert)'",
                 ),
+                TopicError::Unless { rule, .. } => {
+                    let names: Vec<&String> = cfg.exclude.iter().map(|r| &r.name).collect();
+                    let at = names.iter().position(|n| *n == rule).unwrap_or(0);
+                    (
+                        topic.child("exclude").index(at).child("unless"),
+                        "a query such as '@taiwan AND @interpol'",
+                    )
+                }
                 TopicError::Invalid { key, .. } => {
                     (topic.child(key), "a value in the documented range")
                 }

@@ -25,6 +25,7 @@
 //! to [`Topic::compile`]. Compiling builds the Chinese segmenter (about
 //! 100 ms); evaluation is allocation-light and takes tens of microseconds.
 
+pub mod aliases;
 pub mod cluster;
 mod config;
 pub mod eval;
@@ -34,10 +35,11 @@ mod score;
 pub mod text;
 mod topic;
 
+pub use aliases::AliasTable;
 pub use cluster::{SAME_STORY_THRESHOLD, StoryFingerprint, same_story, story_similarity};
 pub use config::{ExcludeConfig, RuleConfig, TopicConfig, TopicOverride};
 pub use eval::{EvalReport, EvalRow, LabelCounts, evaluate_rows};
-pub use explain::{Explanation, RuleHit, TermHit, TermPart};
+pub use explain::{Explanation, Overridden, RuleHit, TermHit, TermPart};
 pub use query::ParseError;
 pub use topic::{Candidate, Decision, Topic, TopicError};
 

@@ -501,8 +501,11 @@ pub(crate) enum TermKind {
     Phrase(Vec<u32>),
     /// Tokens whose folded form starts with this.
     Prefix(String),
-    /// Substring of the folded text (CJK terms).
+    /// Substring of the folded text (Chinese terms).
     Substring(String),
+    /// Consecutive tokens, each starting with its word (Korean: particles
+    /// attach to the end of a word, `대만의` is "Taiwan's").
+    PrefixPhrase(Vec<String>),
     /// Regex over the folded text.
     Regex(Regex),
 }
@@ -687,8 +690,13 @@ impl<'a> Compiler<'a> {
                     text.clone()
                 };
                 let folded = text::fold(text);
-                let kind = if folded.chars().any(text::is_cjk) {
+                let kind = if folded.chars().any(text::is_cjk) && !folded.chars().any(text::is_kana)
+                {
                     TermKind::Substring(folded.trim().to_string())
+                } else if folded.chars().any(text::is_hangul) {
+                    let mut words = Vec::new();
+                    text::for_each_word(&folded, |s, e| words.push(folded[s..e].to_string()));
+                    TermKind::PrefixPhrase(words)
                 } else {
                     let mut ids = Vec::new();
                     text::for_each_word(&folded, |s, e| {
@@ -727,6 +735,7 @@ impl<'a> Compiler<'a> {
             TermKind::Phrase(ids) => format!("w:{ids:?}"),
             TermKind::Prefix(p) => format!("p:{p}"),
             TermKind::Substring(s) => format!("s:{s}"),
+            TermKind::PrefixPhrase(w) => format!("pp:{w:?}"),
             TermKind::Regex(re) => format!("r:{}", re.as_str()),
         };
         if let Some(id) = self.table.index.get(&key) {
@@ -836,6 +845,20 @@ impl FieldDoc {
                 .iter()
                 .any(|&(s, e)| self.folded[s as usize..e as usize].starts_with(p.as_str())),
             TermKind::Substring(s) => self.has_cjk && self.folded.contains(s.as_str()),
+            TermKind::PrefixPhrase(words) => {
+                let tok = |i: usize| {
+                    self.spans
+                        .get(i)
+                        .map_or("", |&(s, e)| &self.folded[s as usize..e as usize])
+                };
+                !words.is_empty()
+                    && (0..self.spans.len()).any(|i| {
+                        words
+                            .iter()
+                            .enumerate()
+                            .all(|(j, w)| tok(i + j).starts_with(w.as_str()))
+                    })
+            }
             TermKind::Regex(re) => re.is_match(&self.folded),
         }
     }

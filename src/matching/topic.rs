@@ -5,8 +5,9 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::aliases::{AliasTable, entry_query};
 use super::config::{ExcludeConfig, RuleConfig, TopicConfig, TopicOverride};
-use super::explain::{Explanation, RuleHit, TermHit, TermPart};
+use super::explain::{Explanation, Overridden, RuleHit, TermHit, TermPart};
 use super::query::{self, Compiler, FieldDoc, Hit, Matcher, Node, ParseError, TermTable, Vocab};
 use super::score::{self, Analyzer, Profile, Weights};
 use super::text;
@@ -57,6 +58,12 @@ pub enum TopicError {
         rule: String,
         error: ParseError,
     },
+    #[error("topic `{topic}`, exclude `{rule}`, unless: {error}")]
+    Unless {
+        topic: String,
+        rule: String,
+        error: ParseError,
+    },
     #[error("topic `{topic}`, `{key}`: {reason}")]
     Invalid {
         topic: String,
@@ -74,6 +81,7 @@ struct Shared {
     /// Vocabulary with only the profile terms; rules add theirs to a copy.
     vocab: Vocab,
     weights: Weights,
+    aliases: AliasTable,
 }
 
 #[derive(Debug)]
@@ -82,6 +90,8 @@ struct CompiledRule {
     weight: f64,
     admit: bool,
     node: Node,
+    /// Exclude rules only: the `unless` query (as written and compiled).
+    unless: Option<(String, Node)>,
 }
 
 /// A compiled topic. Immutable, `Send + Sync`; share it with `Arc`.
@@ -98,6 +108,9 @@ pub struct Topic {
     fields: u8,
     /// Whether any admitting include rule exists.
     has_admitting_rules: bool,
+    /// Alias terms that count towards the similarity as a profile term:
+    /// (term, profile weight, profile index).
+    alias_sim: Vec<(Node, f64, u32)>,
 }
 
 fn invalid(cfg: &TopicConfig, key: &str, reason: impl Into<String>) -> TopicError {
@@ -172,6 +185,18 @@ impl Topic {
     /// Compiles a topic. `profile_texts` are the contents of the files named
     /// in `cfg.profile` (or any reference texts), read by the caller.
     pub fn compile(cfg: &TopicConfig, profile_texts: &[String]) -> Result<Topic, TopicError> {
+        Self::compile_with_aliases(cfg, profile_texts, AliasTable::default())
+    }
+
+    /// [`Topic::compile`] with a per-language alias table (see
+    /// [`super::aliases`]): its concepts are merged into the groups of the
+    /// same name and its foreign-language terms count towards the
+    /// similarity.
+    pub fn compile_with_aliases(
+        cfg: &TopicConfig,
+        profile_texts: &[String],
+        aliases: AliasTable,
+    ) -> Result<Topic, TopicError> {
         validate(cfg)?;
         // Every CJK term the operator wrote is also a dictionary word, so the
         // scorer sees it as one token.
@@ -182,6 +207,11 @@ impl Topic {
         };
         for q in cfg.groups.values().chain(cfg.rule.iter().map(|r| &r.query)) {
             cjk_runs(q, &mut extra);
+        }
+        for c in aliases.concepts.values() {
+            for e in c.terms.values().flatten() {
+                cjk_runs(e, &mut extra);
+            }
         }
         let analyzer = Analyzer::new(extra.iter().map(String::as_str));
         let mut texts: Vec<&str> = vec![cfg.description.as_str()];
@@ -194,6 +224,7 @@ impl Topic {
             profile,
             vocab,
             weights,
+            aliases,
         });
         Self::compile_rules(cfg.clone(), shared)
     }
@@ -202,17 +233,32 @@ impl Topic {
         validate(&cfg)?;
         let mut vocab = shared.vocab.clone();
         let mut table = TermTable::default();
-        let mut compiler = Compiler::new(
-            &shared.analyzer.stemmer,
-            &mut vocab,
-            &mut table,
-            &cfg.groups,
-        )
-        .map_err(|(group, error)| TopicError::Group {
-            topic: cfg.name.clone(),
-            group,
-            error,
-        })?;
+        // Alias concepts extend the groups of the same name (or define them).
+        let mut groups = cfg.groups.clone();
+        for name in shared.aliases.concepts.keys() {
+            if let Some(q) = shared.aliases.group_query(name) {
+                let key = groups
+                    .keys()
+                    .find(|k| k.trim_start_matches('@') == name)
+                    .cloned();
+                match key {
+                    Some(k) => {
+                        if let Some(v) = groups.get_mut(&k) {
+                            *v = format!("({v}) | {q}");
+                        }
+                    }
+                    None => {
+                        groups.insert(name.clone(), q);
+                    }
+                }
+            }
+        }
+        let mut compiler = Compiler::new(&shared.analyzer.stemmer, &mut vocab, &mut table, &groups)
+            .map_err(|(group, error)| TopicError::Group {
+                topic: cfg.name.clone(),
+                group,
+                error,
+            })?;
         let mut rules = Vec::new();
         for r in &cfg.rule {
             let node = compiler
@@ -227,6 +273,7 @@ impl Topic {
                 weight: r.weight,
                 admit: r.admit,
                 node,
+                unless: None,
             });
         }
         let mut excludes = Vec::new();
@@ -238,17 +285,30 @@ impl Topic {
                     rule: r.name.clone(),
                     error,
                 })?;
+            let unless = if r.unless.trim().is_empty() {
+                None
+            } else {
+                let n = compiler
+                    .compile(&r.unless)
+                    .map_err(|error| TopicError::Unless {
+                        topic: cfg.name.clone(),
+                        rule: r.name.clone(),
+                        error,
+                    })?;
+                Some((r.unless.clone(), n))
+            };
             excludes.push(CompiledRule {
                 name: r.name.clone(),
                 weight: 0.0,
                 admit: false,
                 node,
+                unless,
             });
         }
-        let fields = rules
-            .iter()
-            .chain(&excludes)
-            .fold(0, |a, r| a | r.node.fields());
+        let alias_sim = Self::alias_similarity(&shared, &mut compiler);
+        let fields = rules.iter().chain(&excludes).fold(0, |a, r| {
+            a | r.node.fields() | r.unless.as_ref().map_or(0, |(_, n)| n.fields())
+        });
         let has_admitting_rules = rules.iter().any(|r| r.admit);
         Ok(Topic {
             cfg,
@@ -259,7 +319,56 @@ impl Topic {
             excludes,
             fields,
             has_admitting_rules,
+            alias_sim,
         })
+    }
+
+    /// Compiles the alias terms of languages outside the profile that map
+    /// to a profile term. A term also listed under a profile language (the
+    /// same word in English and Indonesian, 台湾 in Chinese and Japanese)
+    /// is left out: the profile already scores it.
+    fn alias_similarity(shared: &Shared, compiler: &mut Compiler) -> Vec<(Node, f64, u32)> {
+        let a = &shared.aliases;
+        let mut out = Vec::new();
+        for c in a.concepts.values() {
+            let Some(word) = &c.profile else { continue };
+            let stems = shared.analyzer.stemmer.stems(word);
+            let Some((w, idx)) = stems
+                .first()
+                .and_then(|k| shared.vocab.get(k))
+                .and_then(|id| shared.weights.get(id))
+            else {
+                continue;
+            };
+            let mut native = Vec::new();
+            for (lang, entries) in &c.terms {
+                if !a.adds_similarity(lang) {
+                    for e in entries {
+                        if let Ok(Node::Leaf { term, .. }) = compiler.compile(&entry_query(e)) {
+                            native.push(term);
+                        }
+                    }
+                }
+            }
+            let mut seen = Vec::new();
+            for (lang, entries) in &c.terms {
+                if !a.adds_similarity(lang) {
+                    continue;
+                }
+                for e in entries {
+                    if let Ok(node) = compiler.compile(&entry_query(e)) {
+                        if let Node::Leaf { term, .. } = &node {
+                            if native.contains(term) || seen.contains(term) {
+                                continue;
+                            }
+                            seen.push(*term);
+                        }
+                        out.push((node, w, idx));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// A per-feed variant: overrides thresholds, adds/replaces groups and
@@ -354,10 +463,38 @@ impl Topic {
             }
         }
         let mut excluded_by = Vec::new();
+        let mut overridden = Vec::new();
         for r in &self.excludes {
             hits.clear();
             if matcher.eval(&r.node, &mut hits) {
-                excluded_by.push(self.rule_hit(r, &hits));
+                let hit = self.rule_hit(r, &hits);
+                hits.clear();
+                match &r.unless {
+                    Some((src, node)) if matcher.eval(node, &mut hits) => {
+                        overridden.push(Overridden {
+                            exclude: hit,
+                            unless: src.clone(),
+                            by: self.rule_hit(r, &hits).hits,
+                        });
+                    }
+                    _ => excluded_by.push(hit),
+                }
+            }
+        }
+        let mut extra = Vec::new();
+        for (node, w, idx) in &self.alias_sim {
+            hits.clear();
+            if matcher.eval(node, &mut hits) {
+                let mut tf = 0.0;
+                if hits.iter().any(|h| h.field == query::TITLE) {
+                    tf += self.cfg.title_weight;
+                }
+                if hits.iter().any(|h| h.field == query::SUMMARY) {
+                    tf += 1.0;
+                }
+                if tf > 0.0 {
+                    extra.push((*w, *idx, tf));
+                }
             }
         }
         let sim = score::similarity(
@@ -368,6 +505,7 @@ impl Topic {
             &summary,
             self.cfg.title_weight,
             self.cfg.similarity_half,
+            &extra,
         );
         let similarity_part = self.cfg.similarity_weight * sim.value;
         let score = (rules_part + similarity_part).clamp(0.0, 1.0);
@@ -397,6 +535,7 @@ impl Topic {
             threshold,
             rules: rule_hits,
             excluded_by,
+            overridden,
             rules_part,
             similarity: sim.value,
             similarity_weight: self.cfg.similarity_weight,
@@ -481,6 +620,7 @@ mod tests {
             exclude: vec![ExcludeConfig {
                 name: "band".into(),
                 query: "@interpol album".into(),
+                unless: String::new(),
             }],
             ..TopicConfig::default()
         }
@@ -534,6 +674,67 @@ mod tests {
         let r = e.reasons();
         assert!(r.contains("crime[title:taiwan,title:scam] +0.20"), "{r}");
         assert!(r.ends_with("threshold 0.35"), "{r}");
+    }
+
+    #[test]
+    fn unless_overrides_an_exclusion_and_says_so() {
+        let mut c = cfg();
+        c.exclude.push(ExcludeConfig {
+            name: "notices".into(),
+            query: "\"red notice\" | 紅色通緝".into(),
+            unless: "@taiwan @interpol".into(),
+        });
+        let t = Topic::compile(&c, &[]).unwrap_or_else(|e| panic!("{e}"));
+        // Vetoed when only the notice is there.
+        let d = eval(&t, "Interpol red notice for a banker", "");
+        assert!(!d.admitted);
+        assert_eq!(d.explanation.excluded_by[0].rule, "notices");
+        // Not vetoed when Taiwan and INTERPOL are both named.
+        let d = eval(&t, "北京揚言對台灣立委發紅色通緝", "國際刑警組織");
+        assert!(d.admitted && d.publish, "{}", d.explanation.reasons());
+        assert!(d.explanation.excluded_by.is_empty());
+        let o = &d.explanation.overridden[0];
+        assert_eq!(o.exclude.rule, "notices");
+        assert_eq!(o.unless, "@taiwan @interpol");
+        let r = d.explanation.reasons();
+        assert!(
+            r.contains("exclusion notices[title:紅色通緝] overridden by unless[title:台灣,summary:國際刑警組織]"),
+            "{r}"
+        );
+        // A bad unless query is reported against its rule.
+        c.exclude[1].unless = "(@taiwan".into();
+        assert!(matches!(
+            Topic::compile(&c, &[]),
+            Err(TopicError::Unless { .. })
+        ));
+    }
+
+    #[test]
+    fn aliases_extend_groups_and_give_similarity() {
+        let aliases = AliasTable::parse(
+            "profile_languages = [\"en\", \"zh\"]\n[taiwan]\nprofile = \"taiwan\"\nth = [\"ไต้หวัน\"]\nko = [\"대만\"]\n\
+             [interpol]\nprofile = \"interpol\"\nth = [\"อินเตอร์โพล\"]\nko = [\"인터폴\"]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let texts = ["Taiwan is kept out of INTERPOL. 台灣 國際刑警組織".to_string()];
+        let t =
+            Topic::compile_with_aliases(&cfg(), &texts, aliases).unwrap_or_else(|e| panic!("{e}"));
+        let d = eval(&t, "ตำรวจไต้หวันขอเข้าร่วมอินเตอร์โพล", "");
+        assert!(d.publish, "{}", d.explanation.reasons());
+        assert!(
+            d.explanation.similarity > 0.2,
+            "{}",
+            d.explanation.reasons()
+        );
+        let d = eval(&t, "대만의 인터폴 총회 참가 무산", "");
+        assert!(d.publish, "{}", d.explanation.reasons());
+        assert!(
+            d.explanation.similarity > 0.2,
+            "{}",
+            d.explanation.reasons()
+        );
+        // Without the table, neither is recognised.
+        assert!(!eval(&topic(), "ตำรวจไต้หวันขอเข้าร่วมอินเตอร์โพล", "").admitted);
     }
 
     #[test]
@@ -619,6 +820,7 @@ mod tests {
                 exclude: vec![ExcludeConfig {
                     name: "typhoon".into(),
                     query: "typhoon".into(),
+                    unless: String::new(),
                 }],
                 ..TopicOverride::default()
             })
