@@ -104,6 +104,9 @@ fn check(path: &std::path::Path) -> ExitCode {
     match config::load(path) {
         Ok(cfg) => match sources::load(&cfg.sources.path) {
             Ok(feeds) => {
+                for w in cfg.topic.warnings() {
+                    println!("warning: {w}");
+                }
                 if feeds.iter().all(|f| !f.enabled) {
                     println!(
                         "warning: no enabled feeds in {}",

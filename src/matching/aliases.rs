@@ -327,7 +327,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            t.canonical_names("대만의 인터폴 총회 참가", "ko"),
+            t.canonical_names("대만의 인터폴 참가 무산", "ko"),
             vec!["interpol".to_string(), "taiwan".to_string()]
         );
         assert!(t.canonical_names("Typhoon hits Manila", "en").is_empty());

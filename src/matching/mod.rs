@@ -41,7 +41,7 @@ pub use config::{ExcludeConfig, RuleConfig, TopicConfig, TopicOverride};
 pub use eval::{EvalReport, EvalRow, LabelCounts, evaluate_rows};
 pub use explain::{Explanation, Overridden, RuleHit, TermHit, TermPart};
 pub use query::ParseError;
-pub use topic::{Candidate, Decision, Topic, TopicError};
+pub use topic::{Candidate, Decision, Topic, TopicError, config_errors, config_warnings};
 
 /// Splits a Chinese text into the words the scorer uses (folded to
 /// Simplified, topic words kept whole). Exposed for tools and tests; builds

@@ -1,6 +1,6 @@
 //! A compiled topic: rules + profile, and the decision for one candidate.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -233,26 +233,7 @@ impl Topic {
         validate(&cfg)?;
         let mut vocab = shared.vocab.clone();
         let mut table = TermTable::default();
-        // Alias concepts extend the groups of the same name (or define them).
-        let mut groups = cfg.groups.clone();
-        for name in shared.aliases.concepts.keys() {
-            if let Some(q) = shared.aliases.group_query(name) {
-                let key = groups
-                    .keys()
-                    .find(|k| k.trim_start_matches('@') == name)
-                    .cloned();
-                match key {
-                    Some(k) => {
-                        if let Some(v) = groups.get_mut(&k) {
-                            *v = format!("({v}) | {q}");
-                        }
-                    }
-                    None => {
-                        groups.insert(name.clone(), q);
-                    }
-                }
-            }
-        }
+        let groups = merged_groups(&cfg.groups, &shared.aliases);
         let mut compiler = Compiler::new(&shared.analyzer.stemmer, &mut vocab, &mut table, &groups)
             .map_err(|(group, error)| TopicError::Group {
                 topic: cfg.name.clone(),
@@ -402,6 +383,13 @@ impl Topic {
             upsert(&mut cfg.exclude, r.clone(), |x: &ExcludeConfig| &x.name);
         }
         Self::compile_rules(cfg, Arc::clone(&self.shared))
+    }
+
+    /// Warnings about queries that compile but probably do not mean what
+    /// they say (lower-case `and`/`or`/`not` between terms), one line each,
+    /// naming the group or rule: for `feedwatch check` and the playground.
+    pub fn warnings(&self) -> Vec<String> {
+        config_warnings(&self.cfg)
     }
 
     /// The configuration this topic was compiled from (after overrides).
@@ -575,6 +563,121 @@ impl Topic {
     }
 }
 
+/// The topic's groups with the alias table's concepts merged in: a concept
+/// extends the group of the same name (`(group) | aliases`) or defines it.
+fn merged_groups(
+    groups: &BTreeMap<String, String>,
+    aliases: &AliasTable,
+) -> BTreeMap<String, String> {
+    let mut groups = groups.clone();
+    for name in aliases.concepts.keys() {
+        if let Some(q) = aliases.group_query(name) {
+            let key = groups
+                .keys()
+                .find(|k| k.trim_start_matches('@') == name)
+                .cloned();
+            match key {
+                Some(k) => {
+                    if let Some(v) = groups.get_mut(&k) {
+                        *v = format!("({v}) | {q}");
+                    }
+                }
+                None => {
+                    groups.insert(name.clone(), q);
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// Every query error of a configuration at once (groups, rules, excludes
+/// and their `unless`), where [`Topic::compile`] stops at the first. A
+/// broken group is reported once; the rules using it are then checked as
+/// if it were valid, so they are not reported for its sake.
+pub fn config_errors(cfg: &TopicConfig, aliases: &AliasTable) -> Vec<TopicError> {
+    let mut errs = Vec::new();
+    if let Err(e) = validate(cfg) {
+        errs.push(e);
+    }
+    let mut groups = merged_groups(&cfg.groups, aliases);
+    let stemmer = text::WordStemmer::default();
+    // Each round either compiles every group or retires one broken group.
+    for _ in 0..=groups.len() {
+        let mut vocab = Vocab::default();
+        let mut table = TermTable::default();
+        match Compiler::new(&stemmer, &mut vocab, &mut table, &groups) {
+            Ok(mut c) => {
+                let topic = || cfg.name.clone();
+                for r in &cfg.rule {
+                    if let Err(error) = c.compile(&r.query) {
+                        errs.push(TopicError::Rule {
+                            topic: topic(),
+                            rule: r.name.clone(),
+                            error,
+                        });
+                    }
+                }
+                for r in &cfg.exclude {
+                    if let Err(error) = c.compile(&r.query) {
+                        errs.push(TopicError::Exclude {
+                            topic: topic(),
+                            rule: r.name.clone(),
+                            error,
+                        });
+                    }
+                    if !r.unless.trim().is_empty()
+                        && let Err(error) = c.compile(&r.unless)
+                    {
+                        errs.push(TopicError::Unless {
+                            topic: topic(),
+                            rule: r.name.clone(),
+                            error,
+                        });
+                    }
+                }
+                break;
+            }
+            Err((group, error)) => {
+                errs.push(TopicError::Group {
+                    topic: cfg.name.clone(),
+                    group: group.clone(),
+                    error,
+                });
+                let key = groups
+                    .keys()
+                    .find(|k| k.trim_start_matches('@') == group)
+                    .cloned()
+                    .unwrap_or(group);
+                // A stand-in that parses and never matches.
+                groups.insert(key, "\"feedwatch broken group\"".to_string());
+            }
+        }
+    }
+    errs
+}
+
+/// [`Topic::warnings`] for a configuration (compiled or not).
+pub fn config_warnings(cfg: &TopicConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |what: String, q: &str| {
+        for w in query::lowercase_operator_warnings(q) {
+            out.push(format!("topic `{}`, {what}: {w}", cfg.name));
+        }
+    };
+    for (g, q) in &cfg.groups {
+        add(format!("group @{g}"), q);
+    }
+    for r in &cfg.rule {
+        add(format!("rule `{}`", r.name), &r.query);
+    }
+    for r in &cfg.exclude {
+        add(format!("exclude `{}`", r.name), &r.query);
+        add(format!("exclude `{}`, unless", r.name), &r.unless);
+    }
+    out
+}
+
 fn upsert<T>(list: &mut Vec<T>, item: T, name: impl Fn(&T) -> &String) {
     if let Some(slot) = list.iter_mut().find(|x| name(x) == name(&item)) {
         *slot = item;
@@ -726,6 +829,9 @@ mod tests {
             "{}",
             d.explanation.reasons()
         );
+        // อินเตอร์โพล is not in the Thai dictionary: it matches as a substring.
+        let d = eval(&t, "ไต้หวันขอเข้าร่วมสมัชชาใหญ่อินเตอร์โพลอีกครั้ง", "");
+        assert!(d.publish, "{}", d.explanation.reasons());
         let d = eval(&t, "대만의 인터폴 총회 참가 무산", "");
         assert!(d.publish, "{}", d.explanation.reasons());
         assert!(
@@ -790,6 +896,32 @@ mod tests {
             Topic::compile(&c, &[]),
             Err(TopicError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn every_query_error_is_reported_at_once() {
+        let mut c = cfg();
+        c.groups.insert("crime".into(), "scam | | fraud".into());
+        c.rule[0].query = "@taiwan (@interpol".into();
+        c.rule[2].query = "@nope".into();
+        c.exclude[0].unless = "NOT".into();
+        let errs = config_errors(&c, &AliasTable::default());
+        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(errs.len(), 4, "{text:#?}");
+        assert!(matches!(&errs[0], TopicError::Group { group, .. } if group == "crime"));
+        assert!(matches!(&errs[1], TopicError::Rule { rule, .. } if rule == "core"));
+        assert!(matches!(&errs[2], TopicError::Rule { rule, .. } if rule == "assembly"));
+        assert!(matches!(&errs[3], TopicError::Unless { rule, .. } if rule == "band"));
+        // The rule using the broken group is not reported for its sake.
+        assert!(!text.iter().any(|t| t.contains("`crime`")), "{text:#?}");
+        assert!(config_errors(&cfg(), &AliasTable::default()).is_empty());
+        // and lower-case operators are warnings, named by rule
+        c.rule[1].query = "@taiwan or @crime".into();
+        let w = config_warnings(&c);
+        assert_eq!(
+            w,
+            vec!["topic `t`, rule `crime`: column 9: `or` is matched as a word here; write OR"]
+        );
     }
 
     #[test]
