@@ -42,7 +42,10 @@ fn setup() -> (Topic, Vec<Item>) {
         .iter()
         .map(|p| read(root.join(p)))
         .collect();
-    let topic = Topic::compile(&cfg.topic, &texts).unwrap_or_else(|e| panic!("{e}"));
+    let aliases = feedwatch::matching::AliasTable::load(&root, cfg.topic.aliases.as_deref())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let topic =
+        Topic::compile_with_aliases(&cfg.topic, &texts, aliases).unwrap_or_else(|e| panic!("{e}"));
     let items: Vec<Item> = read(root.join("tests/fixtures/relevance-dev/items.jsonl"))
         .lines()
         .filter(|l| !l.trim().is_empty())

@@ -146,7 +146,12 @@ fn check(path: &std::path::Path, data_dir: Option<&std::path::Path>) -> ExitCode
             Ok(feeds) => {
                 // Also what only `run` would find: the environment-only settings.
                 problems.extend(crate::commands::check::env_problems(&cfg, path));
-                for w in crate::commands::check::warnings(&cfg, &feeds) {
+                for w in cfg
+                    .topic
+                    .warnings()
+                    .into_iter()
+                    .chain(crate::commands::check::warnings(&cfg, &feeds))
+                {
                     println!("warning: {w}");
                 }
                 if feeds.iter().all(|f| !f.enabled) {

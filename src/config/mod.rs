@@ -728,7 +728,9 @@ pub fn compile_topic_text(
         .iter()
         .map(|p| std::fs::read_to_string(base.join(p)).map_err(|e| format!("profile {p}: {e}")))
         .collect::<Result<Vec<_>, _>>()?;
-    Topic::compile(&parsed.topic, &texts).map_err(|e| e.to_string())
+    let aliases = crate::matching::AliasTable::load(&base, parsed.topic.aliases.as_deref())
+        .map_err(|e| format!("aliases: {e}"))?;
+    Topic::compile_with_aliases(&parsed.topic, &texts, aliases).map_err(|e| e.to_string())
 }
 
 /// The config file text with its `[topic]` section edited to match `text`
@@ -873,42 +875,65 @@ fn compile_topic(v: &mut Validator<'_>, base_dir: &Path, cfg: &TopicConfig) -> O
             }
         }
     }
-    if !ok {
+    let aliases = v.check(
+        &["topic", "aliases"],
+        crate::matching::AliasTable::load(base_dir, cfg.aliases.as_deref()),
+        "a path to a per-language alias table (TOML), relative to the config file",
+    );
+    let (true, Some(aliases)) = (ok, aliases) else {
         return None;
-    }
-    match Topic::compile(cfg, &texts) {
+    };
+    match Topic::compile_with_aliases(cfg, &texts, aliases.clone()) {
         Ok(t) => Some(Arc::new(t)),
-        Err(e) => {
-            let topic = KeyPath::key(&["topic"]);
-            let position = |list: &str, name: &str, names: Vec<&String>| {
-                let at = names.iter().position(|n| *n == name).unwrap_or(0);
-                topic.child(list).index(at).child("query")
-            };
-            let (path, hint) = match &e {
-                TopicError::Group { group, .. } => (
-                    topic.child("groups").child(group),
-                    "a query such as 'taiwan | taipei | \"chinese taipei\"'",
-                ),
-                TopicError::Rule { rule, .. } => (
-                    position("rule", rule, cfg.rule.iter().map(|r| &r.name).collect()),
-                    "a query such as '@taiwan AND @interpol'",
-                ),
-                TopicError::Exclude { rule, .. } => (
-                    position(
-                        "exclude",
-                        rule,
-                        cfg.exclude.iter().map(|r| &r.name).collect(),
-                    ),
-                    "a query such as 'interpol AND (band | album | concert)'",
-                ),
-                TopicError::Invalid { key, .. } => {
-                    (topic.child(key), "a value in the documented range")
-                }
-            };
-            v.check_at::<()>(&path, Err(e.to_string()), hint);
+        Err(first) => {
+            // Every query error at once, not just the first.
+            let mut all = crate::matching::config_errors(cfg, &aliases);
+            if all.is_empty() {
+                all.push(first);
+            }
+            for e in &all {
+                report_topic_error(v, cfg, e);
+            }
             None
         }
     }
+}
+
+/// Adds one topic compile error to the problems, at the key that caused it.
+fn report_topic_error(v: &mut Validator<'_>, cfg: &TopicConfig, e: &TopicError) {
+    let topic = KeyPath::key(&["topic"]);
+    let position = |list: &str, name: &str, names: Vec<&String>| {
+        let at = names.iter().position(|n| *n == name).unwrap_or(0);
+        topic.child(list).index(at).child("query")
+    };
+    let (path, hint) = match e {
+        TopicError::Group { group, .. } => (
+            topic.child("groups").child(group),
+            "a query such as 'taiwan | taipei | \"chinese taipei\"'",
+        ),
+        TopicError::Rule { rule, .. } => (
+            position("rule", rule, cfg.rule.iter().map(|r| &r.name).collect()),
+            "a query such as '@taiwan AND @interpol'",
+        ),
+        TopicError::Exclude { rule, .. } => (
+            position(
+                "exclude",
+                rule,
+                cfg.exclude.iter().map(|r| &r.name).collect(),
+            ),
+            "a query such as 'interpol AND (band | album | concert)'",
+        ),
+        TopicError::Unless { rule, .. } => {
+            let names: Vec<&String> = cfg.exclude.iter().map(|r| &r.name).collect();
+            let at = names.iter().position(|n| *n == rule).unwrap_or(0);
+            (
+                topic.child("exclude").index(at).child("unless"),
+                "a query such as '@taiwan AND @interpol'",
+            )
+        }
+        TopicError::Invalid { key, .. } => (topic.child(key), "a value in the documented range"),
+    };
+    v.check_at::<()>(&path, Err(e.to_string()), hint);
 }
 
 /// Collects problems while turning raw values into typed ones.

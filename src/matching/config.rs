@@ -44,6 +44,11 @@ pub struct TopicConfig {
     /// texts are passed to [`super::Topic::compile`]).
     #[serde(default)]
     pub profile: Vec<String>,
+    /// Per-language alias table (path relative to the config file, read by
+    /// the caller, see [`super::AliasTable::load`]): unset = the shipped
+    /// table, `""` = none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aliases: Option<String>,
     /// Named term groups, `name = "query"`, used in rules as `@name`.
     #[serde(default)]
     pub groups: BTreeMap<String, String>,
@@ -84,6 +89,7 @@ impl Default for TopicConfig {
             name: default_name(),
             description: String::new(),
             profile: Vec::new(),
+            aliases: None,
             groups: BTreeMap::new(),
             rule: Vec::new(),
             exclude: Vec::new(),
@@ -122,6 +128,11 @@ pub struct ExcludeConfig {
     pub name: String,
     /// Query in the rule language.
     pub query: String,
+    /// When this query also matches, the exclusion does not apply (the
+    /// explanation says it was overridden, and by which terms). Empty: the
+    /// exclusion always applies.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub unless: String,
 }
 
 /// Per-feed adjustments of a topic.

@@ -26,6 +26,18 @@ pub struct RuleHit {
     pub hits: Vec<TermHit>,
 }
 
+/// An exclude rule that matched but did not veto, because its `unless`
+/// query matched too.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Overridden {
+    /// The exclude rule and the terms that made it match.
+    pub exclude: RuleHit,
+    /// The `unless` query as written.
+    pub unless: String,
+    /// The terms that made `unless` match.
+    pub by: Vec<TermHit>,
+}
+
 /// A profile term's share of the similarity.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct TermPart {
@@ -52,6 +64,9 @@ pub struct Explanation {
     pub rules: Vec<RuleHit>,
     /// Exclude rules that matched.
     pub excluded_by: Vec<RuleHit>,
+    /// Exclude rules that matched but were overridden by their `unless`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overridden: Vec<Overridden>,
     pub rules_part: f64,
     /// Profile similarity in [0, 1).
     pub similarity: f64,
@@ -91,6 +106,18 @@ impl Explanation {
             out.push_str("excluded by ");
             rule_label(&mut out, r);
             out.push_str("; ");
+        }
+        for o in &self.overridden {
+            out.push_str("exclusion ");
+            rule_label(&mut out, &o.exclude);
+            out.push_str(" overridden by unless[");
+            for (i, h) in o.by.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{}:{}", h.field, h.term);
+            }
+            out.push_str("]; ");
         }
         if self.rules.is_empty() {
             out.push_str("no rule matched; ");

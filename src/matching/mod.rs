@@ -25,6 +25,7 @@
 //! to [`Topic::compile`]. Compiling builds the Chinese segmenter (about
 //! 100 ms); evaluation is allocation-light and takes tens of microseconds.
 
+pub mod aliases;
 pub mod cluster;
 mod config;
 pub mod entities;
@@ -36,15 +37,16 @@ pub mod story_index;
 pub mod text;
 mod topic;
 
+pub use aliases::AliasTable;
 pub use cluster::{
     SAME_STORY_THRESHOLD, StoryFingerprint, StoryMatch, same_story, story_match, story_similarity,
 };
 pub use config::{ExcludeConfig, RuleConfig, TopicConfig, TopicOverride};
 pub use eval::{EvalReport, EvalRow, LabelCounts, evaluate_rows};
-pub use explain::{Explanation, RuleHit, TermHit, TermPart, score_and_threshold};
+pub use explain::{Explanation, Overridden, RuleHit, TermHit, TermPart, score_and_threshold};
 pub use query::ParseError;
 pub use story_index::StoryIndex;
-pub use topic::{Candidate, Decision, Topic, TopicError};
+pub use topic::{Candidate, Decision, Topic, TopicError, config_errors, config_warnings};
 
 /// Splits a Chinese text into the words the scorer uses (folded to
 /// Simplified, topic words kept whole). Exposed for tools and tests; builds

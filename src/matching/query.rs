@@ -494,6 +494,44 @@ pub fn parse(query: &str) -> Result<Expr, ParseError> {
     Ok(expr)
 }
 
+/// Lower-case `and`/`or`/`not` written between terms: they are matched as
+/// words (keywords are upper-case only), which is rarely what was meant.
+/// Returns one message per occurrence, e.g.
+/// ``column 11: `or` is matched as a word here; write OR``. A query that
+/// does not lex gives no warnings (its error is reported instead).
+pub fn lowercase_operator_warnings(query: &str) -> Vec<String> {
+    let Ok(toks) = lex(query) else {
+        return Vec::new();
+    };
+    let ends_term = |t: &Tok| {
+        matches!(
+            t,
+            Tok::RParen | Tok::Word(_) | Tok::Phrase(_) | Tok::Regex(_) | Tok::Group(_)
+        )
+    };
+    let mut out = Vec::new();
+    for i in 1..toks.len().saturating_sub(1) {
+        let (Tok::Word(w), col) = &toks[i] else {
+            continue;
+        };
+        let kw = match w.as_str() {
+            "and" => "AND",
+            "or" => "OR",
+            "not" => "NOT",
+            _ => continue,
+        };
+        let before = &toks[i - 1].0;
+        let after = &toks[i + 1].0;
+        let between = (ends_term(before) || kw == "NOT") && after.starts_term();
+        if between {
+            out.push(format!(
+                "column {col}: `{w}` is matched as a word here; write {kw}"
+            ));
+        }
+    }
+    out
+}
+
 /// How one interned term matches a field.
 #[derive(Debug)]
 pub(crate) enum TermKind {
@@ -501,8 +539,11 @@ pub(crate) enum TermKind {
     Phrase(Vec<u32>),
     /// Tokens whose folded form starts with this.
     Prefix(String),
-    /// Substring of the folded text (CJK terms).
+    /// Substring of the folded text (Chinese terms).
     Substring(String),
+    /// Consecutive tokens, each starting with its word (Korean: particles
+    /// attach to the end of a word, `대만의` is "Taiwan's").
+    PrefixPhrase(Vec<String>),
     /// Regex over the folded text.
     Regex(Regex),
 }
@@ -687,8 +728,19 @@ impl<'a> Compiler<'a> {
                     text.clone()
                 };
                 let folded = text::fold(text);
-                let kind = if folded.chars().any(text::is_cjk) {
+                let kind = if folded.chars().any(text::is_cjk) && !folded.chars().any(text::is_kana)
+                {
                     TermKind::Substring(folded.trim().to_string())
+                } else if unknown_unspaced_word(&folded) {
+                    // A Thai/Lao/Khmer/Burmese term the dictionary does not
+                    // know (a name, a loanword such as อินเตอร์โพล) is split
+                    // differently alone and in a sentence: match it as a
+                    // substring instead.
+                    TermKind::Substring(folded.trim().to_string())
+                } else if folded.chars().any(text::is_hangul) {
+                    let mut words = Vec::new();
+                    text::for_each_word(&folded, |s, e| words.push(folded[s..e].to_string()));
+                    TermKind::PrefixPhrase(words)
                 } else {
                     let mut ids = Vec::new();
                     text::for_each_word(&folded, |s, e| {
@@ -727,6 +779,7 @@ impl<'a> Compiler<'a> {
             TermKind::Phrase(ids) => format!("w:{ids:?}"),
             TermKind::Prefix(p) => format!("p:{p}"),
             TermKind::Substring(s) => format!("s:{s}"),
+            TermKind::PrefixPhrase(w) => format!("pp:{w:?}"),
             TermKind::Regex(re) => format!("r:{}", re.as_str()),
         };
         if let Some(id) = self.table.index.get(&key) {
@@ -737,6 +790,18 @@ impl<'a> Compiler<'a> {
         self.table.index.insert(key, id);
         Ok(id)
     }
+}
+
+/// True for a one-word term in a script written without spaces that the
+/// dictionary segmenter splits into several pieces.
+fn unknown_unspaced_word(folded: &str) -> bool {
+    let t = folded.trim();
+    if t.is_ascii() || t.contains(char::is_whitespace) || !t.chars().any(text::is_unspaced_script) {
+        return false;
+    }
+    let mut n = 0;
+    text::for_each_word(t, |_, _| n += 1);
+    n > 1
 }
 
 /// Compiles a `/regex/` term with the size limits.
@@ -775,7 +840,8 @@ pub(crate) struct FieldDoc {
     pub ids: Vec<u32>,
     /// Byte range of each Latin token in `folded`.
     pub spans: Vec<(u32, u32)>,
-    /// Whether `folded` has Han/kana characters.
+    /// Whether `folded` has Han/kana characters (or Thai, Lao, Khmer,
+    /// Burmese: substring terms look at these fields only).
     pub has_cjk: bool,
     /// Bit set of the vocabulary ids present, so a phrase whose words are
     /// absent is rejected without scanning the tokens.
@@ -798,7 +864,10 @@ impl FieldDoc {
             ids.push(id.unwrap_or(u32::MAX));
             spans.push((s as u32, e as u32));
         });
-        let has_cjk = !folded.is_ascii() && folded.chars().any(text::is_cjk);
+        let has_cjk = !folded.is_ascii()
+            && folded
+                .chars()
+                .any(|c| text::is_cjk(c) || text::is_unspaced_script(c));
         FieldDoc {
             folded,
             ids,
@@ -836,6 +905,20 @@ impl FieldDoc {
                 .iter()
                 .any(|&(s, e)| self.folded[s as usize..e as usize].starts_with(p.as_str())),
             TermKind::Substring(s) => self.has_cjk && self.folded.contains(s.as_str()),
+            TermKind::PrefixPhrase(words) => {
+                let tok = |i: usize| {
+                    self.spans
+                        .get(i)
+                        .map_or("", |&(s, e)| &self.folded[s as usize..e as usize])
+                };
+                !words.is_empty()
+                    && (0..self.spans.len()).any(|i| {
+                        words
+                            .iter()
+                            .enumerate()
+                            .all(|(j, w)| tok(i + j).starts_with(w.as_str()))
+                    })
+            }
             TermKind::Regex(re) => re.is_match(&self.folded),
         }
     }
@@ -971,6 +1054,23 @@ mod tests {
             fields,
             column,
         }
+    }
+
+    #[test]
+    fn lowercase_operators_are_warned_about() {
+        let w = lowercase_operator_warnings("title:DEA or title:FBI");
+        assert_eq!(
+            w,
+            vec!["column 11: `or` is matched as a word here; write OR".to_string()]
+        );
+        let w = lowercase_operator_warnings("@taiwan and (@interpol | not x)");
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].contains("`and`") && w[0].ends_with("write AND"));
+        assert!(w[1].contains("`not`") && w[1].ends_with("write NOT"));
+        // Inside a phrase, at the edges, and in upper case: no warning.
+        assert!(lowercase_operator_warnings("\"law and order\" | OR x").is_empty());
+        assert!(lowercase_operator_warnings("or taiwan").is_empty());
+        assert!(lowercase_operator_warnings("taiwan OR interpol AND NOT x").is_empty());
     }
 
     #[test]

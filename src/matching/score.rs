@@ -211,7 +211,7 @@ impl Weights {
         Weights { by_id }
     }
 
-    fn get(&self, id: u32) -> Option<(f64, u32)> {
+    pub(crate) fn get(&self, id: u32) -> Option<(f64, u32)> {
         self.by_id
             .get(id as usize)
             .copied()
@@ -237,6 +237,7 @@ pub fn similarity(
     summary: &FieldDoc,
     title_weight: f64,
     half: f64,
+    extra: &[(f64, u32, f64)],
 ) -> Similarity {
     // (weight, profile index, tf)
     let mut tf: Vec<(f64, u32, f64)> = Vec::new();
@@ -247,6 +248,11 @@ pub fn similarity(
             tf.push((w, idx, by));
         }
     };
+    // Aliases in languages the profile is not written in count as their
+    // profile term: (weight, profile index, tf).
+    for &(w, idx, by) in extra {
+        add(w, idx, by);
+    }
     for (doc, fw) in [(title, title_weight), (summary, 1.0)] {
         for id in &doc.ids {
             if let Some((w, idx)) = weights.get(*id) {

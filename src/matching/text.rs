@@ -100,7 +100,7 @@ pub fn is_han(c: char) -> bool {
 /// Han or Japanese kana: the scripts written without spaces, which we match
 /// as substrings instead of words.
 pub fn is_cjk(c: char) -> bool {
-    is_han(c) || matches!(c, '\u{3040}'..='\u{30FF}' | '\u{31F0}'..='\u{31FF}')
+    is_han(c) || is_kana(c)
 }
 
 /// Combining marks that are accents on alphabetic letters (the blocks that
@@ -141,6 +141,16 @@ pub fn fold(text: &str) -> String {
         .filter(|c| !is_diacritic(*c))
         .nfc()
         .collect();
+    // NFKD splits Thai SARA AM (and Lao AM) into NIKHAHIT + SARA AA, which
+    // NFC does not put back; the dictionary segmenter only knows the
+    // composed letter.
+    let folded = if folded.contains(['\u{0E4D}', '\u{0ECD}']) {
+        folded
+            .replace("\u{0E4D}\u{0E32}", "\u{0E33}")
+            .replace("\u{0ECD}\u{0EB2}", "\u{0EB3}")
+    } else {
+        folded
+    };
     if folded.chars().any(is_han) {
         to_simplified(&folded)
     } else {
@@ -161,13 +171,87 @@ fn is_word_char(c: char) -> bool {
     (c.is_alphanumeric() && !is_cjk(c)) || (!c.is_ascii() && is_combining_mark(c))
 }
 
-/// Calls `f(start, end)` for every space-delimited word of an already folded
-/// text (byte ranges). A possessive `'s` is dropped, so that
-/// `taiwan's interpol bid` is the phrase `taiwan interpol bid`.
+/// Japanese kana (hiragana, katakana, their extensions).
+pub fn is_kana(c: char) -> bool {
+    matches!(c, '\u{3040}'..='\u{30FF}' | '\u{31F0}'..='\u{31FF}')
+}
+
+/// Hangul syllables and jamo: Korean is written with spaces, but particles
+/// attach to the word before them, so Korean rule words match as prefixes.
+pub fn is_hangul(c: char) -> bool {
+    matches!(c, '\u{AC00}'..='\u{D7AF}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}')
+}
+
+/// Thai, Lao, Khmer and Burmese: alphabetic scripts written without spaces
+/// between words, segmented with a dictionary (see [`for_each_word`]).
+pub fn is_unspaced_script(c: char) -> bool {
+    matches!(c,
+        '\u{0E00}'..='\u{0EFF}'
+        | '\u{1000}'..='\u{109F}'
+        | '\u{1780}'..='\u{17FF}'
+        | '\u{19E0}'..='\u{19FF}'
+        | '\u{A9E0}'..='\u{A9FF}'
+        | '\u{AA60}'..='\u{AA7F}')
+}
+
+/// ICU4X's dictionary word segmenter (compiled-in data: no I/O, nothing
+/// to build at run time). It knows Thai, Lao, Khmer, Burmese, Chinese and
+/// Japanese words.
+fn icu_words(text: &str, offset: usize, f: &mut impl FnMut(usize, usize)) {
+    use icu_segmenter::WordSegmenter;
+    use icu_segmenter::options::WordBreakInvariantOptions;
+    let seg = WordSegmenter::new_dictionary(WordBreakInvariantOptions::default());
+    // Segments with a letter are words. (ICU's word type is not used: it
+    // reports a run that is one dictionary word as "none".)
+    let mut prev = 0;
+    for b in seg.segment_str(text) {
+        if b > prev && text[prev..b].chars().any(|c| c.is_alphanumeric()) {
+            f(offset + prev, offset + b);
+        }
+        prev = b;
+    }
+}
+
+/// Calls `f(start, end)` for every word of an already folded text (byte
+/// ranges), in order:
+///
+/// * space-delimited words, split on non-alphanumerics; a possessive `'s`
+///   is dropped, so that `taiwan's interpol bid` is the phrase
+///   `taiwan interpol bid`;
+/// * Thai, Lao, Khmer and Burmese runs are split into dictionary words
+///   (ICU4X), so `ตำรวจไต้หวัน` is the two words `ตำรวจ` `ไต้หวัน`;
+/// * Han/kana runs that contain kana (Japanese) are split into dictionary
+///   words too. Han-only runs (Chinese) are not words here: rules match
+///   them as substrings and the scorer segments them with jieba.
 pub fn for_each_word(folded: &str, mut f: impl FnMut(usize, usize)) {
+    let emit_word = |s: usize, e: usize, f: &mut dyn FnMut(usize, usize)| {
+        let w = &folded[s..e];
+        if !w.is_ascii() && w.chars().any(is_unspaced_script) {
+            icu_words(w, s, &mut |a, b| f(a, b));
+        } else {
+            f(s, e);
+        }
+    };
+    let emit_cjk = |s: usize, e: usize, f: &mut dyn FnMut(usize, usize)| {
+        let run = &folded[s..e];
+        if run.chars().any(is_kana) {
+            icu_words(run, s, &mut |a, b| f(a, b));
+        }
+    };
     let mut start: Option<usize> = None;
+    let mut cjk_start: Option<usize> = None;
     let mut iter = folded.char_indices().peekable();
     while let Some((i, c)) = iter.next() {
+        if is_cjk(c) {
+            if let Some(s) = start.take() {
+                emit_word(s, i, &mut f);
+            }
+            cjk_start.get_or_insert(i);
+            continue;
+        }
+        if let Some(s) = cjk_start.take() {
+            emit_cjk(s, i, &mut f);
+        }
         if is_word_char(c) {
             if start.is_none() {
                 start = Some(i);
@@ -175,7 +259,7 @@ pub fn for_each_word(folded: &str, mut f: impl FnMut(usize, usize)) {
             continue;
         }
         if let Some(s) = start.take() {
-            f(s, i);
+            emit_word(s, i, &mut f);
             if c == '\'' || c == '\u{2019}' {
                 // Skip a possessive 's when it ends the word.
                 if let Some(&(_, 's')) = iter.peek() {
@@ -192,7 +276,10 @@ pub fn for_each_word(folded: &str, mut f: impl FnMut(usize, usize)) {
         }
     }
     if let Some(s) = start {
-        f(s, folded.len());
+        emit_word(s, folded.len(), &mut f);
+    }
+    if let Some(s) = cjk_start {
+        emit_cjk(s, folded.len(), &mut f);
     }
 }
 
@@ -480,6 +567,38 @@ mod tests {
         assert_ne!(st.stems("scam"), st.stems("scar"));
         // Other scripts are split on spaces, not stemmed.
         assert_eq!(st.stems("ताइवान पुलिस").len(), 2);
+    }
+
+    fn words(text: &str) -> Vec<String> {
+        let f = fold(text);
+        let mut out = Vec::new();
+        for_each_word(&f, |s, e| out.push(f[s..e].to_string()));
+        out
+    }
+
+    #[test]
+    fn thai_is_segmented_into_dictionary_words() {
+        // "Taiwan police arrest a scam gang": no spaces between words.
+        let w = words("ตำรวจไต้หวันจับกุมแก๊งหลอกลวง");
+        assert!(w.contains(&"ไต้หวัน".to_string()), "{w:?}");
+        assert!(w.contains(&"ตำรวจ".to_string()), "{w:?}");
+        // The rule term is one word, found whole.
+        assert_eq!(words("ไต้หวัน"), vec!["ไต้หวัน".to_string()]);
+        // Latin words around Thai keep their order.
+        let w = words("INTERPOL แถลงว่าไต้หวัน ok");
+        assert_eq!(w.first().map(String::as_str), Some("interpol"));
+        assert_eq!(w.last().map(String::as_str), Some("ok"));
+    }
+
+    #[test]
+    fn japanese_is_segmented_and_chinese_is_not() {
+        let w = words("台湾の警察がインターポールに協力");
+        assert!(w.contains(&"インターポール".to_string()), "{w:?}");
+        assert!(w.contains(&"台湾".to_string()), "{w:?}");
+        // Chinese (no kana) is left to substring matching and jieba.
+        assert!(words("台灣警方與國際刑警組織合作").is_empty());
+        // Burmese and Khmer runs are split too (at least not one blob).
+        assert!(words("ထိုင်ဝမ်ရဲတပ်ဖွဲ့").len() >= 2);
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! A compiled topic: rules + profile, and the decision for one candidate.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::aliases::{AliasTable, entry_query};
 use super::config::{ExcludeConfig, RuleConfig, TopicConfig, TopicOverride};
-use super::explain::{Explanation, RuleHit, TermHit, TermPart};
+use super::explain::{Explanation, Overridden, RuleHit, TermHit, TermPart};
 use super::query::{self, Compiler, FieldDoc, Hit, Matcher, Node, ParseError, TermTable, Vocab};
 use super::score::{self, Analyzer, Profile, Weights};
 use super::text;
@@ -57,6 +58,12 @@ pub enum TopicError {
         rule: String,
         error: ParseError,
     },
+    #[error("topic `{topic}`, exclude `{rule}`, unless: {error}")]
+    Unless {
+        topic: String,
+        rule: String,
+        error: ParseError,
+    },
     #[error("topic `{topic}`, `{key}`: {reason}")]
     Invalid {
         topic: String,
@@ -74,6 +81,7 @@ struct Shared {
     /// Vocabulary with only the profile terms; rules add theirs to a copy.
     vocab: Vocab,
     weights: Weights,
+    aliases: AliasTable,
 }
 
 #[derive(Debug)]
@@ -82,6 +90,8 @@ struct CompiledRule {
     weight: f64,
     admit: bool,
     node: Node,
+    /// Exclude rules only: the `unless` query (as written and compiled).
+    unless: Option<(String, Node)>,
 }
 
 /// A compiled topic. Immutable, `Send + Sync`; share it with `Arc`.
@@ -98,6 +108,9 @@ pub struct Topic {
     fields: u8,
     /// Whether any admitting include rule exists.
     has_admitting_rules: bool,
+    /// Alias terms that count towards the similarity as a profile term:
+    /// (term, profile weight, profile index).
+    alias_sim: Vec<(Node, f64, u32)>,
 }
 
 fn invalid(cfg: &TopicConfig, key: &str, reason: impl Into<String>) -> TopicError {
@@ -172,6 +185,18 @@ impl Topic {
     /// Compiles a topic. `profile_texts` are the contents of the files named
     /// in `cfg.profile` (or any reference texts), read by the caller.
     pub fn compile(cfg: &TopicConfig, profile_texts: &[String]) -> Result<Topic, TopicError> {
+        Self::compile_with_aliases(cfg, profile_texts, AliasTable::default())
+    }
+
+    /// [`Topic::compile`] with a per-language alias table (see
+    /// [`super::aliases`]): its concepts are merged into the groups of the
+    /// same name and its foreign-language terms count towards the
+    /// similarity.
+    pub fn compile_with_aliases(
+        cfg: &TopicConfig,
+        profile_texts: &[String],
+        aliases: AliasTable,
+    ) -> Result<Topic, TopicError> {
         validate(cfg)?;
         // Every CJK term the operator wrote is also a dictionary word, so the
         // scorer sees it as one token.
@@ -182,6 +207,11 @@ impl Topic {
         };
         for q in cfg.groups.values().chain(cfg.rule.iter().map(|r| &r.query)) {
             cjk_runs(q, &mut extra);
+        }
+        for c in aliases.concepts.values() {
+            for e in c.terms.values().flatten() {
+                cjk_runs(e, &mut extra);
+            }
         }
         let analyzer = Analyzer::new(extra.iter().map(String::as_str));
         let mut texts: Vec<&str> = vec![cfg.description.as_str()];
@@ -194,6 +224,7 @@ impl Topic {
             profile,
             vocab,
             weights,
+            aliases,
         });
         Self::compile_rules(cfg.clone(), shared)
     }
@@ -202,17 +233,13 @@ impl Topic {
         validate(&cfg)?;
         let mut vocab = shared.vocab.clone();
         let mut table = TermTable::default();
-        let mut compiler = Compiler::new(
-            &shared.analyzer.stemmer,
-            &mut vocab,
-            &mut table,
-            &cfg.groups,
-        )
-        .map_err(|(group, error)| TopicError::Group {
-            topic: cfg.name.clone(),
-            group,
-            error,
-        })?;
+        let groups = merged_groups(&cfg.groups, &shared.aliases);
+        let mut compiler = Compiler::new(&shared.analyzer.stemmer, &mut vocab, &mut table, &groups)
+            .map_err(|(group, error)| TopicError::Group {
+                topic: cfg.name.clone(),
+                group,
+                error,
+            })?;
         let mut rules = Vec::new();
         for r in &cfg.rule {
             let node = compiler
@@ -227,6 +254,7 @@ impl Topic {
                 weight: r.weight,
                 admit: r.admit,
                 node,
+                unless: None,
             });
         }
         let mut excludes = Vec::new();
@@ -238,17 +266,30 @@ impl Topic {
                     rule: r.name.clone(),
                     error,
                 })?;
+            let unless = if r.unless.trim().is_empty() {
+                None
+            } else {
+                let n = compiler
+                    .compile(&r.unless)
+                    .map_err(|error| TopicError::Unless {
+                        topic: cfg.name.clone(),
+                        rule: r.name.clone(),
+                        error,
+                    })?;
+                Some((r.unless.clone(), n))
+            };
             excludes.push(CompiledRule {
                 name: r.name.clone(),
                 weight: 0.0,
                 admit: false,
                 node,
+                unless,
             });
         }
-        let fields = rules
-            .iter()
-            .chain(&excludes)
-            .fold(0, |a, r| a | r.node.fields());
+        let alias_sim = Self::alias_similarity(&shared, &mut compiler);
+        let fields = rules.iter().chain(&excludes).fold(0, |a, r| {
+            a | r.node.fields() | r.unless.as_ref().map_or(0, |(_, n)| n.fields())
+        });
         let has_admitting_rules = rules.iter().any(|r| r.admit);
         Ok(Topic {
             cfg,
@@ -259,7 +300,56 @@ impl Topic {
             excludes,
             fields,
             has_admitting_rules,
+            alias_sim,
         })
+    }
+
+    /// Compiles the alias terms of languages outside the profile that map
+    /// to a profile term. A term also listed under a profile language (the
+    /// same word in English and Indonesian, 台湾 in Chinese and Japanese)
+    /// is left out: the profile already scores it.
+    fn alias_similarity(shared: &Shared, compiler: &mut Compiler) -> Vec<(Node, f64, u32)> {
+        let a = &shared.aliases;
+        let mut out = Vec::new();
+        for c in a.concepts.values() {
+            let Some(word) = &c.profile else { continue };
+            let stems = shared.analyzer.stemmer.stems(word);
+            let Some((w, idx)) = stems
+                .first()
+                .and_then(|k| shared.vocab.get(k))
+                .and_then(|id| shared.weights.get(id))
+            else {
+                continue;
+            };
+            let mut native = Vec::new();
+            for (lang, entries) in &c.terms {
+                if !a.adds_similarity(lang) {
+                    for e in entries {
+                        if let Ok(Node::Leaf { term, .. }) = compiler.compile(&entry_query(e)) {
+                            native.push(term);
+                        }
+                    }
+                }
+            }
+            let mut seen = Vec::new();
+            for (lang, entries) in &c.terms {
+                if !a.adds_similarity(lang) {
+                    continue;
+                }
+                for e in entries {
+                    if let Ok(node) = compiler.compile(&entry_query(e)) {
+                        if let Node::Leaf { term, .. } = &node {
+                            if native.contains(term) || seen.contains(term) {
+                                continue;
+                            }
+                            seen.push(*term);
+                        }
+                        out.push((node, w, idx));
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// A per-feed variant: overrides thresholds, adds/replaces groups and
@@ -293,6 +383,13 @@ impl Topic {
             upsert(&mut cfg.exclude, r.clone(), |x: &ExcludeConfig| &x.name);
         }
         Self::compile_rules(cfg, Arc::clone(&self.shared))
+    }
+
+    /// Warnings about queries that compile but probably do not mean what
+    /// they say (lower-case `and`/`or`/`not` between terms), one line each,
+    /// naming the group or rule: for `feedwatch check` and the playground.
+    pub fn warnings(&self) -> Vec<String> {
+        config_warnings(&self.cfg)
     }
 
     /// The configuration this topic was compiled from (after overrides).
@@ -354,10 +451,38 @@ impl Topic {
             }
         }
         let mut excluded_by = Vec::new();
+        let mut overridden = Vec::new();
         for r in &self.excludes {
             hits.clear();
             if matcher.eval(&r.node, &mut hits) {
-                excluded_by.push(self.rule_hit(r, &hits));
+                let hit = self.rule_hit(r, &hits);
+                hits.clear();
+                match &r.unless {
+                    Some((src, node)) if matcher.eval(node, &mut hits) => {
+                        overridden.push(Overridden {
+                            exclude: hit,
+                            unless: src.clone(),
+                            by: self.rule_hit(r, &hits).hits,
+                        });
+                    }
+                    _ => excluded_by.push(hit),
+                }
+            }
+        }
+        let mut extra = Vec::new();
+        for (node, w, idx) in &self.alias_sim {
+            hits.clear();
+            if matcher.eval(node, &mut hits) {
+                let mut tf = 0.0;
+                if hits.iter().any(|h| h.field == query::TITLE) {
+                    tf += self.cfg.title_weight;
+                }
+                if hits.iter().any(|h| h.field == query::SUMMARY) {
+                    tf += 1.0;
+                }
+                if tf > 0.0 {
+                    extra.push((*w, *idx, tf));
+                }
             }
         }
         let sim = score::similarity(
@@ -368,6 +493,7 @@ impl Topic {
             &summary,
             self.cfg.title_weight,
             self.cfg.similarity_half,
+            &extra,
         );
         let similarity_part = self.cfg.similarity_weight * sim.value;
         let score = (rules_part + similarity_part).clamp(0.0, 1.0);
@@ -397,6 +523,7 @@ impl Topic {
             threshold,
             rules: rule_hits,
             excluded_by,
+            overridden,
             rules_part,
             similarity: sim.value,
             similarity_weight: self.cfg.similarity_weight,
@@ -434,6 +561,121 @@ impl Topic {
             hits: out,
         }
     }
+}
+
+/// The topic's groups with the alias table's concepts merged in: a concept
+/// extends the group of the same name (`(group) | aliases`) or defines it.
+fn merged_groups(
+    groups: &BTreeMap<String, String>,
+    aliases: &AliasTable,
+) -> BTreeMap<String, String> {
+    let mut groups = groups.clone();
+    for name in aliases.concepts.keys() {
+        if let Some(q) = aliases.group_query(name) {
+            let key = groups
+                .keys()
+                .find(|k| k.trim_start_matches('@') == name)
+                .cloned();
+            match key {
+                Some(k) => {
+                    if let Some(v) = groups.get_mut(&k) {
+                        *v = format!("({v}) | {q}");
+                    }
+                }
+                None => {
+                    groups.insert(name.clone(), q);
+                }
+            }
+        }
+    }
+    groups
+}
+
+/// Every query error of a configuration at once (groups, rules, excludes
+/// and their `unless`), where [`Topic::compile`] stops at the first. A
+/// broken group is reported once; the rules using it are then checked as
+/// if it were valid, so they are not reported for its sake.
+pub fn config_errors(cfg: &TopicConfig, aliases: &AliasTable) -> Vec<TopicError> {
+    let mut errs = Vec::new();
+    if let Err(e) = validate(cfg) {
+        errs.push(e);
+    }
+    let mut groups = merged_groups(&cfg.groups, aliases);
+    let stemmer = text::WordStemmer::default();
+    // Each round either compiles every group or retires one broken group.
+    for _ in 0..=groups.len() {
+        let mut vocab = Vocab::default();
+        let mut table = TermTable::default();
+        match Compiler::new(&stemmer, &mut vocab, &mut table, &groups) {
+            Ok(mut c) => {
+                let topic = || cfg.name.clone();
+                for r in &cfg.rule {
+                    if let Err(error) = c.compile(&r.query) {
+                        errs.push(TopicError::Rule {
+                            topic: topic(),
+                            rule: r.name.clone(),
+                            error,
+                        });
+                    }
+                }
+                for r in &cfg.exclude {
+                    if let Err(error) = c.compile(&r.query) {
+                        errs.push(TopicError::Exclude {
+                            topic: topic(),
+                            rule: r.name.clone(),
+                            error,
+                        });
+                    }
+                    if !r.unless.trim().is_empty()
+                        && let Err(error) = c.compile(&r.unless)
+                    {
+                        errs.push(TopicError::Unless {
+                            topic: topic(),
+                            rule: r.name.clone(),
+                            error,
+                        });
+                    }
+                }
+                break;
+            }
+            Err((group, error)) => {
+                errs.push(TopicError::Group {
+                    topic: cfg.name.clone(),
+                    group: group.clone(),
+                    error,
+                });
+                let key = groups
+                    .keys()
+                    .find(|k| k.trim_start_matches('@') == group)
+                    .cloned()
+                    .unwrap_or(group);
+                // A stand-in that parses and never matches.
+                groups.insert(key, "\"feedwatch broken group\"".to_string());
+            }
+        }
+    }
+    errs
+}
+
+/// [`Topic::warnings`] for a configuration (compiled or not).
+pub fn config_warnings(cfg: &TopicConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut add = |what: String, q: &str| {
+        for w in query::lowercase_operator_warnings(q) {
+            out.push(format!("topic `{}`, {what}: {w}", cfg.name));
+        }
+    };
+    for (g, q) in &cfg.groups {
+        add(format!("group @{g}"), q);
+    }
+    for r in &cfg.rule {
+        add(format!("rule `{}`", r.name), &r.query);
+    }
+    for r in &cfg.exclude {
+        add(format!("exclude `{}`", r.name), &r.query);
+        add(format!("exclude `{}`, unless", r.name), &r.unless);
+    }
+    out
 }
 
 fn upsert<T>(list: &mut Vec<T>, item: T, name: impl Fn(&T) -> &String) {
@@ -481,6 +723,7 @@ mod tests {
             exclude: vec![ExcludeConfig {
                 name: "band".into(),
                 query: "@interpol album".into(),
+                unless: String::new(),
             }],
             ..TopicConfig::default()
         }
@@ -534,6 +777,70 @@ mod tests {
         let r = e.reasons();
         assert!(r.contains("crime[title:taiwan,title:scam] +0.20"), "{r}");
         assert!(r.ends_with("threshold 0.35"), "{r}");
+    }
+
+    #[test]
+    fn unless_overrides_an_exclusion_and_says_so() {
+        let mut c = cfg();
+        c.exclude.push(ExcludeConfig {
+            name: "notices".into(),
+            query: "\"red notice\" | 紅色通緝".into(),
+            unless: "@taiwan @interpol".into(),
+        });
+        let t = Topic::compile(&c, &[]).unwrap_or_else(|e| panic!("{e}"));
+        // Vetoed when only the notice is there.
+        let d = eval(&t, "Interpol red notice for a banker", "");
+        assert!(!d.admitted);
+        assert_eq!(d.explanation.excluded_by[0].rule, "notices");
+        // Not vetoed when Taiwan and INTERPOL are both named.
+        let d = eval(&t, "北京揚言對台灣立委發紅色通緝", "國際刑警組織");
+        assert!(d.admitted && d.publish, "{}", d.explanation.reasons());
+        assert!(d.explanation.excluded_by.is_empty());
+        let o = &d.explanation.overridden[0];
+        assert_eq!(o.exclude.rule, "notices");
+        assert_eq!(o.unless, "@taiwan @interpol");
+        let r = d.explanation.reasons();
+        assert!(
+            r.contains("exclusion notices[title:紅色通緝] overridden by unless[title:台灣,summary:國際刑警組織]"),
+            "{r}"
+        );
+        // A bad unless query is reported against its rule.
+        c.exclude[1].unless = "(@taiwan".into();
+        assert!(matches!(
+            Topic::compile(&c, &[]),
+            Err(TopicError::Unless { .. })
+        ));
+    }
+
+    #[test]
+    fn aliases_extend_groups_and_give_similarity() {
+        let aliases = AliasTable::parse(
+            "profile_languages = [\"en\", \"zh\"]\n[taiwan]\nprofile = \"taiwan\"\nth = [\"ไต้หวัน\"]\nko = [\"대만\"]\n\
+             [interpol]\nprofile = \"interpol\"\nth = [\"อินเตอร์โพล\"]\nko = [\"인터폴\"]\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let texts = ["Taiwan is kept out of INTERPOL. 台灣 國際刑警組織".to_string()];
+        let t =
+            Topic::compile_with_aliases(&cfg(), &texts, aliases).unwrap_or_else(|e| panic!("{e}"));
+        let d = eval(&t, "ตำรวจไต้หวันขอเข้าร่วมอินเตอร์โพล", "");
+        assert!(d.publish, "{}", d.explanation.reasons());
+        assert!(
+            d.explanation.similarity > 0.2,
+            "{}",
+            d.explanation.reasons()
+        );
+        // อินเตอร์โพล is not in the Thai dictionary: it matches as a substring.
+        let d = eval(&t, "ไต้หวันขอเข้าร่วมสมัชชาใหญ่อินเตอร์โพลอีกครั้ง", "");
+        assert!(d.publish, "{}", d.explanation.reasons());
+        let d = eval(&t, "대만의 인터폴 총회 참가 무산", "");
+        assert!(d.publish, "{}", d.explanation.reasons());
+        assert!(
+            d.explanation.similarity > 0.2,
+            "{}",
+            d.explanation.reasons()
+        );
+        // Without the table, neither is recognised.
+        assert!(!eval(&topic(), "ตำรวจไต้หวันขอเข้าร่วมอินเตอร์โพล", "").admitted);
     }
 
     #[test]
@@ -592,6 +899,32 @@ mod tests {
     }
 
     #[test]
+    fn every_query_error_is_reported_at_once() {
+        let mut c = cfg();
+        c.groups.insert("crime".into(), "scam | | fraud".into());
+        c.rule[0].query = "@taiwan (@interpol".into();
+        c.rule[2].query = "@nope".into();
+        c.exclude[0].unless = "NOT".into();
+        let errs = config_errors(&c, &AliasTable::default());
+        let text: Vec<String> = errs.iter().map(ToString::to_string).collect();
+        assert_eq!(errs.len(), 4, "{text:#?}");
+        assert!(matches!(&errs[0], TopicError::Group { group, .. } if group == "crime"));
+        assert!(matches!(&errs[1], TopicError::Rule { rule, .. } if rule == "core"));
+        assert!(matches!(&errs[2], TopicError::Rule { rule, .. } if rule == "assembly"));
+        assert!(matches!(&errs[3], TopicError::Unless { rule, .. } if rule == "band"));
+        // The rule using the broken group is not reported for its sake.
+        assert!(!text.iter().any(|t| t.contains("`crime`")), "{text:#?}");
+        assert!(config_errors(&cfg(), &AliasTable::default()).is_empty());
+        // and lower-case operators are warnings, named by rule
+        c.rule[1].query = "@taiwan or @crime".into();
+        let w = config_warnings(&c);
+        assert_eq!(
+            w,
+            vec!["topic `t`, rule `crime`: column 9: `or` is matched as a word here; write OR"]
+        );
+    }
+
+    #[test]
     fn overrides_change_threshold_and_rules() {
         let t = topic();
         assert!(eval(&t, "Taiwan Interpol", "").publish);
@@ -619,6 +952,7 @@ mod tests {
                 exclude: vec![ExcludeConfig {
                     name: "typhoon".into(),
                     query: "typhoon".into(),
+                    unless: String::new(),
                 }],
                 ..TopicOverride::default()
             })

@@ -75,6 +75,11 @@ impl TestEnv {
             env.path().join("feeds/topic-interpol-taiwan.md"),
         )
         .expect("copy profile");
+        std::fs::copy(
+            root.join("feeds/aliases.toml"),
+            env.path().join("feeds/aliases.toml"),
+        )
+        .expect("copy alias table");
         env
     }
 

@@ -44,7 +44,9 @@ pub fn shipped_config() -> TopicConfig {
 pub fn shipped_topic() -> Topic {
     let cfg = shipped_config();
     let texts: Vec<String> = cfg.profile.iter().map(|p| read(&root().join(p))).collect();
-    Topic::compile(&cfg, &texts).unwrap_or_else(|e| panic!("{e}"))
+    let aliases = feedwatch::matching::AliasTable::load(&root(), cfg.aliases.as_deref())
+        .unwrap_or_else(|e| panic!("{e}"));
+    Topic::compile_with_aliases(&cfg, &texts, aliases).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The labelled tuning items, checked against `labels.tsv`.

@@ -1,9 +1,8 @@
 //! The shipped INTERPOL × Taiwan topic (`config.toml` + the profile in
 //! `feeds/`) against the labelled tuning set in `tests/fixtures/relevance-dev`.
 //!
-//! Targets: every core item (label 2) published; precision (published items
-//! labelled 1 or 2 / published) ≥ 0.92; recall of related items (label 1)
-//! ≥ 0.65.
+//! Bars: the README's figures (13/13 core, 15/15 related, 0/29 unrelated
+//! published) with at most one item of slack per label, none for core.
 
 use crate::matching_common as common;
 
@@ -44,20 +43,13 @@ fn shipped_topic_meets_targets_on_relevance_dev() {
         .collect();
     let report = evaluate_rows(&rows);
     println!("{report}");
-    assert_eq!(
-        report.recall_core, 1.0,
-        "every label-2 item must be published"
-    );
-    assert!(
-        report.precision >= 0.92,
-        "precision {:.3} < 0.92",
-        report.precision
-    );
-    assert!(
-        report.recall_related >= 0.65,
-        "recall(1) {:.3} < 0.65",
-        report.recall_related
-    );
+    // The README's figures (13/13, 15/15, 0/29) with at most one item of
+    // slack per label, except core: every label-2 item must be published.
+    let [unrelated, related, core] = report.per_label;
+    assert_eq!((core.total, related.total, unrelated.total), (13, 15, 29));
+    assert_eq!(core.published, 13, "every label-2 item must be published");
+    assert!(related.published >= 14, "{report}");
+    assert!(unrelated.published <= 1, "{report}");
 }
 
 #[test]
