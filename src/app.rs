@@ -151,6 +151,8 @@ pub struct App {
 #[derive(Clone)]
 pub struct Reloader {
     current: Arc<std::sync::RwLock<Config>>,
+    /// Bumped on every reload (the web cache keys on it).
+    generation: Arc<std::sync::atomic::AtomicU64>,
     ingest: Ingest,
     fediverse: Option<Fediverse>,
 }
@@ -162,6 +164,11 @@ impl Reloader {
             Ok(c) => c.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+
+    /// Changes with every reload.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub fn reload(&self) -> Result<Vec<String>, crate::config::Problems> {
@@ -195,6 +202,8 @@ impl Reloader {
             Ok(mut c) => *c = new,
             Err(poisoned) => *poisoned.into_inner() = new,
         }
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         info!(
             restart_needed = restart_needed.len(),
             "configuration reloaded"
@@ -285,9 +294,11 @@ impl App {
             metrics: Arc::new(crate::metrics::Metrics::new()),
             published: Arc::new(tokio::sync::Notify::new()),
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
+            stories: crate::dedupe::index::StoryIndex::new(),
         };
         let reloader = Reloader {
             current: Arc::new(std::sync::RwLock::new(config.clone())),
+            generation: Default::default(),
             ingest: ingest.clone(),
             fediverse: fediverse.clone(),
         };
@@ -308,6 +319,7 @@ impl App {
             fediverse: self.fediverse.clone(),
             metrics: self.ingest.metrics.clone(),
             reloader: self.reloader.clone(),
+            cache: Default::default(),
         }
     }
 

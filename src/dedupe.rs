@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+pub mod index;
+
 use crate::item::Item;
 use crate::matching::{Decision, SAME_STORY_THRESHOLD, StoryFingerprint, story_similarity};
 use crate::store::{Existing, ItemRecord, StoryAssignment, Verdict};
@@ -25,13 +27,16 @@ pub struct RecentStory {
 
 /// Builds the records to commit. Unchanged items carry no verdict (nothing
 /// to write); new and edited items carry their decision, and published ones
-/// a story assignment. `recent` grows with the stories this batch starts.
-pub fn assign(
+/// a story assignment. Items join the `recent` stories or the ones started
+/// earlier in this batch; the stories the batch starts are returned with
+/// the records.
+pub fn assign<'a>(
     evaluated: Vec<(Item, Decision)>,
     existing: &HashMap<String, Existing>,
-    recent: &mut Vec<RecentStory>,
-) -> Vec<ItemRecord> {
-    evaluated
+    recent: impl Iterator<Item = &'a RecentStory> + Clone,
+) -> (Vec<ItemRecord>, Vec<RecentStory>) {
+    let mut started: Vec<RecentStory> = Vec::new();
+    let records = evaluated
         .into_iter()
         .map(|(item, decision)| {
             let stored = existing.get(&item.id);
@@ -45,10 +50,13 @@ pub fn assign(
                 let fp = StoryFingerprint::new(&item.title, &item.summary, &item.lang);
                 let story = match stored.and_then(|e| e.story_id.clone()) {
                     Some(id) => StoryAssignment::Join(id),
-                    None => match best_story(&fp, recent) {
+                    None => match best_of(
+                        best_scored(&fp, recent.clone()),
+                        best_scored(&fp, started.iter()),
+                    ) {
                         Some(id) => StoryAssignment::Join(id),
                         None => {
-                            recent.push(RecentStory {
+                            started.push(RecentStory {
                                 id: item.id.clone(),
                                 fingerprint: fp.clone(),
                             });
@@ -73,26 +81,35 @@ pub fn assign(
                 verdict: Some(verdict),
             }
         })
-        .collect()
+        .collect();
+    (records, started)
 }
 
 /// The recent story `fp` belongs to, if any.
-pub fn best_story(fp: &StoryFingerprint, recent: &[RecentStory]) -> Option<String> {
+pub fn best_story<'a>(
+    fp: &StoryFingerprint,
+    recent: impl Iterator<Item = &'a RecentStory>,
+) -> Option<String> {
+    best_scored(fp, recent).map(|(_, id)| id)
+}
+
+/// The most similar story at or above the threshold, with its similarity.
+fn best_scored<'a>(
+    fp: &StoryFingerprint,
+    recent: impl Iterator<Item = &'a RecentStory>,
+) -> Option<(f64, String)> {
     recent
-        .iter()
         .map(|s| (story_similarity(fp, &s.fingerprint), s))
         .filter(|(sim, _)| *sim >= SAME_STORY_THRESHOLD)
         .max_by(|a, b| a.0.total_cmp(&b.0))
-        .map(|(_, s)| s.id.clone())
+        .map(|(sim, s)| (sim, s.id.clone()))
 }
 
-/// Parses stored fingerprints, skipping any that no longer parse.
-pub fn recent_stories(rows: Vec<(String, String)>) -> Vec<RecentStory> {
-    rows.into_iter()
-        .filter_map(|(id, json)| {
-            serde_json::from_str(&json)
-                .ok()
-                .map(|fingerprint| RecentStory { id, fingerprint })
-        })
-        .collect()
+/// The better of two candidates (the first on a tie).
+fn best_of(a: Option<(f64, String)>, b: Option<(f64, String)>) -> Option<String> {
+    match (a, b) {
+        (Some(a), Some(b)) if b.0 > a.0 => Some(b.1),
+        (Some(a), _) => Some(a.1),
+        (None, b) => b.map(|b| b.1),
+    }
 }

@@ -16,6 +16,7 @@ mod matching_common;
 mod matching_config;
 mod matching_properties;
 mod matching_relevance;
+mod perf;
 mod publish_feeds;
 mod publish_pipeline;
 mod publish_posts;
