@@ -71,7 +71,14 @@ pub fn assign<'a>(
             let verdict = Verdict {
                 publish: decision.publish,
                 score: decision.score,
-                explanation: serde_json::to_string(&decision.explanation).unwrap_or_default(),
+                // Off-topic items keep the compact decision (score and the
+                // one-line reasons); `score` and the dashboard's playground
+                // rebuild the full explanation from the rules on demand.
+                explanation: if decision.publish {
+                    serde_json::to_string(&decision.explanation).unwrap_or_default()
+                } else {
+                    String::new()
+                },
                 reasons: decision.explanation.reasons(),
                 fingerprint,
                 story,

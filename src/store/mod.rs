@@ -120,7 +120,8 @@ pub struct PollRecord {
 pub struct Verdict {
     pub publish: bool,
     pub score: f64,
-    /// JSON of the full explanation.
+    /// JSON of the full explanation; empty (stored as NULL) for a compact
+    /// decision, which keeps only the score and the reasons.
     pub explanation: String,
     /// The explanation on one line, for listings.
     pub reasons: String,
@@ -390,7 +391,7 @@ impl Store {
                 )
                 .bind(if v.publish { "publish" } else { "skip" })
                 .bind(v.score)
-                .bind(&v.explanation)
+                .bind(Some(v.explanation.as_str()).filter(|e| !e.is_empty()))
                 .bind(&v.reasons)
                 .bind(&v.fingerprint)
                 .bind(story_id)

@@ -59,8 +59,11 @@ fn rss(outlet: &str, items: &[(&str, &str, &str)]) -> String {
 #[derive(Clone, Default)]
 struct Farm {
     feeds: Arc<Mutex<std::collections::HashMap<String, (u32, String)>>>,
-    log: Arc<Mutex<Vec<(String, Option<String>, Option<String>, u16)>>>,
+    log: Arc<Mutex<Vec<Request>>>,
 }
+
+/// (feed, If-None-Match, If-Modified-Since, status answered)
+type Request = (String, Option<String>, Option<String>, u16);
 
 impl Farm {
     fn set(&self, name: &str, body: String) {
@@ -69,7 +72,7 @@ impl Farm {
         feeds.insert(name.to_string(), (version, body));
     }
 
-    fn log(&self) -> Vec<(String, Option<String>, Option<String>, u16)> {
+    fn log(&self) -> Vec<Request> {
         self.log.lock().unwrap().clone()
     }
 
@@ -400,4 +403,47 @@ async fn served_feeds_are_cached_and_replaced_on_commit() {
     )
     .await;
     assert_eq!(r.status(), StatusCode::NOT_MODIFIED, "If-Modified-Since");
+}
+
+/// Off-topic items keep a compact decision (score and reasons, no
+/// explanation JSON); published items keep the full explanation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_topic_items_store_a_compact_decision() {
+    let farm = Farm::default();
+    farm.set("a.xml", rss("a", &[STORY_A, OFF_TOPIC]));
+    let base = start_farm(&farm).await;
+    let env = TestEnv::with_shipped_topic(&[feed(format!("{base}/a.xml"), "A")]);
+    let app = App::build(env.config()).await.unwrap();
+    app.ingest
+        .run_cycle(app.load_sources().unwrap(), false, CancellationToken::new())
+        .await
+        .unwrap();
+    app.store.close().await;
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", env.db_path.display()))
+        .await
+        .unwrap();
+    type Row = (String, String, Option<f64>, Option<String>, Option<String>);
+    let mut rows: Vec<Row> = sqlx::query_as(
+        "SELECT link, decision, score, reasons, explanation FROM items ORDER BY link",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    let (link, decision, score, reasons, explanation) = rows.remove(0);
+    assert!(link.ends_with("/a1"));
+    assert_eq!(decision, "publish");
+    assert!(score.is_some() && reasons.is_some());
+    let json: serde_json::Value = serde_json::from_str(&explanation.unwrap()).unwrap();
+    assert!(json.is_object(), "the full explanation of a published item");
+    let (link, decision, score, reasons, explanation) = rows.remove(0);
+    assert!(link.ends_with("/x1"));
+    assert_eq!(decision, "skip");
+    assert!(score.is_some(), "the score stays");
+    assert!(!reasons.unwrap().is_empty(), "the reasons stay");
+    assert_eq!(
+        explanation, None,
+        "no explanation JSON for an off-topic item"
+    );
+    pool.close().await;
 }
