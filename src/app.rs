@@ -205,6 +205,8 @@ pub struct App {
 #[derive(Clone)]
 pub struct Reloader {
     current: Arc<std::sync::RwLock<Config>>,
+    /// Bumped on every reload (the web cache keys on it).
+    generation: Arc<std::sync::atomic::AtomicU64>,
     ingest: Ingest,
     fediverse: Option<Fediverse>,
     owner: Arc<std::sync::Mutex<()>>,
@@ -218,6 +220,12 @@ impl Reloader {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
+
+    /// Changes with every reload.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
 
     /// The ingest the daemon runs (the dashboard's "check now" polls with it).
     pub fn ingest(&self) -> &Ingest {
@@ -273,6 +281,8 @@ impl Reloader {
             Ok(mut c) => *c = new,
             Err(poisoned) => *poisoned.into_inner() = new,
         }
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         info!(restart_needed = notes.len(), "configuration reloaded");
         notes
     }
@@ -419,9 +429,11 @@ impl App {
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
             in_flight: Arc::default(),
             health: Arc::default(),
+            stories: crate::dedupe::index::StoryIndex::new(),
         };
         let reloader = Reloader {
             current: Arc::new(std::sync::RwLock::new(config.clone())),
+            generation: Default::default(),
             ingest: ingest.clone(),
             fediverse: fediverse.clone(),
             owner: Arc::new(std::sync::Mutex::new(())),
@@ -444,6 +456,7 @@ impl App {
             metrics: self.ingest.metrics.clone(),
             reloader: self.reloader.clone(),
             store_health: self.ingest.health.clone(),
+            cache: Default::default(),
         }
     }
 

@@ -9,6 +9,8 @@
 
 use std::collections::HashMap;
 
+pub mod index;
+
 use crate::item::Item;
 use crate::matching::{Decision, StoryFingerprint, StoryIndex, StoryMatch};
 use crate::store::{Existing, ItemRecord, StoryAssignment, Verdict};
@@ -25,14 +27,18 @@ pub struct RecentStory {
 
 /// Builds the records to commit. Unchanged items carry no verdict (nothing
 /// to write); new and edited items carry their decision, and published ones
-/// a story assignment (with the matcher's reasons when joining). `recent`
-/// grows with the stories this batch starts.
+/// a story assignment (with the matcher's reasons when joining). Items join
+/// the `recent` stories or the ones started earlier in this batch; the
+/// stories the batch starts are returned with the records, so the caller
+/// adds them to its index only once they are committed.
 pub fn assign(
     evaluated: Vec<(Item, Decision)>,
     existing: &HashMap<String, Existing>,
-    recent: &mut StoryIndex,
-) -> Vec<ItemRecord> {
-    evaluated
+    recent: &StoryIndex,
+) -> (Vec<ItemRecord>, Vec<RecentStory>) {
+    let mut started = StoryIndex::new();
+    let mut started_list: Vec<RecentStory> = Vec::new();
+    let records = evaluated
         .into_iter()
         .map(|(item, decision)| {
             let stored = existing.get(&item.id);
@@ -47,13 +53,17 @@ pub fn assign(
                 let fp = fingerprint_of(&item);
                 let story = match stored.and_then(|e| e.story_id.clone()) {
                     Some(id) => StoryAssignment::Join(id),
-                    None => match recent.best(&fp) {
+                    None => match best_of(recent.best(&fp), started.best(&fp)) {
                         Some((id, m)) => {
                             story_reasons = Some(m.reasons());
                             StoryAssignment::Join(id)
                         }
                         None => {
-                            recent.insert(item.id.clone(), fp.clone());
+                            started.insert(item.id.clone(), fp.clone());
+                            started_list.push(RecentStory {
+                                id: item.id.clone(),
+                                fingerprint: fp.clone(),
+                            });
                             StoryAssignment::New
                         }
                     },
@@ -65,7 +75,14 @@ pub fn assign(
             let verdict = Verdict {
                 publish: decision.publish,
                 score: decision.score,
-                explanation: serde_json::to_string(&decision.explanation).unwrap_or_default(),
+                // Off-topic items keep the compact decision (score and the
+                // one-line reasons); `score` and the dashboard's playground
+                // rebuild the full explanation from the rules on demand.
+                explanation: if decision.publish {
+                    serde_json::to_string(&decision.explanation).unwrap_or_default()
+                } else {
+                    String::new()
+                },
                 reasons: decision.explanation.reasons(),
                 fingerprint,
                 story,
@@ -76,7 +93,20 @@ pub fn assign(
                 verdict: Some(verdict),
             }
         })
-        .collect()
+        .collect();
+    (records, started_list)
+}
+
+/// The candidate with more evidence (the first on a tie).
+fn best_of(
+    a: Option<(String, StoryMatch)>,
+    b: Option<(String, StoryMatch)>,
+) -> Option<(String, StoryMatch)> {
+    match (a, b) {
+        (Some(a), Some(b)) if b.1.evidence > a.1.evidence => Some(b),
+        (Some(a), _) => Some(a),
+        (None, b) => b,
+    }
 }
 
 /// An item's story fingerprint: title, lead, language and its own date.
@@ -87,20 +117,4 @@ pub fn fingerprint_of(item: &Item) -> StoryFingerprint {
 /// The recent story `fp` belongs to, if any, with the matcher's verdict.
 pub fn best_story(fp: &StoryFingerprint, recent: &StoryIndex) -> Option<(String, StoryMatch)> {
     recent.best(fp)
-}
-
-/// An index of recent stories (see [`recent_stories`]).
-pub fn story_index(recent: Vec<RecentStory>) -> StoryIndex {
-    StoryIndex::from_stories(recent.into_iter().map(|s| (s.id, s.fingerprint)))
-}
-
-/// Parses stored fingerprints, skipping any that no longer parse.
-pub fn recent_stories(rows: Vec<(String, String)>) -> Vec<RecentStory> {
-    rows.into_iter()
-        .filter_map(|(id, json)| {
-            serde_json::from_str(&json)
-                .ok()
-                .map(|fingerprint| RecentStory { id, fingerprint })
-        })
-        .collect()
 }

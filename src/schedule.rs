@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::ScheduleConfig;
-use crate::dedupe::{self, STORY_WINDOW_HOURS};
+use crate::dedupe;
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
 use crate::item::{Item, normalize};
 use crate::matching::{Candidate, Decision, Topic};
@@ -49,6 +49,8 @@ pub struct Ingest {
     pub in_flight: Arc<std::sync::Mutex<HashSet<String>>>,
     /// Store failures seen by polls (`/readyz`, the scheduler's backoff).
     pub health: Arc<crate::health::StoreHealth>,
+    /// Recent stories' fingerprints in memory (loaded once, appended on commit).
+    pub stories: crate::dedupe::index::StoryIndex,
 }
 
 /// The reloadable part of the ingest settings (SIGHUP, the dashboard).
@@ -261,31 +263,33 @@ impl Ingest {
         // Article pages are fetched before taking the lock (network time must
         // not serialize the feeds), only for items that look like new stories.
         let articles = self.article_texts(&items, now).await?;
-        let published;
-        let counts = {
+        let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
+        let existing = self.store.existing(&ids).await?;
+        // Only new or edited items to publish need story assignment; a poll
+        // without them (a 304, unchanged or off-topic items) neither takes
+        // the commit lock nor touches the story index.
+        let needs_story = items.iter().any(|(i, d)| {
+            d.publish
+                && existing
+                    .get(&i.id)
+                    .is_none_or(|e| e.content_hash != i.content_hash)
+        });
+        let (counts, published) = if needs_story {
             let _serialized = self.commit_lock.lock().await;
-            let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
+            // Re-read under the lock: what an earlier commit stored counts.
             let existing = self.store.existing(&ids).await?;
-            let since = now - chrono::Duration::hours(STORY_WINDOW_HOURS);
-            let mut recent = dedupe::story_index(dedupe::recent_stories(
-                self.store.recent_story_fingerprints(since).await?,
-            ));
-            let records = dedupe::assign(items, &existing, &mut recent);
-            for r in &records {
-                if let Some(v) = &r.verdict {
-                    tracing::debug!(feed.url = %feed.url, item.id = %r.item.id, publish = v.publish, score = v.score, reasons = %v.reasons, "item evaluated");
-                }
-            }
-            let mut publications = self.publications(&records, &existing, &articles, now);
-            publications.extend(self.outlet_updates(&records, &existing, now).await?);
-            let matched = records
-                .iter()
-                .filter(|r| r.verdict.as_ref().is_some_and(|v| v.publish))
-                .count();
-            self.metrics.items_matched.inc_by(matched as u64);
-            published = publications.len();
-            self.store
-                .commit_poll(feed.url.as_str(), &record, &records, &publications)
+            let (records, started) = self
+                .stories
+                .assign(&self.store, items, &existing, now)
+                .await?;
+            let done = self
+                .commit_records(feed, &record, &records, &existing, &articles, now)
+                .await?;
+            self.stories.committed(started, now);
+            done
+        } else {
+            let (records, _) = dedupe::assign(items, &existing, &crate::matching::StoryIndex::new());
+            self.commit_records(feed, &record, &records, &existing, &articles, now)
                 .await?
         };
         if published > 0 {
@@ -318,6 +322,36 @@ impl Ingest {
             items_in_feed: item_count,
             next_check_at: record.next_check_at,
         })
+    }
+
+    /// Commits a poll's records with the publications they imply; returns
+    /// the counts and how many stories were published or updated.
+    async fn commit_records(
+        &self,
+        feed: &FeedSource,
+        record: &PollRecord,
+        records: &[ItemRecord],
+        existing: &HashMap<String, Existing>,
+        articles: &HashMap<String, String>,
+        now: DateTime<Utc>,
+    ) -> Result<(UpsertCounts, usize), StoreError> {
+        for r in records {
+            if let Some(v) = &r.verdict {
+                tracing::debug!(feed.url = %feed.url, item.id = %r.item.id, publish = v.publish, score = v.score, reasons = %v.reasons, "item evaluated");
+            }
+        }
+        let mut publications = self.publications(records, existing, articles, now);
+        publications.extend(self.outlet_updates(records, existing, now).await?);
+        let matched = records
+            .iter()
+            .filter(|r| r.verdict.as_ref().is_some_and(|v| v.publish))
+            .count();
+        self.metrics.items_matched.inc_by(matched as u64);
+        let counts = self
+            .store
+            .commit_poll(feed.url.as_str(), record, records, &publications)
+            .await?;
+        Ok((counts, publications.len()))
     }
 
     async fn fetch_and_parse(
@@ -459,10 +493,6 @@ impl Ingest {
         }
         let ids: Vec<&str> = candidates.iter().map(|i| i.id.as_str()).collect();
         let existing = self.store.existing(&ids).await?;
-        let since = now - chrono::Duration::hours(STORY_WINDOW_HOURS);
-        let recent = dedupe::story_index(dedupe::recent_stories(
-            self.store.recent_story_fingerprints(since).await?,
-        ));
         // The budget of one poll: a few pages, and one fetch timeout in all
         // (every page and every redirect hop). What does not fit is
         // published from the feed's own text.
@@ -476,7 +506,12 @@ impl Ingest {
                 continue;
             }
             let fp = dedupe::fingerprint_of(item);
-            if dedupe::best_story(&fp, &recent).is_some() {
+            if self
+                .stories
+                .best_story(&self.store, &fp, now)
+                .await?
+                .is_some()
+            {
                 continue; // joins a story: no page of its own needed
             }
             if let Some(cached) = self.store.article_page(link).await? {

@@ -46,6 +46,9 @@ impl From<fed::FedStoreError> for StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// Bumped after each commit that changes what is published (the web
+    /// cache compares it instead of querying).
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// What the last poll of a feed left behind.
@@ -117,7 +120,8 @@ pub struct PollRecord {
 pub struct Verdict {
     pub publish: bool,
     pub score: f64,
-    /// JSON of the full explanation.
+    /// JSON of the full explanation; empty (stored as NULL) for a compact
+    /// decision, which keeps only the score and the reasons.
     pub explanation: String,
     /// The explanation on one line, for listings.
     pub reasons: String,
@@ -235,7 +239,10 @@ impl Store {
             .connect_with(options)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            generation: Default::default(),
+        })
     }
 
     /// Opens from a `sqlite://` URL (for tools that hold a URL).
@@ -395,7 +402,7 @@ impl Store {
                 )
                 .bind(if v.publish { "publish" } else { "skip" })
                 .bind(v.score)
-                .bind(&v.explanation)
+                .bind(Some(v.explanation.as_str()).filter(|e| !e.is_empty()))
                 .bind(&v.reasons)
                 .bind(&v.fingerprint)
                 .bind(story_id)
@@ -493,6 +500,9 @@ impl Store {
             }
         }
         tx.commit().await?;
+        if counts.inserted + counts.updated > 0 || !publications.is_empty() {
+            self.bump_generation();
+        }
         Ok(counts)
     }
 
@@ -515,6 +525,17 @@ impl Store {
             .unwrap_or_default();
         let outlets = p.sources.into_iter().map(|(name, _)| name).collect();
         Ok(Some((p.entry, outlets, categories)))
+    }
+
+    /// Changes with every commit that may change the published entries or
+    /// their sources (in this process; see `web::cache` for other writers).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn bump_generation(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// What is stored for these item ids (absent ids are new).
@@ -549,13 +570,15 @@ impl Store {
         Ok(out)
     }
 
-    /// Fingerprints (JSON) of the stories created since `since`, newest first.
-    pub async fn recent_story_fingerprints(
+    /// Fingerprints (JSON) of the stories created since `since` with their
+    /// creation time, newest first (loads the in-memory story index).
+    pub async fn recent_story_fingerprints_at(
         &self,
         since: DateTime<Utc>,
-    ) -> Result<Vec<(String, String)>, StoreError> {
+    ) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, fingerprint FROM stories WHERE created_at >= ? ORDER BY created_at DESC",
+            "SELECT id, fingerprint, created_at FROM stories WHERE created_at >= ?
+             ORDER BY created_at DESC",
         )
         .bind(since)
         .fetch_all(&self.pool)
@@ -595,7 +618,8 @@ impl Store {
             .collect()
     }
 
-    /// The newest published entries with their sources, for the feeds.
+    /// The newest published entries with their sources, for the feeds: two
+    /// queries (the entries, then the sources of all of them at once).
     pub async fn published_entries(&self, limit: u32) -> Result<Vec<PublishedEntry>, StoreError> {
         let rows = sqlx::query(&format!(
             "{FEED_ENTRY_SELECT} ORDER BY published_at DESC, story_id LIMIT ?"
@@ -603,27 +627,57 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in &rows {
-            out.push(self.with_sources(feed_entry_from_row(r)?).await?);
-        }
-        Ok(out)
+        let entries = rows
+            .iter()
+            .map(feed_entry_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut sources = self
+            .sources_of(entries.iter().map(|e| e.story_id.as_str()))
+            .await?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| PublishedEntry {
+                sources: sources.remove(&entry.story_id).unwrap_or_default(),
+                entry,
+            })
+            .collect())
     }
 
     /// The outlets that carried a story, the lead item first.
     async fn with_sources(&self, entry: FeedEntryRow) -> Result<PublishedEntry, StoreError> {
-        let sources: Vec<(String, Option<String>)> = sqlx::query_as(
-            "SELECT source, link FROM items WHERE story_id = ?
-             ORDER BY (id = story_id) DESC, first_seen_at, id",
-        )
-        .bind(&entry.story_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let sources = sources
-            .into_iter()
-            .filter_map(|(name, link)| link.map(|l| (name, l)))
-            .collect();
+        let sources = self
+            .sources_of(std::iter::once(entry.story_id.as_str()))
+            .await?
+            .remove(&entry.story_id)
+            .unwrap_or_default();
         Ok(PublishedEntry { entry, sources })
+    }
+
+    /// (outlet, link) of the items of each story, the lead item first, in
+    /// one query per 500 stories.
+    async fn sources_of<'a>(
+        &self,
+        story_ids: impl Iterator<Item = &'a str>,
+    ) -> Result<std::collections::HashMap<String, Vec<(String, String)>>, StoreError> {
+        let ids: Vec<&str> = story_ids.collect();
+        let mut out: std::collections::HashMap<String, Vec<(String, String)>> =
+            std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(",");
+            let sql = format!(
+                "SELECT story_id, source, link FROM items
+                 WHERE story_id IN ({placeholders}) AND link IS NOT NULL
+                 ORDER BY story_id, (id = story_id) DESC, first_seen_at, id"
+            );
+            let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for (story, name, link) in q.fetch_all(&self.pool).await? {
+                out.entry(story).or_default().push((name, link));
+            }
+        }
+        Ok(out)
     }
 
     /// Removes a published story: drops its feed entry, marks the story
@@ -653,6 +707,7 @@ impl Store {
             fed::FedStore::apply_prepared_tx(&mut tx, d, now).await?;
         }
         tx.commit().await?;
+        self.bump_generation();
         Ok(true)
     }
 

@@ -1,13 +1,14 @@
 //! The HTTP face. Routes stay thin: they read from the store and render.
 
 pub mod admin;
+pub mod cache;
 pub mod fediverse;
 pub mod pages;
 pub mod serve;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
@@ -28,6 +29,8 @@ pub struct WebState {
     pub reloader: crate::app::Reloader,
     /// Store failures seen by the scheduler: `/readyz` is 503 while it fails.
     pub store_health: std::sync::Arc<crate::health::StoreHealth>,
+    /// Rendered feeds and `/`, served from memory until a commit or reload.
+    pub cache: cache::PageCache,
 }
 
 impl WebState {
@@ -58,6 +61,11 @@ impl WebState {
             base_url: base,
             hashtags: cfg.topic.hashtags().to_vec(),
         }
+    }
+
+    /// What cached renderings are valid for: the store's and the config's generation.
+    pub fn generation(&self) -> cache::Generation {
+        (self.store.generation(), self.reloader.generation())
     }
 
     /// The story page URL: the feed entry id and the Note's `url`.
@@ -135,6 +143,13 @@ async fn metrics(State(state): State<WebState>) -> Response {
 }
 
 async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFormat) -> Response {
+    let route = format.file_name();
+    // The generations are read before the store, so a commit landing during
+    // the rendering leaves an entry that the next request replaces.
+    let generation = state.generation();
+    if let Some(hit) = state.cache.get(route, generation) {
+        return hit.respond(&headers, Some(FEED_CACHE_CONTROL));
+    }
     let cfg = state.reloader.config();
     let entries = match state.store.published_entries(cfg.publish.feed_items).await {
         Ok(e) => e,
@@ -143,49 +158,23 @@ async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFor
             return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
         }
     };
-    let rendered = render(&state.identity_of(&cfg), &entries, format, |id| {
-        state.story_url(id)
-    });
-    let last_modified = httpdate::fmt_http_date(rendered.last_modified.into());
-    let not_modified = match headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        // If-None-Match wins over If-Modified-Since (RFC 9110 13.2.2).
-        Some(inm) => inm
-            .split(',')
-            .any(|t| t.trim() == rendered.etag || t.trim() == "*"),
-        None => headers
-            .get(header::IF_MODIFIED_SINCE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| httpdate::parse_http_date(v).ok())
-            .is_some_and(|since| {
-                chrono::DateTime::<chrono::Utc>::from(since).timestamp()
-                    >= rendered.last_modified.timestamp()
-            }),
-    };
-    let mut response = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        (StatusCode::OK, rendered.body).into_response()
-    };
-    let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(rendered.content_type),
-    );
-    if let Ok(v) = HeaderValue::from_str(&rendered.etag) {
-        h.insert(header::ETAG, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&last_modified) {
-        h.insert(header::LAST_MODIFIED, v);
-    }
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
-    response
+    let rendered = render(&state.identity_of(&cfg), &entries, format, |id| state.story_url(id));
+    state
+        .cache
+        .put(
+            route,
+            generation,
+            cache::Rendered {
+                body: rendered.body.into(),
+                content_type: rendered.content_type,
+                etag: rendered.etag,
+                last_modified: Some(rendered.last_modified),
+            },
+        )
+        .respond(&headers, Some(FEED_CACHE_CONTROL))
 }
+
+const FEED_CACHE_CONTROL: &str = "public, max-age=300";
 
 fn story_view(state: &WebState, p: &crate::store::PublishedEntry) -> pages::StoryView {
     pages::StoryView {
@@ -202,7 +191,11 @@ fn story_view(state: &WebState, p: &crate::store::PublishedEntry) -> pages::Stor
 }
 
 /// The public page: what the bot watches, how to follow it, the latest stories.
-async fn index(State(state): State<WebState>) -> Response {
+async fn index(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let generation = state.generation();
+    if let Some(hit) = state.cache.get("/", generation) {
+        return hit.respond(&headers, None);
+    }
     match state
         .store
         .published_entries(state.reloader.config().publish.feed_items)
@@ -211,7 +204,20 @@ async fn index(State(state): State<WebState>) -> Response {
         Ok(entries) => {
             let stories: Vec<pages::StoryView> =
                 entries.iter().map(|p| story_view(&state, p)).collect();
-            Html(pages::index_page(&state.site(), &stories)).into_response()
+            let html = pages::index_page(&state.site(), &stories);
+            state
+                .cache
+                .put(
+                    "/",
+                    generation,
+                    cache::Rendered {
+                        etag: crate::publish::feed::etag_for(html.as_bytes()),
+                        body: html.into(),
+                        content_type: "text/html; charset=utf-8",
+                        last_modified: entries.iter().map(|e| e.entry.updated_at).max(),
+                    },
+                )
+                .respond(&headers, None)
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot read the stories");

@@ -27,6 +27,7 @@ mod operator_cli;
 mod operator_dashboard;
 mod operator_deploy;
 mod operator_reload;
+mod perf;
 mod publish_feeds;
 mod publish_pipeline;
 mod publish_posts;

@@ -1,0 +1,165 @@
+//! The story fingerprints of the last [`STORY_WINDOW_HOURS`], kept in memory.
+//!
+//! Loaded from the store once (on first use, so also after a restart),
+//! appended when a commit starts stories, and expired as the window moves on.
+//! A poll therefore never re-reads or re-decodes the fingerprints: its dedupe
+//! cost depends on its own items, not on how many stories exist.
+//!
+//! Writers hold the ingest commit lock (assignment and commit are serialised
+//! for polls that have new or edited items to publish); readers that only
+//! look (the article prefetch) take the read side of an `RwLock` that is
+//! never held across an `.await`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::OnceCell;
+
+use super::{RecentStory, STORY_WINDOW_HOURS, assign};
+use crate::item::Item;
+use crate::matching::{Decision, StoryFingerprint, StoryMatch};
+use crate::store::{Existing, ItemRecord, Store, StoreError};
+
+/// The in-memory index of recent stories; cheap to clone (shared).
+#[derive(Clone, Default)]
+pub struct StoryIndex {
+    inner: Arc<OnceCell<RwLock<Window>>>,
+}
+
+/// Stories oldest first, each with its creation time, and the matcher's
+/// inverted index over them (entities, names, numbers, title features).
+#[derive(Default)]
+struct Window {
+    stories: VecDeque<(DateTime<Utc>, RecentStory)>,
+    index: crate::matching::StoryIndex,
+}
+
+impl Window {
+    fn new(stories: VecDeque<(DateTime<Utc>, RecentStory)>) -> Window {
+        let mut w = Window {
+            stories,
+            index: crate::matching::StoryIndex::new(),
+        };
+        w.reindex();
+        w
+    }
+
+    /// Drops the stories that left the window. The inverted index has no
+    /// removal, so it is rebuilt, only when something expired: once per
+    /// expiry, not once per poll.
+    fn expire(&mut self, now: DateTime<Utc>) {
+        let cutoff = cutoff(now);
+        let before = self.stories.len();
+        while self.stories.front().is_some_and(|(at, _)| *at < cutoff) {
+            self.stories.pop_front();
+        }
+        if self.stories.len() != before {
+            self.reindex();
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.index = crate::matching::StoryIndex::from_stories(
+            self.stories
+                .iter()
+                .map(|(_, s)| (s.id.clone(), s.fingerprint.clone())),
+        );
+    }
+}
+
+fn cutoff(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::hours(STORY_WINDOW_HOURS)
+}
+
+impl StoryIndex {
+    pub fn new() -> StoryIndex {
+        StoryIndex::default()
+    }
+
+    /// Loads the window from the store the first time; later calls return at once.
+    async fn window(
+        &self,
+        store: &Store,
+        now: DateTime<Utc>,
+    ) -> Result<&RwLock<Window>, StoreError> {
+        self.inner
+            .get_or_try_init(|| async {
+                let rows = store.recent_story_fingerprints_at(cutoff(now)).await?;
+                let mut stories = VecDeque::with_capacity(rows.len());
+                // The store answers newest first; the window keeps oldest first.
+                for (id, json, at) in rows.into_iter().rev() {
+                    match serde_json::from_str::<StoryFingerprint>(&json) {
+                        Ok(fingerprint) => stories.push_back((at, RecentStory { id, fingerprint })),
+                        Err(e) => tracing::warn!(story.id = %id, error = %e, "stored story fingerprint does not parse; the story cannot be joined"),
+                    }
+                }
+                tracing::debug!(stories = stories.len(), "story index loaded");
+                Ok::<_, StoreError>(RwLock::new(Window::new(stories)))
+            })
+            .await
+    }
+
+    /// The recent story an item with this fingerprint would join.
+    pub async fn best_story(
+        &self,
+        store: &Store,
+        fp: &StoryFingerprint,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(String, StoryMatch)>, StoreError> {
+        let window = self.window(store, now).await?;
+        let mut w = window
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        w.expire(now);
+        Ok(w.index.best(fp))
+    }
+
+    /// [`assign`] against the window. Call with the commit lock held, and
+    /// [`StoryIndex::committed`] with the returned stories once the poll
+    /// is committed.
+    pub async fn assign(
+        &self,
+        store: &Store,
+        evaluated: Vec<(Item, Decision)>,
+        existing: &HashMap<String, Existing>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<ItemRecord>, Vec<RecentStory>), StoreError> {
+        let window = self.window(store, now).await?;
+        let mut w = window
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        w.expire(now);
+        Ok(assign(evaluated, existing, &w.index))
+    }
+
+    /// Adds the stories a committed poll started (created at `at`), and
+    /// drops the ones that left the window.
+    pub fn committed(&self, started: Vec<RecentStory>, at: DateTime<Utc>) {
+        let Some(window) = self.inner.get() else {
+            return; // not loaded yet: the first load reads them from the store
+        };
+        let mut w = window
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for s in started {
+            w.index.insert(s.id.clone(), s.fingerprint.clone());
+            w.stories.push_back((at, s));
+        }
+        w.expire(at);
+    }
+
+    /// Number of stories held (for tests and metrics).
+    pub fn len(&self) -> usize {
+        self.inner.get().map_or(0, |w| {
+            w.read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .stories
+                .len()
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
