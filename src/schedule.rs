@@ -159,6 +159,9 @@ impl Ingest {
         feed: &FeedSource,
         now: DateTime<Utc>,
     ) -> Result<PollReport, StoreError> {
+        // One snapshot of the live settings for the whole poll: a reload
+        // mid-poll never mixes two versions.
+        let live = self.live();
         let state = self
             .store
             .feed_state(feed.url.as_str())
@@ -169,7 +172,7 @@ impl Ingest {
             last_modified: state.last_modified.clone(),
         };
         let started = std::time::Instant::now();
-        let result = self.fetch_and_parse(feed, &validators, now).await;
+        let result = self.fetch_and_parse(&live, feed, &validators, now).await;
         self.metrics
             .fetch_seconds
             .observe(started.elapsed().as_secs_f64());
@@ -183,7 +186,7 @@ impl Ingest {
         if let Ok(Polled::Items { items, .. }) = &result {
             self.metrics.items_seen.inc_by(items.len() as u64);
         }
-        let interval = feed.interval.unwrap_or(self.live().schedule.interval);
+        let interval = feed.interval.unwrap_or(live.schedule.interval);
         let (record, items) = match result {
             Ok(Polled::Items {
                 items,
@@ -199,7 +202,7 @@ impl Ingest {
                     etag: validators.etag,
                     last_modified: validators.last_modified,
                     error_count: 0,
-                    next_check_at: now + to_chrono(interval.max(self.cap_floor(floor))),
+                    next_check_at: now + to_chrono(interval.max(cap_floor(&live, floor))),
                     item_count: u32::try_from(items.len()).ok(),
                 };
                 (record, items)
@@ -213,7 +216,7 @@ impl Ingest {
                     etag: None,
                     last_modified: None,
                     error_count: 0,
-                    next_check_at: now + to_chrono(interval.max(self.cap_floor(floor))),
+                    next_check_at: now + to_chrono(interval.max(cap_floor(&live, floor))),
                     item_count: None,
                 },
                 Vec::new(),
@@ -224,8 +227,8 @@ impl Ingest {
                     PollError::Fetch(f) => f.retry_after(),
                     _ => None,
                 };
-                let delay = backoff(&self.live().schedule, error_count, &mut rand::rng())
-                    .max(self.cap_floor(retry_after));
+                let delay = backoff(&live.schedule, error_count, &mut rand::rng())
+                    .max(cap_floor(&live, retry_after));
                 // One line in plain words: WARN when the feed starts failing
                 // or fails differently, DEBUG while it repeats itself.
                 let cause = crate::logging::poll_failure_cause(&e, self.fetcher.timeout());
@@ -262,7 +265,7 @@ impl Ingest {
         let item_count = items.len();
         // Article pages are fetched before taking the lock (network time must
         // not serialize the feeds), only for items that look like new stories.
-        let articles = self.article_texts(&items, now).await?;
+        let articles = self.article_texts(&live, &items, now).await?;
         let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
         let existing = self.store.existing(&ids).await?;
         // Only new or edited items to publish need story assignment; a poll
@@ -283,19 +286,19 @@ impl Ingest {
                 .assign(&self.store, items, &existing, now)
                 .await?;
             let done = self
-                .commit_records(feed, &record, &records, &existing, &articles, now)
+                .commit_records(&live, feed, &record, &records, &existing, &articles, now)
                 .await?;
             self.stories.committed(started, now);
             done
         } else {
             let (records, _) = dedupe::assign(items, &existing, &crate::matching::StoryIndex::new());
-            self.commit_records(feed, &record, &records, &existing, &articles, now)
+            self.commit_records(&live, feed, &record, &records, &existing, &articles, now)
                 .await?
         };
         if published > 0 {
             self.metrics.items_published.inc_by(published as u64);
             info!(feed.url = %feed.url, stories = published, "stories published or updated");
-            if let Some(f) = &self.live().publisher.fediverse {
+            if let Some(f) = &live.publisher.fediverse {
                 f.wake_worker();
             }
             self.published.notify_waiters();
@@ -326,8 +329,10 @@ impl Ingest {
 
     /// Commits a poll's records with the publications they imply; returns
     /// the counts and how many stories were published or updated.
+    #[allow(clippy::too_many_arguments)]
     async fn commit_records(
         &self,
+        live: &Live,
         feed: &FeedSource,
         record: &PollRecord,
         records: &[ItemRecord],
@@ -340,7 +345,7 @@ impl Ingest {
                 tracing::debug!(feed.url = %feed.url, item.id = %r.item.id, publish = v.publish, score = v.score, reasons = %v.reasons, "item evaluated");
             }
         }
-        let mut publications = self.publications(records, existing, articles, now);
+        let mut publications = Self::publications(live, records, existing, articles, now);
         publications.extend(self.outlet_updates(records, existing, now).await?);
         let matched = records
             .iter()
@@ -356,6 +361,7 @@ impl Ingest {
 
     async fn fetch_and_parse(
         &self,
+        live: &Live,
         feed: &FeedSource,
         validators: &Validators,
         now: DateTime<Utc>,
@@ -365,7 +371,9 @@ impl Ingest {
             FetchOutcome::Body(fetched) => {
                 let source = feed.clone();
                 let base = fetched.final_url.to_string();
-                let topic = self.topic_for(feed)?;
+                let topic = feed
+                    .topic(&live.topic)
+                    .map_err(|e| PollError::Rules(e.to_string()))?;
                 // Parsing and matching are CPU work; keep them off the I/O threads.
                 let parsed = tokio::task::spawn_blocking(
                     move || -> Result<(Vec<Evaluated>, Option<u32>), ParseError> {
@@ -401,7 +409,7 @@ impl Ingest {
     /// a new story for each item that starts one, a replacement for each
     /// edited item that leads a published story.
     fn publications(
-        &self,
+        live: &Live,
         records: &[ItemRecord],
         existing: &HashMap<String, Existing>,
         articles: &HashMap<String, String>,
@@ -412,10 +420,10 @@ impl Ingest {
             let Some(v) = &r.verdict else { continue };
             if v.story == StoryAssignment::New {
                 let article = articles.get(&r.item.id).map(String::as_str);
-                out.extend(self.live().publisher.new_story(&r.item, article, now));
+                out.extend(live.publisher.new_story(&r.item, article, now));
             } else if let Some(at) = existing.get(&r.item.id).and_then(|e| e.published_entry_at) {
                 // Only the lead item's text is the story's text.
-                out.extend(self.live().publisher.edited_story(&r.item, at, now));
+                out.extend(live.publisher.edited_story(&r.item, at, now));
             }
         }
         out
@@ -476,11 +484,12 @@ impl Ingest {
     /// from the cache or fetched once (for published items only).
     async fn article_texts(
         &self,
+        live: &Live,
         items: &[Evaluated],
         now: DateTime<Utc>,
     ) -> Result<HashMap<String, String>, StoreError> {
         let mut out = HashMap::new();
-        if !self.live().fetch_articles {
+        if !live.fetch_articles {
             return Ok(out);
         }
         let candidates: Vec<&Item> = items
@@ -573,12 +582,6 @@ impl Ingest {
             .map_err(|e| PollError::Rules(e.to_string()))
     }
 
-    fn cap_floor(&self, floor: Option<Duration>) -> Duration {
-        floor
-            .unwrap_or_default()
-            .min(self.live().schedule.floor_max)
-    }
-
     /// Polls `feeds` concurrently (the fetcher bounds the concurrency). With
     /// `jitter`, each feed starts after a random delay up to the configured
     /// jitter. Cancelling `shutdown` stops feeds that have not started; the
@@ -611,8 +614,9 @@ impl Ingest {
             };
             let this = self.clone();
             let shutdown = shutdown.clone();
-            let delay = if jitter && !self.live().schedule.jitter.is_zero() {
-                rand::rng().random_range(Duration::ZERO..self.live().schedule.jitter)
+            let jitter_max = self.live().schedule.jitter;
+            let delay = if jitter && !jitter_max.is_zero() {
+                rand::rng().random_range(Duration::ZERO..jitter_max)
             } else {
                 Duration::ZERO
             };
@@ -674,6 +678,11 @@ impl Ingest {
 
 /// At most this many article pages are fetched in one poll.
 pub const ARTICLE_FETCHES_PER_POLL: usize = 8;
+
+/// A server-imposed floor, capped by `[schedule] floor_max`.
+fn cap_floor(live: &Live, floor: Option<Duration>) -> Duration {
+    floor.unwrap_or_default().min(live.schedule.floor_max)
+}
 
 /// An item with the topic's decision on it.
 type Evaluated = (Item, Decision);

@@ -399,18 +399,18 @@ pub fn to_opml(feeds: &[FeedSource]) -> Result<String, std::fmt::Error> {
         }
         writeln!(out, "/>")
     };
-    let mut folders: Vec<&str> = Vec::new();
+    // In the list's order: a feed without tags where it stands, a folder
+    // (with all the feeds whose first tag it is) where its first feed stands.
+    let mut done: Vec<&str> = Vec::new();
     for f in feeds {
-        if let Some(t) = f.tags.first() {
-            if !folders.contains(&t.as_str()) {
-                folders.push(t);
-            }
+        let Some(folder) = f.tags.first().map(String::as_str) else {
+            outline(&mut out, f, "    ")?;
+            continue;
+        };
+        if done.contains(&folder) {
+            continue;
         }
-    }
-    for f in feeds.iter().filter(|f| f.tags.is_empty()) {
-        outline(&mut out, f, "    ")?;
-    }
-    for folder in folders {
+        done.push(folder);
         writeln!(
             out,
             "    <outline text=\"{f}\" title=\"{f}\">",

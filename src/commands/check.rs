@@ -84,8 +84,8 @@ pub fn warnings(cfg: &Config, feeds: &[FeedSource]) -> Vec<String> {
 pub fn known_language_tag(tag: &str) -> bool {
     match oxilangtag::LanguageTag::parse(tag) {
         Ok(t) => {
-            let primary = t.primary_language();
-            primary.eq_ignore_ascii_case("x") || (2..=3).contains(&primary.len())
+            tag.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("x-"))
+                || (2..=3).contains(&t.primary_language().len())
         }
         Err(_) => false,
     }

@@ -1,5 +1,6 @@
 //! `feedwatch remove ID|URL`: retracts a published story everywhere it was
-//! published. A second remove of the same story says so and changes nothing.
+//! published. A second remove of the same story says "already removed",
+//! sends nothing and exits 1.
 
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -25,9 +26,9 @@ pub async fn run(config: &Config, arg: &str) -> Result<()> {
     let story_id = story_id(arg);
     let app = App::build(config.clone()).await?;
     if app.store.story_removed(&story_id).await? {
-        println!("story {story_id} was already removed; nothing to do");
         app.store.close().await;
-        return Ok(());
+        // An error (exit 1), so a script notices; nothing is sent again.
+        anyhow::bail!("story {story_id} was already removed; nothing was sent again");
     }
     let now = Utc::now();
     let delete = match &app.fediverse {

@@ -227,7 +227,8 @@ fn who(headers: &HeaderMap) -> String {
 #[derive(Deserialize)]
 struct SourceForm {
     csrf: String,
-    url: String,
+    /// [`pages::source_key`] of the source's URL.
+    source: String,
     /// For `enabled`: "true" or "false".
     enabled: Option<String>,
 }
@@ -244,8 +245,11 @@ async fn check_source(
     }
     let cfg = state.reloader.config();
     let sources = crate::sources::load(&cfg.sources.path).unwrap_or_default();
-    let Some(feed) = sources.into_iter().find(|f| f.url.as_str() == form.url) else {
-        return not_a_source(&state, &form.url);
+    let Some(feed) = sources
+        .into_iter()
+        .find(|f| pages::source_key(f.url.as_str()) == form.source)
+    else {
+        return not_a_source(&state);
     };
     tracing::info!(who = %who(&headers), url = %feed.url, "admin action: check now");
     match state
@@ -283,7 +287,15 @@ async fn set_source_enabled(
     }
     let enabled = form.enabled.as_deref() == Some("true");
     let path = state.reloader.config().sources.path;
-    let url = form.url.clone();
+    let Some(url) = crate::sources::load(&path)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|f| f.url.to_string())
+        .find(|u| pages::source_key(u) == form.source)
+    else {
+        return not_a_source(&state);
+    };
+    let logged = url.clone();
     let result =
         tokio::task::spawn_blocking(move || crate::sources::set_enabled(&path, &url, enabled))
             .await
@@ -291,10 +303,10 @@ async fn set_source_enabled(
             .and_then(|r| r);
     match result {
         Ok(true) => {
-            tracing::info!(who = %who(&headers), url = %form.url, enabled, "admin action: source enabled/disabled");
+            tracing::info!(who = %who(&headers), url = %logged, enabled, "admin action: source enabled/disabled");
             Redirect::to("/admin#sources").into_response()
         }
-        Ok(false) => not_a_source(&state, &form.url),
+        Ok(false) => not_a_source(&state),
         Err(e) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             Html(pages::message_page(
@@ -308,14 +320,14 @@ async fn set_source_enabled(
     }
 }
 
-fn not_a_source(state: &WebState, url: &str) -> Response {
+fn not_a_source(state: &WebState) -> Response {
     (
         StatusCode::NOT_FOUND,
         Html(pages::message_page(
             &state.site(),
             404,
             "No such source",
-            &format!("{url} is not in the source list."),
+            "That source is not in the source list (any more).",
         )),
     )
         .into_response()

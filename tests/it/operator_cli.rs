@@ -165,8 +165,10 @@ fn stories_remove_by_url_and_replay_json() {
     let id = stories[0]["id"].as_str().unwrap();
     let first = ok(&feedwatch(&env, &["remove", url]));
     assert!(first.contains(&format!("removed story {id}")), "{first}");
-    let second = ok(&feedwatch(&env, &["remove", url]));
-    assert!(second.contains("already removed"), "{second}");
+    let second = feedwatch(&env, &["remove", url]);
+    assert_eq!(second.status.code(), Some(1), "nothing is sent twice");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("already removed"), "{err}");
     let after = ok(&feedwatch(&env, &["stories", "--json"]));
     assert!(!after.contains(id));
     let unknown = feedwatch(&env, &["remove", "no-such-story"]);

@@ -106,7 +106,7 @@ async fn dashboard_reloads_checks_disables_and_pages() {
             path,
             vec![
                 ("csrf", "0".repeat(32)),
-                ("url", "http://127.0.0.1:1/".to_string()),
+                ("source", "0".repeat(24)),
                 ("enabled", "false".to_string()),
                 ("topic", "[topic]\n".to_string()),
                 ("threshold", "0.9".to_string()),
@@ -135,9 +135,11 @@ async fn dashboard_reloads_checks_disables_and_pages() {
     // Check now: the failing source is polled again (its totals grow).
     let gone = format!("http://127.0.0.1:{port}/gone.xml");
     let before = app.store.feed_state(&gone).await.unwrap().unwrap();
+    let gone_key = feedwatch::web::pages::source_key(&gone);
+    assert!(html.contains(&gone_key), "the forms name sources by key");
     let r = post(
         "/admin/sources/check",
-        vec![("csrf", csrf.clone()), ("url", gone.clone())],
+        vec![("csrf", csrf.clone()), ("source", gone_key.clone())],
     )
     .await
     .unwrap();
@@ -146,10 +148,7 @@ async fn dashboard_reloads_checks_disables_and_pages() {
     assert_eq!(after.total_errors, before.total_errors + 1);
     let r = post(
         "/admin/sources/check",
-        vec![
-            ("csrf", csrf.clone()),
-            ("url", "http://127.0.0.1:1/x".into()),
-        ],
+        vec![("csrf", csrf.clone()), ("source", "0".repeat(24))],
     )
     .await
     .unwrap();
@@ -160,7 +159,7 @@ async fn dashboard_reloads_checks_disables_and_pages() {
         "/admin/sources/enabled",
         vec![
             ("csrf", csrf.clone()),
-            ("url", gone.clone()),
+            ("source", gone_key.clone()),
             ("enabled", "false".into()),
         ],
     )
@@ -191,7 +190,7 @@ async fn dashboard_reloads_checks_disables_and_pages() {
         "/admin/sources/enabled",
         vec![
             ("csrf", csrf.clone()),
-            ("url", gone.clone()),
+            ("source", gone_key.clone()),
             ("enabled", "true".into()),
         ],
     )

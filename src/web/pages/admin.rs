@@ -141,6 +141,14 @@ fn status_class(feed: &FeedHealthView) -> &'static str {
     }
 }
 
+/// A source's key in the dashboard's forms: a digest of its URL, so a
+/// page never repeats a URL (a `javascript:` one included) outside links
+/// that were checked.
+pub fn source_key(url: &str) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(url.as_bytes())[..12])
+}
+
 /// A POST form with the CSRF value and hidden fields, as one button.
 fn post_button(
     action: &str,
@@ -218,12 +226,13 @@ fn feeds_section(feeds: &[FeedHealthView], csrf: &str) -> String {
         "<table class=\"stack\" data-testid=\"feeds\"><thead><tr><th>Source</th><th>Status</th><th>Last fetch</th><th>Errors (now / total)</th><th>Next check</th><th>Last error</th><th>Actions</th></tr></thead><tbody>\n",
     );
     for f in feeds {
+        let key = source_key(&f.url);
         let actions = format!(
             "{}{}",
             post_button(
                 "/admin/sources/check",
                 csrf,
-                &[("url", &f.url)],
+                &[("source", &key)],
                 "Check now",
                 "check-now"
             ),
@@ -231,7 +240,7 @@ fn feeds_section(feeds: &[FeedHealthView], csrf: &str) -> String {
                 post_button(
                     "/admin/sources/enabled",
                     csrf,
-                    &[("url", &f.url), ("enabled", "false")],
+                    &[("source", &key), ("enabled", "false")],
                     "Disable",
                     "disable",
                 )
@@ -239,7 +248,7 @@ fn feeds_section(feeds: &[FeedHealthView], csrf: &str) -> String {
                 post_button(
                     "/admin/sources/enabled",
                     csrf,
-                    &[("url", &f.url), ("enabled", "true")],
+                    &[("source", &key), ("enabled", "true")],
                     "Enable",
                     "enable",
                 )

@@ -22,7 +22,7 @@ mod style;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use admin::{admin_page, login_page, message_page};
+pub use admin::{admin_page, login_page, message_page, source_key};
 pub use playground::playground_page;
 pub use public::{index_page, story_page};
 
