@@ -221,6 +221,10 @@ fn live_settings(config: &Config, fediverse: Option<Fediverse>) -> Live {
         topic: config.topic.clone(),
         publisher: Arc::new(publisher),
         fetch_articles: config.publish.fetch_article,
+        gate: crate::publish::gate::Gate {
+            max_age: config.publish.max_age,
+            max_per_hour: config.publish.max_per_hour,
+        },
     }
 }
 
@@ -360,6 +364,11 @@ pub async fn run_once(config: &Config) -> Result<CycleReport> {
         .run_cycle(feeds, false, CancellationToken::new())
         .await
         .context("recording the cycle")?;
+    // Waiting stories go out as the posting cap allows, even with no feed due.
+    app.ingest
+        .release(Utc::now())
+        .await
+        .context("releasing waiting stories")?;
     app.write_feed_files().await?;
     if let Some(f) = &app.fediverse {
         let d = f
@@ -473,6 +482,12 @@ async fn scheduler_loop(app: &App, token: CancellationToken) -> Result<()> {
             Ok(feeds) => {
                 let states = app.store.feed_states().await?;
                 let due = due_feeds(&feeds, &states, Utc::now());
+                // Waiting stories go out as the posting cap allows, every tick.
+                if app.ingest.release(Utc::now()).await?.released > 0 && due.is_empty() {
+                    if let Err(e) = app.write_feed_files().await {
+                        error!(error = %format!("{e:#}"), "cannot write the feed files");
+                    }
+                }
                 if !due.is_empty() {
                     let report = app.ingest.run_cycle(due, true, token.clone()).await?;
                     if let Err(e) = app.write_feed_files().await {

@@ -67,6 +67,7 @@ pub fn assign(
                 reasons: decision.explanation.reasons(),
                 fingerprint,
                 story,
+                held: None,
             };
             ItemRecord {
                 item,

@@ -54,6 +54,8 @@ pub struct Live {
     pub publisher: Arc<Publisher>,
     /// Fetch article pages of new stories for their summaries.
     pub fetch_articles: bool,
+    /// The age gate and the posting cap (`[publish] max_age`, `max_per_hour`).
+    pub gate: crate::publish::gate::Gate,
 }
 
 /// Why a poll failed, as recorded on the feed.
@@ -215,8 +217,9 @@ impl Ingest {
         };
         let item_count = items.len();
         // Article pages are fetched before taking the lock (network time must
-        // not serialize the feeds), only for items that look like new stories.
-        let articles = self.article_texts(&items, now).await?;
+        // not serialize the feeds), only for items that look like new stories;
+        // they are cached, and the release of each story reads them there.
+        self.article_texts(&items, now).await?;
         let published;
         let counts = {
             let _serialized = self.commit_lock.lock().await;
@@ -225,13 +228,15 @@ impl Ingest {
             let since = now - chrono::Duration::hours(STORY_WINDOW_HOURS);
             let mut recent =
                 dedupe::recent_stories(self.store.recent_story_fingerprints(since).await?);
-            let records = dedupe::assign(items, &existing, &mut recent);
+            let (items, held) = self.age_gate(items, &existing, now);
+            let mut records = dedupe::assign(items, &existing, &mut recent);
+            mark_held(&mut records, held);
             for r in &records {
                 if let Some(v) = &r.verdict {
                     tracing::debug!(feed.url = %feed.url, item.id = %r.item.id, publish = v.publish, score = v.score, reasons = %v.reasons, "item evaluated");
                 }
             }
-            let publications = self.publications(&records, &existing, &articles, now);
+            let publications = self.publications(&records, &existing, now);
             let matched = records
                 .iter()
                 .filter(|r| r.verdict.as_ref().is_some_and(|v| v.publish))
@@ -242,9 +247,11 @@ impl Ingest {
                 .commit_poll(feed.url.as_str(), &record, &records, &publications)
                 .await?
         };
+        // New stories wait in the queue; publish what the posting cap allows.
+        self.release(now).await?;
         if published > 0 {
             self.metrics.items_published.inc_by(published as u64);
-            info!(feed.url = %feed.url, stories = published, "stories published or updated");
+            info!(feed.url = %feed.url, stories = published, "stories updated");
             if let Some(f) = &self.live().publisher.fediverse {
                 f.wake_worker();
             }
@@ -314,22 +321,20 @@ impl Ingest {
         }
     }
 
-    /// The feed entries (and Fediverse activities) the committed records imply:
-    /// a new story for each item that starts one, a replacement for each
-    /// edited item that leads a published story.
+    /// The feed entries (and Fediverse activities) the committed records imply
+    /// now: a replacement for each edited item that leads a published story.
+    /// New stories are queued by the commit and published by [`Ingest::release`].
     fn publications(
         &self,
         records: &[ItemRecord],
         existing: &HashMap<String, Existing>,
-        articles: &HashMap<String, String>,
         now: DateTime<Utc>,
     ) -> Vec<Publication> {
         let mut out = Vec::new();
         for r in records {
             let Some(v) = &r.verdict else { continue };
             if v.story == StoryAssignment::New {
-                let article = articles.get(&r.item.id).map(String::as_str);
-                out.extend(self.live().publisher.new_story(&r.item, article, now));
+                continue;
             } else if let Some(at) = existing.get(&r.item.id).and_then(|e| e.published_entry_at) {
                 // Only the lead item's text is the story's text.
                 out.extend(self.live().publisher.edited_story(&r.item, at, now));
@@ -349,9 +354,10 @@ impl Ingest {
         if !self.live().fetch_articles {
             return Ok(out);
         }
+        let gate = self.live().gate;
         let candidates: Vec<&Item> = items
             .iter()
-            .filter(|(_, d)| d.publish)
+            .filter(|(i, d)| d.publish && gate.hold_item(i, now).is_none())
             .map(|(i, _)| i)
             .collect();
         if candidates.is_empty() {
@@ -408,6 +414,30 @@ impl Ingest {
             }
         }
         Ok(out)
+    }
+
+    /// The age gate on items seen for the first time: a relevant item older
+    /// than `max_age` is stored and scored but starts no story. Returns the
+    /// items (held ones no longer marked for publication) and why each held
+    /// item was held.
+    fn age_gate(
+        &self,
+        mut items: Vec<Evaluated>,
+        existing: &HashMap<String, Existing>,
+        now: DateTime<Utc>,
+    ) -> (Vec<Evaluated>, HashMap<String, String>) {
+        let gate = self.live().gate;
+        let mut held = HashMap::new();
+        for (item, decision) in &mut items {
+            if !decision.publish || existing.contains_key(&item.id) {
+                continue;
+            }
+            if let Some(reason) = gate.hold_item(item, now) {
+                decision.publish = false;
+                held.insert(item.id.clone(), reason);
+            }
+        }
+        (items, held)
     }
 
     /// The topic for a feed: the shared one, or with the feed's overrides.
@@ -496,6 +526,18 @@ enum Polled {
     NotModified {
         floor: Option<Duration>,
     },
+}
+
+/// Records why held items were not published (their verdicts say `held`).
+fn mark_held(records: &mut [ItemRecord], mut held: HashMap<String, String>) {
+    if held.is_empty() {
+        return;
+    }
+    for r in records {
+        if let (Some(v), Some(reason)) = (&mut r.verdict, held.remove(&r.item.id)) {
+            v.held = Some(reason);
+        }
+    }
 }
 
 /// What the matcher sees of an item.

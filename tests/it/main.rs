@@ -17,6 +17,7 @@ mod matching_config;
 mod matching_properties;
 mod matching_relevance;
 mod publish_feeds;
+mod publish_gate;
 mod publish_pipeline;
 mod publish_posts;
 mod publish_summary;
