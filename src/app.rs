@@ -347,6 +347,10 @@ fn live_settings(config: &Config, fediverse: Option<Fediverse>) -> Live {
         topic: config.topic.clone(),
         publisher: Arc::new(publisher),
         fetch_articles: config.publish.fetch_article,
+        gate: crate::publish::gate::Gate {
+            max_age: config.publish.max_age,
+            max_per_hour: config.publish.max_per_hour,
+        },
     }
 }
 
@@ -513,6 +517,11 @@ pub async fn run_once(config: &Config) -> Result<CycleReport> {
         .await
         .context("recording the cycle")?;
     bar.finish_and_clear();
+    // Waiting stories go out as the posting cap allows, even with no feed due.
+    app.ingest
+        .release(Utc::now())
+        .await
+        .context("releasing waiting stories")?;
     app.write_feed_files().await?;
     if let Some(f) = &app.fediverse {
         let d = f
@@ -680,6 +689,18 @@ async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
                     match app.store.feed_states().await {
                         Ok(states) => {
                             let due = due_feeds(&feeds, &states, now);
+                            // Waiting stories go out as the posting cap allows, every tick.
+                            match app.ingest.release(now).await {
+                                Ok(r) if r.released > 0 && due.is_empty() => {
+                                    if let Err(e) = app.write_feed_files().await {
+                                        error!(error = %format!("{e:#}"), "cannot write the feed files");
+                                    }
+                                }
+                                Ok(_) => {}
+                                Err(e) => {
+                                    error!(error = %e, "cannot release waiting stories; retried next tick");
+                                }
+                            }
                             if !due.is_empty() {
                                 let app = app.clone();
                                 let token = token.clone();

@@ -87,6 +87,7 @@ pub fn assign(
                 fingerprint,
                 story,
                 story_reasons,
+                held: None,
             };
             ItemRecord {
                 item,

@@ -61,6 +61,8 @@ pub struct Live {
     pub publisher: Arc<Publisher>,
     /// Fetch article pages of new stories for their summaries.
     pub fetch_articles: bool,
+    /// The age gate and the posting cap (`[publish] max_age`, `max_per_hour`).
+    pub gate: crate::publish::gate::Gate,
 }
 
 /// Why a poll failed, as recorded on the feed.
@@ -264,8 +266,9 @@ impl Ingest {
         };
         let item_count = items.len();
         // Article pages are fetched before taking the lock (network time must
-        // not serialize the feeds), only for items that look like new stories.
-        let articles = self.article_texts(&live, &items, now).await?;
+        // not serialize the feeds), only for items that look like new stories;
+        // they are cached, and the release of each story reads them there.
+        self.article_texts(&live, &items, now).await?;
         let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
         let existing = self.store.existing(&ids).await?;
         // Only new or edited items to publish need story assignment; a poll
@@ -281,23 +284,27 @@ impl Ingest {
             let _serialized = self.commit_lock.lock().await;
             // Re-read under the lock: what an earlier commit stored counts.
             let existing = self.store.existing(&ids).await?;
-            let (records, started) = self
+            let (items, held) = self.age_gate(items, &existing, now);
+            let (mut records, started) = self
                 .stories
                 .assign(&self.store, items, &existing, now)
                 .await?;
+            mark_held(&mut records, held);
             let done = self
-                .commit_records(&live, feed, &record, &records, &existing, &articles, now)
+                .commit_records(&live, feed, &record, &records, &existing, now)
                 .await?;
             self.stories.committed(started, now);
             done
         } else {
             let (records, _) = dedupe::assign(items, &existing, &crate::matching::StoryIndex::new());
-            self.commit_records(&live, feed, &record, &records, &existing, &articles, now)
+            self.commit_records(&live, feed, &record, &records, &existing, now)
                 .await?
         };
+        // New stories wait in the queue; publish what the posting cap allows.
+        self.release(now).await?;
         if published > 0 {
             self.metrics.items_published.inc_by(published as u64);
-            info!(feed.url = %feed.url, stories = published, "stories published or updated");
+            info!(feed.url = %feed.url, stories = published, "stories updated");
             if let Some(f) = &live.publisher.fediverse {
                 f.wake_worker();
             }
@@ -329,7 +336,6 @@ impl Ingest {
 
     /// Commits a poll's records with the publications they imply; returns
     /// the counts and how many stories were published or updated.
-    #[allow(clippy::too_many_arguments)]
     async fn commit_records(
         &self,
         live: &Live,
@@ -337,7 +343,6 @@ impl Ingest {
         record: &PollRecord,
         records: &[ItemRecord],
         existing: &HashMap<String, Existing>,
-        articles: &HashMap<String, String>,
         now: DateTime<Utc>,
     ) -> Result<(UpsertCounts, usize), StoreError> {
         for r in records {
@@ -345,7 +350,7 @@ impl Ingest {
                 tracing::debug!(feed.url = %feed.url, item.id = %r.item.id, publish = v.publish, score = v.score, reasons = %v.reasons, "item evaluated");
             }
         }
-        let mut publications = Self::publications(live, records, existing, articles, now);
+        let mut publications = Self::publications(live, records, existing, now);
         publications.extend(self.outlet_updates(records, existing, now).await?);
         let matched = records
             .iter()
@@ -405,22 +410,20 @@ impl Ingest {
         }
     }
 
-    /// The feed entries (and Fediverse activities) the committed records imply:
-    /// a new story for each item that starts one, a replacement for each
-    /// edited item that leads a published story.
+    /// The feed entries (and Fediverse activities) the committed records imply
+    /// now: a replacement for each edited item that leads a published story.
+    /// New stories are queued by the commit and published by [`Ingest::release`].
     fn publications(
         live: &Live,
         records: &[ItemRecord],
         existing: &HashMap<String, Existing>,
-        articles: &HashMap<String, String>,
         now: DateTime<Utc>,
     ) -> Vec<Publication> {
         let mut out = Vec::new();
         for r in records {
             let Some(v) = &r.verdict else { continue };
             if v.story == StoryAssignment::New {
-                let article = articles.get(&r.item.id).map(String::as_str);
-                out.extend(live.publisher.new_story(&r.item, article, now));
+                continue;
             } else if let Some(at) = existing.get(&r.item.id).and_then(|e| e.published_entry_at) {
                 // Only the lead item's text is the story's text.
                 out.extend(live.publisher.edited_story(&r.item, at, now));
@@ -492,9 +495,10 @@ impl Ingest {
         if !live.fetch_articles {
             return Ok(out);
         }
+        let gate = live.gate;
         let candidates: Vec<&Item> = items
             .iter()
-            .filter(|(_, d)| d.publish)
+            .filter(|(i, d)| d.publish && gate.hold_item(i, now).is_none())
             .map(|(i, _)| i)
             .collect();
         if candidates.is_empty() {
@@ -574,6 +578,30 @@ impl Ingest {
             }
         }
         Ok(out)
+    }
+
+    /// The age gate on items seen for the first time: a relevant item older
+    /// than `max_age` is stored and scored but starts no story. Returns the
+    /// items (held ones no longer marked for publication) and why each held
+    /// item was held.
+    fn age_gate(
+        &self,
+        mut items: Vec<Evaluated>,
+        existing: &HashMap<String, Existing>,
+        now: DateTime<Utc>,
+    ) -> (Vec<Evaluated>, HashMap<String, String>) {
+        let gate = self.live().gate;
+        let mut held = HashMap::new();
+        for (item, decision) in &mut items {
+            if !decision.publish || existing.contains_key(&item.id) {
+                continue;
+            }
+            if let Some(reason) = gate.hold_item(item, now) {
+                decision.publish = false;
+                held.insert(item.id.clone(), reason);
+            }
+        }
+        (items, held)
     }
 
     /// The topic for a feed: the shared one, or with the feed's overrides.
@@ -697,6 +725,18 @@ enum Polled {
     NotModified {
         floor: Option<Duration>,
     },
+}
+
+/// Records why held items were not published (their verdicts say `held`).
+fn mark_held(records: &mut [ItemRecord], mut held: HashMap<String, String>) {
+    if held.is_empty() {
+        return;
+    }
+    for r in records {
+        if let (Some(v), Some(reason)) = (&mut r.verdict, held.remove(&r.item.id)) {
+            v.held = Some(reason);
+        }
+    }
 }
 
 /// What the matcher sees of an item.

@@ -37,12 +37,17 @@ pub struct ScoredItem {
     /// Whether the rules admit it, whatever the score.
     pub admitted: bool,
     pub decision: &'static str,
+    /// Why a matched item would still not be published (the age gate), e.g.
+    /// "older than max_age (2d)"; absent when nothing holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
     pub reasons: String,
     pub explanation: crate::matching::Explanation,
 }
 
 impl ScoredItem {
-    fn new(item: &Item, d: Decision) -> ScoredItem {
+    fn new(item: &Item, d: Decision, held: Option<String>) -> ScoredItem {
+        let held = held.filter(|_| d.publish);
         ScoredItem {
             id: item.id.clone(),
             guid: item.guid.clone(),
@@ -55,6 +60,7 @@ impl ScoredItem {
             matched: d.publish,
             admitted: d.admitted,
             decision: if d.publish { "publish" } else { "skip" },
+            held,
             reasons: d.explanation.reasons(),
             explanation: d.explanation,
         }
@@ -102,6 +108,11 @@ async fn score_each_with(
     sources: &[String],
     bar: &indicatif::ProgressBar,
 ) -> Result<Vec<(String, Result<Vec<ScoredItem>>)>> {
+    let gate = crate::publish::gate::Gate {
+        max_age: config.publish.max_age,
+        max_per_hour: config.publish.max_per_hour,
+    };
+    let now = Utc::now();
     Ok(evaluate_each_with(config, sources, bar)
         .await?
         .into_iter()
@@ -109,7 +120,10 @@ async fn score_each_with(
             let scored = result.map(|items| {
                 items
                     .into_iter()
-                    .map(|(item, d)| ScoredItem::new(&item, d))
+                    .map(|(item, d)| {
+                        let held = gate.hold_item(&item, now);
+                        ScoredItem::new(&item, d, held)
+                    })
                     .collect()
             });
             (source, scored)
@@ -209,15 +223,26 @@ pub async fn score(config: &Config, sources: &[String], json: bool) -> Result<()
                 s.link.as_deref().unwrap_or("no link"),
                 s.reasons
             )?;
+            if let Some(h) = &s.held {
+                writeln!(out, "        held: {h}, not published")?;
+            }
         }
     }
     if !json {
-        let published = items.iter().filter(|s| s.matched).count();
-        writeln!(
+        let published = items
+            .iter()
+            .filter(|s| s.matched && s.held.is_none())
+            .count();
+        let held = items.iter().filter(|s| s.held.is_some()).count();
+        write!(
             out,
             "{} item(s), {published} would be published",
             items.len()
         )?;
+        if held > 0 {
+            write!(out, ", {held} held (older than max_age)")?;
+        }
+        writeln!(out)?;
     }
     drop(out);
     for (source, e) in &failed {
@@ -285,7 +310,7 @@ pub async fn eval(
         let mut rows = Vec::new();
         let mut unlabelled = 0;
         for (item, d) in &items {
-            let s = ScoredItem::new(item, d.clone());
+            let s = ScoredItem::new(item, d.clone(), None);
             let label = s
                 .guid
                 .as_ref()

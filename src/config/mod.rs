@@ -79,6 +79,7 @@ impl Default for RawBot {
 struct RawStorage {
     url: String,
     data_dir: String,
+    retain: String,
 }
 
 impl Default for RawStorage {
@@ -86,6 +87,7 @@ impl Default for RawStorage {
         RawStorage {
             url: "sqlite://data/feedwatch.db".to_string(),
             data_dir: String::new(),
+            retain: "30d".to_string(),
         }
     }
 }
@@ -190,6 +192,8 @@ struct RawPublish {
     summary_chars: u32,
     content_warning: String,
     output_dir: String,
+    max_age: String,
+    max_per_hour: u32,
 }
 
 impl Default for RawPublish {
@@ -202,6 +206,8 @@ impl Default for RawPublish {
             summary_chars: 300,
             content_warning: String::new(),
             output_dir: String::new(),
+            max_age: "2d".to_string(),
+            max_per_hour: 6,
         }
     }
 }
@@ -277,6 +283,9 @@ pub struct StorageConfig {
     pub url: String,
     /// The SQLite file it names, resolved against the config folder.
     pub sqlite_path: PathBuf,
+    /// Delivered deliveries, unpublished items' text and cached article
+    /// pages older than this are pruned.
+    pub retain: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -341,6 +350,11 @@ pub struct PublishConfig {
     pub content_warning: Option<String>,
     /// Also write feed.xml, feed.atom and feed.json here (atomically).
     pub output_dir: Option<PathBuf>,
+    /// Items whose own date is older than this when first seen are stored
+    /// and scored but never published; `None` ("off") publishes any age.
+    pub max_age: Option<Duration>,
+    /// New stories published per rolling hour; 0 = no cap.
+    pub max_per_hour: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -611,6 +625,30 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
         in_range(raw.publish.summary_chars, 80, 2000),
         "a whole number from 80 to 2000",
     );
+    let max_age = v.check(
+        &["publish", "max_age"],
+        match raw.publish.max_age.trim() {
+            "off" => Ok(None),
+            other => parse_duration(other).map(Some),
+        },
+        "a duration such as \"2d\" or \"36h\", or \"off\" to publish items of any age",
+    );
+    let max_per_hour = v.check(
+        &["publish", "max_per_hour"],
+        in_range(raw.publish.max_per_hour, 0, 1000),
+        "a whole number from 0 to 1000 (0: no cap)",
+    );
+    let retain = v.check(
+        &["storage", "retain"],
+        parse_duration(&raw.storage.retain).and_then(|d| {
+            if d < Duration::from_secs(86_400) {
+                Err("is shorter than one day".to_string())
+            } else {
+                Ok(d)
+            }
+        }),
+        "a duration of at least a day, such as \"30d\" or \"90d\"",
+    );
 
     let base_url = base_url?;
     let user_agent = if raw.fetch.user_agent.trim().is_empty() {
@@ -635,6 +673,7 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
         storage: StorageConfig {
             url: raw.storage.url,
             sqlite_path: sqlite_path?,
+            retain: retain?,
         },
         sources: SourcesConfig {
             path: sources_path?,
@@ -677,6 +716,8 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             output_dir: Some(raw.publish.output_dir.trim())
                 .filter(|d| !d.is_empty())
                 .map(|d| base_dir.join(d)),
+            max_age: max_age?,
+            max_per_hour: max_per_hour?,
         },
         admin: AdminConfig {
             token: (!token.is_empty()).then_some(token),

@@ -17,8 +17,10 @@
 //! Nothing here does I/O: callers pass plain data and get strings back.
 
 pub mod feed;
+pub mod gate;
 pub mod outputs;
 pub mod post;
+pub mod release;
 pub mod story;
 
 use std::collections::{HashMap, HashSet};

@@ -17,6 +17,7 @@ use sqlx::{Row, SqlitePool};
 use crate::item::Item;
 
 pub mod fed;
+pub mod queue;
 
 /// Every migration of the crate, embedded; run by [`Store::open`].
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
@@ -130,6 +131,20 @@ pub struct Verdict {
     pub story: StoryAssignment,
     /// Why the item joined its story (the matcher's reasons), when it did.
     pub story_reasons: Option<String>,
+    /// Relevant but not published, and why (the age gate): stored as the
+    /// decision `held`.
+    pub held: Option<String>,
+}
+
+impl Verdict {
+    /// The stored decision word: `publish`, `held` or `skip`.
+    pub fn decision_label(&self) -> &'static str {
+        match (&self.held, self.publish) {
+            (Some(_), _) => "held",
+            (None, true) => "publish",
+            (None, false) => "skip",
+        }
+    }
 }
 
 /// Where a published item goes.
@@ -389,6 +404,8 @@ impl Store {
                         .bind(v.fingerprint.as_deref().unwrap_or("{}"))
                         .execute(&mut *tx)
                         .await?;
+                        // The story waits for the posting cap (store::queue).
+                        queue::enqueue_tx(&mut tx, item, record.at).await?;
                         Some(item.id.clone())
                     }
                     (None, StoryAssignment::Join(s)) => Some(s.clone()),
@@ -397,16 +414,17 @@ impl Store {
                 sqlx::query(
                     "UPDATE items SET decision = ?, score = ?, explanation = ?, reasons = ?,
                                       fingerprint = ?, story_id = ?,
-                                      story_reasons = COALESCE(?, story_reasons)
+                                      story_reasons = COALESCE(?, story_reasons), held = ?
                      WHERE id = ?",
                 )
-                .bind(if v.publish { "publish" } else { "skip" })
+                .bind(v.decision_label())
                 .bind(v.score)
                 .bind(Some(v.explanation.as_str()).filter(|e| !e.is_empty()))
                 .bind(&v.reasons)
                 .bind(&v.fingerprint)
                 .bind(story_id)
                 .bind(&v.story_reasons)
+                .bind(&v.held)
                 .bind(&item.id)
                 .execute(&mut *tx)
                 .await?;
@@ -415,31 +433,7 @@ impl Store {
         for p in publications {
             match p {
                 Publication::New { entry, activity } => {
-                    let inserted = sqlx::query(
-                        "INSERT INTO feed_entries (story_id, title, summary, link, lang, hashtags, post_html,
-                                                   post_text, spoiler_text, published_at, updated_at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                         ON CONFLICT (story_id) DO NOTHING",
-                    )
-                    .bind(&entry.story_id)
-                    .bind(&entry.title)
-                    .bind(&entry.summary)
-                    .bind(&entry.link)
-                    .bind(&entry.lang)
-                    .bind(serde_json::to_string(&entry.hashtags).unwrap_or_else(|_| "[]".to_string()))
-                    .bind(&entry.post_html)
-                    .bind(&entry.post_text)
-                    .bind(&entry.spoiler_text)
-                    .bind(entry.published_at)
-                    .bind(entry.updated_at)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                    if let (1, Some(a)) = (inserted, activity) {
-                        fed::FedStore::apply_prepared_tx(&mut tx, a, record.at)
-                            .await
-                            .map_err(StoreError::from)?;
-                    }
+                    insert_new_entry_tx(&mut tx, entry, activity.as_ref(), record.at).await?;
                 }
                 // Applied after every item of the poll is written, below.
                 Publication::Outlets { .. } => {}
@@ -799,6 +793,51 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Writes a new story's feed entry and, when it is new, its Fediverse
+/// activity with the deliveries it fans out to (transactional outbox). False
+/// when the story already had an entry (nothing written).
+pub(crate) async fn insert_new_entry_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    entry: &FeedEntryRow,
+    activity: Option<&fed::PreparedActivity>,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO feed_entries (story_id, title, summary, link, lang, hashtags, post_html,
+                                   post_text, spoiler_text, published_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (story_id) DO NOTHING",
+    )
+    .bind(&entry.story_id)
+    .bind(&entry.title)
+    .bind(&entry.summary)
+    .bind(&entry.link)
+    .bind(&entry.lang)
+    .bind(serde_json::to_string(&entry.hashtags).unwrap_or_else(|_| "[]".to_string()))
+    .bind(&entry.post_html)
+    .bind(&entry.post_text)
+    .bind(&entry.spoiler_text)
+    .bind(entry.published_at)
+    .bind(entry.updated_at)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted != 1 {
+        return Ok(false);
+    }
+    sqlx::query("UPDATE stories SET posted_at = COALESCE(posted_at, ?) WHERE id = ?")
+        .bind(at)
+        .bind(&entry.story_id)
+        .execute(&mut **tx)
+        .await?;
+    if let Some(a) = activity {
+        fed::FedStore::apply_prepared_tx(tx, a, at)
+            .await
+            .map_err(StoreError::from)?;
+    }
+    Ok(true)
 }
 
 /// An item as stored, with bookkeeping.

@@ -444,6 +444,7 @@ async fn dashboard_view(
         .collect();
     let counts = fed.delivery_counts().await?;
     let count = |s: &str| counts.iter().find(|(k, _)| k == s).map_or(0, |(_, n)| *n);
+    let publish_queue = publish_queue_view(&state.store).await?;
     Ok(AdminView {
         feeds,
         items,
@@ -457,9 +458,42 @@ async fn dashboard_view(
             failed: count("failed"),
             dead: count("dead"),
         },
+        publish_queue,
         csrf: csrf_for(token),
         page,
         more,
+    })
+}
+
+/// The stories waiting for the posting cap and the ones dropped as stale.
+async fn publish_queue_view(
+    store: &crate::store::Store,
+) -> Result<crate::web::pages::PublishQueueView, crate::store::StoreError> {
+    use crate::store::queue::{QueueState, QueuedStory};
+    let view = |q: QueuedStory| crate::web::pages::QueuedStoryView {
+        title: q.title,
+        link: q.link,
+        source: q.source,
+        lead_date: q.lead_date,
+        queued_at: q.queued_at,
+        stale_at: q.stale_at,
+    };
+    let (waiting_count, stale_count) = store.queue_counts().await?;
+    Ok(crate::web::pages::PublishQueueView {
+        waiting_count,
+        stale_count,
+        waiting: store
+            .queued(QueueState::Waiting, 50)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect(),
+        stale: store
+            .queued(QueueState::Stale, 50)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect(),
     })
 }
 

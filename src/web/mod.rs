@@ -187,6 +187,7 @@ fn story_view(state: &WebState, p: &crate::store::PublishedEntry) -> pages::Stor
         hashtags: p.entry.hashtags.clone(),
         language: p.entry.lang.clone(),
         published: p.entry.published_at,
+        posted: None,
     }
 }
 
@@ -231,7 +232,9 @@ async fn story_page(State(state): State<WebState>, Path(id): Path<String>) -> Re
     let site = state.site();
     match state.store.published_entry(&id).await {
         Ok(Some(entry)) => {
-            Html(pages::story_page(&site, &story_view(&state, &entry))).into_response()
+            let mut view = story_view(&state, &entry);
+            view.posted = state.store.story_posted_at(&id).await.ok().flatten();
+            Html(pages::story_page(&site, &view)).into_response()
         }
         Ok(None) => match state.store.story_removed(&id).await {
             Ok(true) => (

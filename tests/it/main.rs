@@ -29,6 +29,7 @@ mod operator_deploy;
 mod operator_reload;
 mod perf;
 mod publish_feeds;
+mod publish_gate;
 mod publish_pipeline;
 mod publish_posts;
 mod publish_summary;

@@ -47,6 +47,7 @@ fn hostile_story() -> StoryView {
         hashtags: vec![format!("h{XSS}")],
         language: "en\" onload=\"alert(8)".into(),
         published: when(),
+        posted: Some(when()),
     }
 }
 
@@ -64,6 +65,7 @@ fn good_story() -> StoryView {
         hashtags: vec!["台灣".into()],
         language: "zh-TW".into(),
         published: when(),
+        posted: None,
     }
 }
 
@@ -115,6 +117,7 @@ fn admin_view() -> AdminView {
             failed: 2,
             dead: 1,
         },
+        publish_queue: Default::default(),
         csrf: "csrf\"><script>".into(),
         page: 0,
         more: false,

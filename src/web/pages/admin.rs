@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use super::html::{Head, document, escape_html, opt_time_tag, safe_http_url, time_tag};
-use super::{AdminView, FeedHealthView, ItemView, SiteInfo};
+use super::{AdminView, FeedHealthView, ItemView, QueuedStoryView, SiteInfo};
 
 /// `/admin`: source health, the delivery queue, followers and recent items
 /// with their decisions, so the operator sees at a glance what the bot did
@@ -18,6 +18,7 @@ pub fn admin_page(site: &SiteInfo, view: &AdminView) -> String {
     body.push_str(&admin_nav(&view.csrf));
     body.push_str(&actions_bar(view));
     body.push_str(&queue_section(view));
+    body.push_str(&publish_queue_section(view));
     body.push_str(&feeds_section(&view.feeds, &view.csrf));
     body.push_str(&items_section(view));
     body.push_str(&followers_section(view));
@@ -125,6 +126,60 @@ fn queue_section(view: &AdminView) -> String {
         stat("delivered", "Delivered", q.delivered, false),
         view.followers.len()
     )
+}
+
+/// Stories waiting for the posting cap and stories dropped as stale.
+fn publish_queue_section(view: &AdminView) -> String {
+    let q = &view.publish_queue;
+    let mut s = format!(
+        "<section aria-labelledby=\"publish-queue\"><h2 id=\"publish-queue\">Waiting stories ({})</h2>\n",
+        q.waiting_count
+    );
+    s.push_str(&queued_table(
+        &q.waiting,
+        "waiting",
+        "Nothing waits: every new story went out.",
+    ));
+    let _ = writeln!(
+        s,
+        "<h2 id=\"stale-stories\">Stale stories ({})</h2>",
+        q.stale_count
+    );
+    s.push_str(&queued_table(&q.stale, "stale", "No story went stale."));
+    s.push_str("</section>\n");
+    s
+}
+
+fn queued_table(rows: &[QueuedStoryView], testid: &str, empty: &str) -> String {
+    if rows.is_empty() {
+        return format!(
+            "<p class=\"muted\" data-testid=\"{testid}\">{}</p>\n",
+            escape_html(empty)
+        );
+    }
+    let mut s = format!(
+        "<table data-testid=\"{testid}\"><thead><tr><th>Story</th><th>Source</th><th>Dated</th><th>Queued</th><th>Stale since</th></tr></thead><tbody>\n"
+    );
+    for r in rows {
+        let title = match r.link.as_deref().and_then(safe_http_url) {
+            Some(url) => format!(
+                "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
+                escape_html(&url),
+                escape_html(&r.title)
+            ),
+            None => escape_html(&r.title),
+        };
+        let _ = writeln!(
+            s,
+            "<tr><td>{title}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape_html(&r.source),
+            time_tag(&r.lead_date),
+            time_tag(&r.queued_at),
+            opt_time_tag(r.stale_at.as_ref()),
+        );
+    }
+    s.push_str("</tbody></table>\n");
+    s
 }
 
 /// A status word rendered with a colour class; the class is chosen from a

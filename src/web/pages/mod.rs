@@ -53,7 +53,11 @@ pub struct StoryView {
     pub sources: Vec<(String, String)>,
     pub hashtags: Vec<String>,
     pub language: String,
+    /// The lead item's own publication date.
     pub published: DateTime<Utc>,
+    /// When the bot published the story (story pages say so).
+    #[serde(default)]
+    pub posted: Option<DateTime<Utc>>,
 }
 
 /// Health of one source, for the admin page.
@@ -116,12 +120,38 @@ pub struct AdminView {
     pub sources: Vec<String>,
     pub followers: Vec<FollowerView>,
     pub queue: QueueView,
+    /// Stories waiting for the posting cap, and those dropped as stale.
+    #[serde(default)]
+    pub publish_queue: PublishQueueView,
     pub csrf: String,
     /// Items page, from 0 (newest); `more` = an older page exists.
     #[serde(default)]
     pub page: u32,
     #[serde(default)]
     pub more: bool,
+}
+
+/// One story in the publication queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueuedStoryView {
+    pub title: String,
+    pub link: Option<String>,
+    pub source: String,
+    /// The lead item's own date.
+    pub lead_date: DateTime<Utc>,
+    pub queued_at: DateTime<Utc>,
+    pub stale_at: Option<DateTime<Utc>>,
+}
+
+/// The publication queue (`[publish] max_per_hour`, `max_age`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PublishQueueView {
+    pub waiting_count: u64,
+    pub stale_count: u64,
+    /// Oldest first: the order they go out in.
+    pub waiting: Vec<QueuedStoryView>,
+    /// Most recently dropped first.
+    pub stale: Vec<QueuedStoryView>,
 }
 
 /// One item whose decision a topic edit would change.

@@ -59,11 +59,15 @@ pub fn story_page(site: &SiteInfo, story: &StoryView) -> String {
         body,
         "<article class=\"story-page\" data-testid=\"story\" id=\"story\" lang=\"{lang}\">\n\
          <h1 data-testid=\"story-title\">{title}</h1>\n\
-         <p class=\"meta\">{time}</p>\n\
+         <p class=\"meta\">{time}{posted}</p>\n\
          <p data-testid=\"story-summary\">{summary}</p>\n",
         lang = escape_html(&lang),
         title = escape_html(&story.title),
         time = time_tag(&story.published),
+        posted = story.posted.as_ref().map_or_else(String::new, |p| format!(
+            " · <span data-testid=\"story-posted\">posted by the bot {}</span>",
+            time_tag(p)
+        )),
         summary = escape_html(&story.summary),
     );
     body.push_str(&sources_block(story, true));

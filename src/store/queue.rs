@@ -1,0 +1,217 @@
+//! The publication queue: new stories wait here for the posting cap
+//! (`[publish] max_per_hour`) and leave in one transaction each, with their
+//! feed entry, their `Create` and its deliveries (transactional outbox).
+//!
+//! A story enters the queue in the transaction of the poll that created it,
+//! and leaves it in the transaction that publishes it (the queue row is
+//! deleted only if it was still waiting), so a crash at any point neither
+//! loses a story nor publishes one twice.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Sqlite, Transaction};
+
+use super::{Publication, Store, StoreError, StoredItem, insert_new_entry_tx};
+use crate::item::Item;
+
+/// A story in the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedStory {
+    pub story_id: String,
+    /// The lead item's own date (dates in the future: when first seen).
+    pub lead_date: DateTime<Utc>,
+    pub queued_at: DateTime<Utc>,
+    /// Set when the story was dropped as stale.
+    pub stale_at: Option<DateTime<Utc>>,
+    /// The lead item's title, for listings.
+    pub title: String,
+    pub source: String,
+    pub link: Option<String>,
+}
+
+/// Which part of the queue to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueState {
+    Waiting,
+    Stale,
+}
+
+impl QueueState {
+    fn as_str(self) -> &'static str {
+        match self {
+            QueueState::Waiting => "waiting",
+            QueueState::Stale => "stale",
+        }
+    }
+}
+
+/// A queue row joined with its lead item: id, lead date, queued, stale,
+/// title, source, link.
+type QueueRow = (
+    String,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Queues the new story led by `item`, inside the poll's transaction.
+pub(crate) async fn enqueue_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    item: &Item,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let lead_date = crate::publish::gate::own_date(item, at);
+    sqlx::query(
+        "INSERT INTO publish_queue (story_id, lead_date, queued_at) VALUES (?, ?, ?)
+         ON CONFLICT (story_id) DO NOTHING",
+    )
+    .bind(&item.id)
+    .bind(lead_date)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Stories published (feed entry written) after `since`: what the
+    /// posting cap counts. Uses the `stories_by_posted` index.
+    pub async fn stories_posted_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE posted_at > ?")
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Marks waiting stories whose lead item is dated before `older_than` as
+    /// stale; they are never published. Returns how many.
+    pub async fn mark_stale(
+        &self,
+        older_than: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE publish_queue SET state = 'stale', stale_at = ?
+             WHERE state = 'waiting' AND lead_date < ?",
+        )
+        .bind(now)
+        .bind(older_than)
+        .execute(&self.pool)
+        .await?
+        .rows_affected())
+    }
+
+    /// Stories in `state`, oldest lead date first (the release order);
+    /// stale ones most recently dropped first.
+    pub async fn queued(
+        &self,
+        state: QueueState,
+        limit: u32,
+    ) -> Result<Vec<QueuedStory>, StoreError> {
+        let order = match state {
+            QueueState::Waiting => "q.lead_date, q.queued_at, q.story_id",
+            QueueState::Stale => "q.stale_at DESC, q.story_id",
+        };
+        let rows: Vec<QueueRow> = sqlx::query_as(&format!(
+            "SELECT q.story_id, q.lead_date, q.queued_at, q.stale_at, i.title, i.source, i.link
+             FROM publish_queue q LEFT JOIN items i ON i.id = q.story_id
+             WHERE q.state = ? ORDER BY {order} LIMIT ?"
+        ))
+        .bind(state.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(story_id, lead_date, queued_at, stale_at, title, source, link)| QueuedStory {
+                    story_id,
+                    lead_date,
+                    queued_at,
+                    stale_at,
+                    title: title.unwrap_or_default(),
+                    source: source.unwrap_or_default(),
+                    link,
+                },
+            )
+            .collect())
+    }
+
+    /// (waiting, stale) story counts, from the queue's state index.
+    pub async fn queue_counts(&self) -> Result<(u64, u64), StoreError> {
+        let (w, s): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM publish_queue WHERE state = 'waiting'),
+                    (SELECT COUNT(*) FROM publish_queue WHERE state = 'stale')",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((u64::try_from(w).unwrap_or(0), u64::try_from(s).unwrap_or(0)))
+    }
+
+    /// Publishes a waiting story: removes it from the queue and writes its
+    /// feed entry, `Create` and deliveries, all in one transaction. False
+    /// (nothing written) when the story was no longer waiting.
+    pub async fn release_story(
+        &self,
+        story_id: &str,
+        publication: &Publication,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Publication::New { entry, activity } = publication else {
+            return Ok(false);
+        };
+        let mut tx = self.pool.begin().await?;
+        let taken =
+            sqlx::query("DELETE FROM publish_queue WHERE story_id = ? AND state = 'waiting'")
+                .bind(story_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if taken != 1 {
+            return Ok(false);
+        }
+        let written = insert_new_entry_tx(&mut tx, entry, activity.as_ref(), now).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// Takes a waiting story out of the queue without publishing it (its
+    /// post cannot be composed, or its lead item is gone).
+    pub async fn drop_queued(&self, story_id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM publish_queue WHERE story_id = ? AND state = 'waiting'")
+            .bind(story_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// One stored item by id.
+    pub async fn stored_item(&self, id: &str) -> Result<Option<StoredItem>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
+                    updated_at, first_seen_at, content_hash, categories, revision
+             FROM items WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(super::stored_item_from_row).transpose()?)
+    }
+
+    /// When the bot published a story (`None`: not published, or before
+    /// this was recorded).
+    pub async fn story_posted_at(
+        &self,
+        story_id: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(Option<DateTime<Utc>>,)> =
+            sqlx::query_as("SELECT posted_at FROM stories WHERE id = ?")
+                .bind(story_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|(p,)| p))
+    }
+}
