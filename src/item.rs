@@ -35,7 +35,8 @@ pub struct Item {
     pub summary: String,
     /// Plain text of the full content, when the feed carries it.
     pub content: String,
-    /// ISO 639-1 code where known ("en", "zh"), else what the feed said.
+    /// BCP 47 tag as the feed declared it ("en", "zh-Hant", "zh-TW"), else
+    /// the detected ISO 639-1 code, else "und".
     pub lang: String,
     pub published: DateTime<Utc>,
     pub updated: DateTime<Utc>,
@@ -487,8 +488,10 @@ fn truncate_chars(s: &str, max: usize) -> String {
 }
 
 /// Language: the entry's, then the feed's, then the operator's hint for the
-/// source, then detection from the text. Tags are reduced to their primary
-/// subtag ("zh-TW" -> "zh") because that is what matching and posts need.
+/// source, then detection from the text. The full BCP 47 tag is kept
+/// ("zh-Hant", "zh-TW"): pages and feeds mark text with it, and a reader's
+/// voice and font depend on the script and region. Matching looks at the
+/// primary subtag only ([`primary_subtag`]), so `lang:zh` rules keep working.
 fn pick_lang(
     entry: &feed_rs::model::Entry,
     feed: &feed_rs::model::Feed,
@@ -501,8 +504,8 @@ fn pick_lang(
         .as_deref()
         .or(feed.language.as_deref())
         .or(source.lang.as_deref())
-        .map(primary_subtag)
-        .filter(|l| !l.is_empty());
+        .map(crate::publish::post::normalize_language)
+        .filter(|l| l != "und");
     if let Some(l) = declared {
         return l;
     }
@@ -511,7 +514,8 @@ fn pick_lang(
     detect_lang(&sample).unwrap_or_else(|| "und".to_string())
 }
 
-fn primary_subtag(tag: &str) -> String {
+/// The primary language subtag, lower-cased: "zh-Hant-TW" -> "zh".
+pub fn primary_subtag(tag: &str) -> String {
     tag.trim()
         .split(['-', '_'])
         .next()

@@ -251,6 +251,7 @@ pub async fn replay_changes(
                 after: d.publish,
                 score: d.score,
                 reasons: d.explanation.reasons(),
+                lang: stored.item.lang.clone(),
             });
         }
     }
@@ -269,6 +270,8 @@ pub struct ReplayChange {
     pub after: bool,
     pub score: f64,
     pub reasons: String,
+    /// The item's BCP 47 tag (the playground marks the title with it).
+    pub lang: String,
 }
 
 /// `feedwatch replay`: re-evaluates stored items under the current rules and

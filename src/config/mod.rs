@@ -162,6 +162,7 @@ struct RawFederation {
     delivery_concurrency: u32,
     dead_after: String,
     icon_url: String,
+    visibility: String,
 }
 
 impl Default for RawFederation {
@@ -172,6 +173,7 @@ impl Default for RawFederation {
             delivery_concurrency: 8,
             dead_after: "3d".to_string(),
             icon_url: String::new(),
+            visibility: "public".to_string(),
         }
     }
 }
@@ -315,6 +317,38 @@ pub struct FederationConfig {
     /// A delivery still failing this long after it was queued is dead-lettered.
     pub dead_after: Duration,
     pub icon_url: Option<Url>,
+    /// Who the posts are addressed to.
+    pub visibility: PostVisibility,
+}
+
+/// How posts are addressed on the Fediverse (`[federation] visibility`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PostVisibility {
+    /// `to: [Public]`, `cc: [followers]`: on the public timelines too.
+    #[default]
+    Public,
+    /// `to: [followers]`, `cc: [Public]`: visible to anyone who looks, but
+    /// kept off the local and federated timelines (what many instances ask
+    /// of bots).
+    Unlisted,
+}
+
+impl PostVisibility {
+    /// The word in the config and in Mastodon's API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostVisibility::Public => "public",
+            PostVisibility::Unlisted => "unlisted",
+        }
+    }
+
+    fn parse(text: &str) -> Result<PostVisibility, String> {
+        match text.trim() {
+            "public" => Ok(PostVisibility::Public),
+            "unlisted" => Ok(PostVisibility::Unlisted),
+            other => Err(format!("unknown visibility {other:?}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -570,6 +604,11 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             "an http(s) URL of a square image, or \"\" for none",
         )
     };
+    let visibility = v.check(
+        &["federation", "visibility"],
+        PostVisibility::parse(&raw.federation.visibility),
+        "\"public\" or \"unlisted\"",
+    );
     let feed_items = v.check(
         &["publish", "feed_items"],
         in_range(raw.publish.feed_items, 1, 1000),
@@ -638,6 +677,7 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             delivery_concurrency: delivery_concurrency? as usize,
             dead_after: dead_after?,
             icon_url: icon_url?,
+            visibility: visibility?,
         },
         publish: PublishConfig {
             feed_items: feed_items?,
