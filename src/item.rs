@@ -504,7 +504,7 @@ fn pick_lang(
         .as_deref()
         .or(feed.language.as_deref())
         .or(source.lang.as_deref())
-        .map(crate::publish::post::normalize_language)
+        .map(|t| canonical_case(&crate::publish::post::normalize_language(t)))
         .filter(|l| l != "und");
     if let Some(l) = declared {
         return l;
@@ -512,6 +512,25 @@ fn pick_lang(
     // Detection cost grows with the text; a few sentences decide a language.
     let sample: String = format!("{title}. {summary}").chars().take(400).collect();
     detect_lang(&sample).unwrap_or_else(|| "und".to_string())
+}
+
+/// BCP 47's conventional casing (feed-rs lower-cases tags): script subtags
+/// in title case, regions in upper case ("zh-hant-tw" -> "zh-Hant-TW").
+fn canonical_case(tag: &str) -> String {
+    tag.split('-')
+        .enumerate()
+        .map(|(i, p)| match (i, p.len()) {
+            (0, _) => p.to_ascii_lowercase(),
+            (_, 4) if p.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                let mut c = p.to_ascii_lowercase();
+                c[..1].make_ascii_uppercase();
+                c
+            }
+            (_, 2) if p.bytes().all(|b| b.is_ascii_alphabetic()) => p.to_ascii_uppercase(),
+            _ => p.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// The primary language subtag, lower-cased: "zh-Hant-TW" -> "zh".

@@ -289,7 +289,11 @@ fn visibility_is_validated_with_a_location() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(err.contains("visibility"), "{err}");
     assert!(err.contains("\"public\" or \"unlisted\""), "{err}");
 
