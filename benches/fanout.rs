@@ -62,6 +62,7 @@ async fn run() -> anyhow::Result<()> {
         delivery_concurrency: concurrency,
         dead_after: Duration::from_secs(86_400),
         feed_url: base.join("/feed.xml")?,
+        visibility: feedwatch::config::PostVisibility::Public,
     };
     let fed = Fediverse::new(settings, store.clone(), None).await?;
     let router = feedwatch::web::fediverse::router(fed.clone());

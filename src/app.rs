@@ -380,9 +380,11 @@ async fn build_fediverse(config: &Config, store: &Store) -> Result<Fediverse> {
         delivery_concurrency: config.federation.delivery_concurrency,
         dead_after: config.federation.dead_after,
         feed_url,
+        visibility: config.federation.visibility,
     };
-    let mastodon =
-        MastodonApiSettings::from_env().context("reading FEEDWATCH_MASTODON_URL/TOKEN")?;
+    let mastodon = MastodonApiSettings::from_env()
+        .context("reading FEEDWATCH_MASTODON_URL/TOKEN")?
+        .map(|m| m.with_visibility(config.federation.visibility));
     let fed = Fediverse::new(settings, store.fed(), mastodon)
         .await
         .context("starting the Fediverse actor")?;

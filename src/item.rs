@@ -35,7 +35,8 @@ pub struct Item {
     pub summary: String,
     /// Plain text of the full content, when the feed carries it.
     pub content: String,
-    /// ISO 639-1 code where known ("en", "zh"), else what the feed said.
+    /// BCP 47 tag as the feed declared it ("en", "zh-Hant", "zh-TW"), else
+    /// the detected ISO 639-1 code, else "und".
     pub lang: String,
     pub published: DateTime<Utc>,
     pub updated: DateTime<Utc>,
@@ -487,8 +488,10 @@ fn truncate_chars(s: &str, max: usize) -> String {
 }
 
 /// Language: the entry's, then the feed's, then the operator's hint for the
-/// source, then detection from the text. Tags are reduced to their primary
-/// subtag ("zh-TW" -> "zh") because that is what matching and posts need.
+/// source, then detection from the text. The full BCP 47 tag is kept
+/// ("zh-Hant", "zh-TW"): pages and feeds mark text with it, and a reader's
+/// voice and font depend on the script and region. Matching looks at the
+/// primary subtag only ([`primary_subtag`]), so `lang:zh` rules keep working.
 fn pick_lang(
     entry: &feed_rs::model::Entry,
     feed: &feed_rs::model::Feed,
@@ -501,8 +504,8 @@ fn pick_lang(
         .as_deref()
         .or(feed.language.as_deref())
         .or(source.lang.as_deref())
-        .map(primary_subtag)
-        .filter(|l| !l.is_empty());
+        .map(|t| canonical_case(&crate::publish::post::normalize_language(t)))
+        .filter(|l| l != "und");
     if let Some(l) = declared {
         return l;
     }
@@ -511,7 +514,27 @@ fn pick_lang(
     detect_lang(&sample).unwrap_or_else(|| "und".to_string())
 }
 
-fn primary_subtag(tag: &str) -> String {
+/// BCP 47's conventional casing (feed-rs lower-cases tags): script subtags
+/// in title case, regions in upper case ("zh-hant-tw" -> "zh-Hant-TW").
+fn canonical_case(tag: &str) -> String {
+    tag.split('-')
+        .enumerate()
+        .map(|(i, p)| match (i, p.len()) {
+            (0, _) => p.to_ascii_lowercase(),
+            (_, 4) if p.bytes().all(|b| b.is_ascii_alphabetic()) => {
+                let mut c = p.to_ascii_lowercase();
+                c[..1].make_ascii_uppercase();
+                c
+            }
+            (_, 2) if p.bytes().all(|b| b.is_ascii_alphabetic()) => p.to_ascii_uppercase(),
+            _ => p.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The primary language subtag, lower-cased: "zh-Hant-TW" -> "zh".
+pub fn primary_subtag(tag: &str) -> String {
     tag.trim()
         .split(['-', '_'])
         .next()

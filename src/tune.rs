@@ -592,6 +592,7 @@ async fn replay_changes_with(
                 score: d.score,
                 threshold: d.threshold,
                 reasons: d.explanation.reasons(),
+                lang: stored.item.lang.clone(),
             });
         }
     }
@@ -611,6 +612,8 @@ pub struct ReplayChange {
     pub score: f64,
     pub threshold: f64,
     pub reasons: String,
+    /// The item's BCP 47 tag (the playground marks the title with it).
+    pub lang: String,
 }
 
 /// `feedwatch replay`: re-evaluates stored items under the current rules and

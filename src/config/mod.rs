@@ -167,6 +167,7 @@ struct RawFederation {
     dead_after: String,
     icon_url: String,
     blocked_domains: Vec<String>,
+    visibility: String,
 }
 
 impl Default for RawFederation {
@@ -178,6 +179,7 @@ impl Default for RawFederation {
             dead_after: "3d".to_string(),
             icon_url: String::new(),
             blocked_domains: Vec::new(),
+            visibility: "public".to_string(),
         }
     }
 }
@@ -333,6 +335,38 @@ pub struct FederationConfig {
     /// Domains (and their subdomains) refused in the inbox, never delivered
     /// to, and removed from the followers; lowercase host names.
     pub blocked_domains: Vec<String>,
+    /// Who the posts are addressed to.
+    pub visibility: PostVisibility,
+}
+
+/// How posts are addressed on the Fediverse (`[federation] visibility`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PostVisibility {
+    /// `to: [Public]`, `cc: [followers]`: on the public timelines too.
+    #[default]
+    Public,
+    /// `to: [followers]`, `cc: [Public]`: visible to anyone who looks, but
+    /// kept off the local and federated timelines (what many instances ask
+    /// of bots).
+    Unlisted,
+}
+
+impl PostVisibility {
+    /// The word in the config and in Mastodon's API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostVisibility::Public => "public",
+            PostVisibility::Unlisted => "unlisted",
+        }
+    }
+
+    fn parse(text: &str) -> Result<PostVisibility, String> {
+        match text.trim() {
+            "public" => Ok(PostVisibility::Public),
+            "unlisted" => Ok(PostVisibility::Unlisted),
+            other => Err(format!("unknown visibility {other:?}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -609,6 +643,10 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             .map(|d| parse_blocked_domain(d))
             .collect::<Result<Vec<_>, _>>(),
         "a list of domain names such as [\"spam.example\"] (subdomains are blocked too)",
+    let visibility = v.check(
+        &["federation", "visibility"],
+        PostVisibility::parse(&raw.federation.visibility),
+        "\"public\" or \"unlisted\"",
     );
     let feed_items = v.check(
         &["publish", "feed_items"],
@@ -704,6 +742,7 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             dead_after: dead_after?,
             icon_url: icon_url?,
             blocked_domains: blocked_domains?,
+            visibility: visibility?,
         },
         publish: PublishConfig {
             feed_items: feed_items?,

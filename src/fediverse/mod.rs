@@ -63,6 +63,8 @@ pub struct FediverseSettings {
     pub dead_after: Duration,
     /// The RSS feed, linked from the pinned note.
     pub feed_url: Url,
+    /// `[federation] visibility`: how Notes are addressed.
+    pub visibility: crate::config::PostVisibility,
 }
 
 /// One story, composed and sanitised by the summary stage.
@@ -101,6 +103,14 @@ impl std::fmt::Debug for MastodonApiSettings {
 }
 
 impl MastodonApiSettings {
+    /// The same visibility as the Notes (`[federation] visibility`).
+    pub fn with_visibility(self, visibility: crate::config::PostVisibility) -> Self {
+        Self {
+            visibility: visibility.as_str().to_string(),
+            ..self
+        }
+    }
+
     /// Reads `FEEDWATCH_MASTODON_URL` and `FEEDWATCH_MASTODON_TOKEN`; `None`
     /// unless both are set.
     pub fn from_env() -> Result<Option<Self>, FediverseError> {

@@ -1,5 +1,6 @@
 //! Note and activity documents, shaped the way Mastodon renders them well:
-//! `to: [as:Public]`, `cc: [followers]`, HTML `content` plus `contentMap`,
+//! `to: [as:Public]`, `cc: [followers]` (swapped for `[federation] visibility
+//! = "unlisted"`), HTML `content` plus `contentMap`,
 //! `Hashtag` tags linking to our tag pages, `url` to the story's HTML page.
 
 use activitypub_federation::kinds::public;
@@ -9,6 +10,7 @@ use url::Url;
 
 use super::actor::{context, endpoint, rfc3339};
 use super::{FediverseSettings, StoryPost};
+use crate::config::PostVisibility;
 
 /// Id of a story's Note: `{base_url}/notes/{story_id}`.
 pub fn note_id(base: &Url, story_id: &str) -> Url {
@@ -42,12 +44,18 @@ pub fn build_note(settings: &FediverseSettings, actor_id: &Url, post: &StoryPost
             })
         })
         .collect();
+    // Public: on every timeline. Unlisted: addressed to the followers with
+    // Public in cc, which Mastodon shows as "unlisted" (quiet public).
+    let (to, cc) = match settings.visibility {
+        PostVisibility::Public => (json!([public()]), json!([followers])),
+        PostVisibility::Unlisted => (json!([followers]), json!([public()])),
+    };
     let mut note = json!({
         "id": id,
         "type": "Note",
         "attributedTo": actor_id,
-        "to": [public()],
-        "cc": [followers],
+        "to": to,
+        "cc": cc,
         "content": post.html,
         "contentMap": { post.language.clone(): post.html },
         "tag": tags,

@@ -436,7 +436,9 @@ impl Topic {
         let summary = self.analyse(c.summary, query::SUMMARY);
         let link = self.analyse(c.link, query::LINK);
         let source = self.analyse(c.source, query::SOURCE);
-        let lang = self.analyse(c.lang, query::LANG);
+        // Rules name languages by their primary subtag (`lang:zh`); items
+        // keep the full tag (`zh-Hant`) for markup.
+        let lang = self.analyse(&crate::item::primary_subtag(c.lang), query::LANG);
         let mut matcher = Matcher::new(&self.table, [&title, &summary, &link, &source, &lang]);
         let mut hits = Vec::new();
         let mut rule_hits = Vec::new();

@@ -206,8 +206,15 @@ pub fn render_rss(meta: &FeedMeta, entries: &[FeedEntry]) -> String {
                 permalink: safe_http_url(&id).is_some(),
                 value: id,
             };
+            // dc:language only where the item's language is not the
+            // channel's: the channel's <language> already says it.
+            let lang = clean(&e.language);
             let dc = DublinCoreExtension {
-                languages: vec![clean(&e.language)],
+                languages: if lang == clean(&meta.language) {
+                    Vec::new()
+                } else {
+                    vec![lang]
+                },
                 creators: vec![clean(&meta.author)],
                 ..Default::default()
             };
@@ -253,11 +260,12 @@ pub fn render_rss(meta: &FeedMeta, entries: &[FeedEntry]) -> String {
         ..Default::default()
     };
     // Writing to memory cannot fail: the writer's only errors are I/O.
-    channel
+    let xml = channel
         .write_to(Vec::new())
         .ok()
         .and_then(|buf| String::from_utf8(buf).ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    with_stylesheet(&xml)
 }
 
 fn atom_date(d: &DateTime<Utc>) -> atom::FixedDateTime {
@@ -283,6 +291,10 @@ pub fn render_atom(meta: &FeedMeta, entries: &[FeedEntry]) -> String {
         uri: safe_http_url(&meta.home_url),
         ..Default::default()
     };
+    let entry_langs_in_order: Vec<String> = newest_first(entries)
+        .into_iter()
+        .map(|e| clean(&e.language))
+        .collect();
     let atom_entries: Vec<atom::Entry> = newest_first(entries)
         .into_iter()
         .map(|e| {
@@ -367,10 +379,58 @@ pub fn render_atom(meta: &FeedMeta, entries: &[FeedEntry]) -> String {
         ..Default::default()
     };
     // See render_rss: writing to memory cannot fail.
-    feed.write_to(Vec::new())
+    let xml = feed
+        .write_to(Vec::new())
         .ok()
         .and_then(|buf| String::from_utf8(buf).ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    with_stylesheet(&entry_langs(&xml, &entry_langs_in_order))
+}
+
+/// Puts `xml:lang` on each `<entry>` start tag, in document order.
+/// atom_syndication has no entry-level `lang`; its writer emits a bare
+/// `<entry>` (feed text is escaped, so the literal never occurs inside
+/// one), which makes the substitution exact.
+fn entry_langs(xml: &str, langs: &[String]) -> String {
+    let mut out = String::with_capacity(xml.len() + langs.len() * 20);
+    let mut rest = xml;
+    for lang in langs {
+        let Some(at) = rest.find("<entry>") else {
+            break;
+        };
+        out.push_str(&rest[..at]);
+        out.push_str("<entry xml:lang=\"");
+        out.push_str(&escape_html(lang));
+        out.push_str("\">");
+        rest = &rest[at + "<entry>".len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Where the feed stylesheet is, relative to the feed (served by `web` next
+/// to the feeds, and written next to them by `outputs::write_files`).
+pub const STYLESHEET_FILE: &str = "feed.xsl";
+
+/// The XSLT 1.0 stylesheet itself: the feed as a readable page with a
+/// "how to subscribe" note.
+pub const STYLESHEET: &str = include_str!("feed.xsl");
+
+/// The stylesheet's MIME type (Chromium and Firefox apply `text/xsl`).
+pub const CONTENT_TYPE_XSL: &str = "text/xsl; charset=utf-8";
+
+/// Adds the `xml-stylesheet` processing instruction after the declaration,
+/// so a browser shows a readable page while feed readers, which ignore
+/// processing instructions, see the same feed.
+fn with_stylesheet(xml: &str) -> String {
+    let pi = format!("<?xml-stylesheet type=\"text/xsl\" href=\"{STYLESHEET_FILE}\"?>");
+    match xml
+        .strip_prefix("<?xml")
+        .and_then(|r| r.find("?>").map(|i| i + 2 + 5))
+    {
+        Some(end) => format!("{}\n{pi}\n{}", &xml[..end], xml[end..].trim_start()),
+        None => format!("{pi}\n{xml}"),
+    }
 }
 
 /// JSON Feed 1.1 top level (only the fields we fill).

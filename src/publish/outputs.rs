@@ -139,5 +139,12 @@ pub fn write_files(dir: &Path, feeds: &[(FeedFormat, RenderedFeed)]) -> std::io:
         std::fs::write(&tmp, &feed.body)?;
         std::fs::rename(&tmp, &target)?;
     }
+    // The RSS and Atom files point at the stylesheet next to them.
+    let xsl = dir.join(crate::publish::feed::STYLESHEET_FILE);
+    if std::fs::read(&xsl).ok().as_deref() != Some(crate::publish::feed::STYLESHEET.as_bytes()) {
+        let tmp = dir.join(format!(".{}.tmp", crate::publish::feed::STYLESHEET_FILE));
+        std::fs::write(&tmp, crate::publish::feed::STYLESHEET)?;
+        std::fs::rename(&tmp, &xsl)?;
+    }
     Ok(())
 }

@@ -637,6 +637,35 @@ impl Store {
             .collect())
     }
 
+    /// One page of published stories, newest first, for the paged front
+    /// page: `limit` entries after skipping `offset`.
+    pub async fn published_entries_page(
+        &self,
+        limit: u32,
+        offset: u64,
+    ) -> Result<Vec<PublishedEntry>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{FEED_ENTRY_SELECT} ORDER BY published_at DESC, story_id LIMIT ? OFFSET ?"
+        ))
+        .bind(i64::from(limit))
+        .bind(i64::try_from(offset).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.with_sources(feed_entry_from_row(r)?).await?);
+        }
+        Ok(out)
+    }
+
+    /// How many stories are published (the front page's page count).
+    pub async fn published_entry_count(&self) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feed_entries")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// The outlets that carried a story, the lead item first.
     async fn with_sources(&self, entry: FeedEntryRow) -> Result<PublishedEntry, StoreError> {
         let sources = self

@@ -421,6 +421,7 @@ async fn dashboard_view(
             link: i.item.link.clone(),
             source: i.item.source.clone(),
             published: i.item.published,
+            lang: i.item.lang.clone(),
             decision: d.as_ref().map(|d| d.publish),
             score: d.as_ref().map(|d| d.score),
             story: d
@@ -586,6 +587,7 @@ async fn preview_rows(
                 link: c.link,
                 source: c.source,
                 published: c.published,
+                lang: c.lang,
                 decision: c.before,
                 score: None,
                 reasons: String::new(),

@@ -87,12 +87,81 @@ pub fn router(state: WebState) -> Router {
         .route("/feed.atom", get(|s, h| feed(s, h, FeedFormat::Atom)))
         .route("/feed.json", get(|s, h| feed(s, h, FeedFormat::Json)))
         .route("/stories/{id}", get(story_page))
+        .route("/feed.xsl", get(feed_stylesheet))
         .with_state(state.clone());
     router = router.merge(admin::router(state.clone()));
-    if let Some(f) = state.fediverse {
+    if let Some(f) = state.fediverse.clone() {
         router = router.merge(fediverse::router(f));
     }
+    let fallback_state = state.clone();
     router
+        .fallback(move || not_found(fallback_state.clone()))
+        .layer(axum::middleware::map_response(default_cache_control))
+        // gzip or brotli when the client accepts it: pages, feeds, JSON and
+        // ActivityPub alike (the default predicate skips bodies under 32
+        // bytes, images and event streams; 304s have no body to compress).
+        .layer(tower_http::compression::CompressionLayer::new())
+}
+
+/// How long a shared cache may keep a page: the front page changes with
+/// every published story, a story page rarely, the stylesheet only with a
+/// new version.
+const CACHE_INDEX: &str = "public, max-age=60";
+const CACHE_STORY: &str = "public, max-age=300";
+const CACHE_STATIC: &str = "public, max-age=86400";
+
+/// `Cache-Control` for responses whose handler set none: the operator's
+/// pages (a session and a CSRF value), answers to POSTs and the health and
+/// metrics probes are never stored; other GETs (ActivityPub documents,
+/// WebFinger, error pages) may be reused for a minute.
+async fn default_cache_control(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    mut response: Response,
+) -> Response {
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        let path = uri.path();
+        let live = matches!(path, "/healthz" | "/readyz" | "/metrics");
+        let safe = method == axum::http::Method::GET || method == axum::http::Method::HEAD;
+        let value = if path == "/admin" || path.starts_with("/admin/") || live || !safe {
+            "no-store"
+        } else if response.status().is_server_error() {
+            "no-cache"
+        } else {
+            "public, max-age=60"
+        };
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// A styled 404 for any path no route knows.
+async fn not_found(state: WebState) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CACHE_CONTROL, CACHE_INDEX)],
+        Html(pages::message_page(
+            &state.site(),
+            404,
+            "Page not found",
+            "There is nothing at this address. The stories are listed on the front page.",
+        )),
+    )
+        .into_response()
+}
+
+/// The XSLT that turns `/feed.xml` and `/feed.atom` into a readable page.
+async fn feed_stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, crate::publish::feed::CONTENT_TYPE_XSL),
+            (header::CACHE_CONTROL, CACHE_STATIC),
+        ],
+        crate::publish::feed::STYLESHEET,
+    )
+        .into_response()
 }
 
 async fn readyz(State(state): State<WebState>) -> (StatusCode, &'static str) {
@@ -191,21 +260,74 @@ fn story_view(state: &WebState, p: &crate::store::PublishedEntry) -> pages::Stor
     }
 }
 
-/// The public page: what the bot watches, how to follow it, the latest stories.
-async fn index(State(state): State<WebState>, headers: HeaderMap) -> Response {
+/// `/?page=N`: which page of the front page (1 = newest).
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    page: Option<String>,
+}
+
+/// The public page: what the bot watches, how to follow it, the latest
+/// stories, [`pages::STORIES_PER_PAGE`] a page with older/newer links.
+async fn index(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    axum::extract::Query(q): axum::extract::Query<PageQuery>,
+) -> Response {
+    let site = state.site();
+    let not_found = || {
+        (
+            StatusCode::NOT_FOUND,
+            [(header::CACHE_CONTROL, CACHE_INDEX)],
+            Html(pages::message_page(
+                &site,
+                404,
+                "No such page",
+                "The stories are listed from the front page.",
+            )),
+        )
+            .into_response()
+    };
+    let page = match q.page.as_deref().map(str::trim) {
+        None | Some("") => 1,
+        Some(p) => match p.parse::<u64>() {
+            Ok(n) if n >= 1 => n,
+            _ => return not_found(),
+        },
+    };
+    // The first page is what nearly every visitor asks for: it is served
+    // from memory until a commit or a reload changes it.
     let generation = state.generation();
-    if let Some(hit) = state.cache.get("/", generation) {
-        return hit.respond(&headers, None);
+    if page == 1 {
+        if let Some(hit) = state.cache.get("/", generation) {
+            return hit.respond(&headers, Some(CACHE_INDEX));
+        }
     }
-    match state
-        .store
-        .published_entries(state.reloader.config().publish.feed_items)
-        .await
-    {
-        Ok(entries) => {
+    let per_page = pages::STORIES_PER_PAGE;
+    let result = async {
+        let total = state.store.published_entry_count().await?;
+        let entries = state
+            .store
+            .published_entries_page(per_page, (page - 1).saturating_mul(u64::from(per_page)))
+            .await?;
+        Ok::<_, crate::store::StoreError>((total, entries))
+    }
+    .await;
+    match result {
+        Ok((total, entries)) => {
+            let pages_total = total.div_ceil(u64::from(per_page)).max(1);
+            if page > pages_total {
+                return not_found();
+            }
             let stories: Vec<pages::StoryView> =
                 entries.iter().map(|p| story_view(&state, p)).collect();
-            let html = pages::index_page(&state.site(), &stories);
+            let paging = pages::Paging {
+                page,
+                pages: pages_total,
+            };
+            let html = pages::index_page_paged(&site, &stories, &paging);
+            if page != 1 {
+                return ([(header::CACHE_CONTROL, CACHE_INDEX)], Html(html)).into_response();
+            }
             state
                 .cache
                 .put(
@@ -218,7 +340,7 @@ async fn index(State(state): State<WebState>, headers: HeaderMap) -> Response {
                         last_modified: entries.iter().map(|e| e.entry.updated_at).max(),
                     },
                 )
-                .respond(&headers, None)
+                .respond(&headers, Some(CACHE_INDEX))
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot read the stories");
@@ -234,7 +356,11 @@ async fn story_page(State(state): State<WebState>, Path(id): Path<String>) -> Re
         Ok(Some(entry)) => {
             let mut view = story_view(&state, &entry);
             view.posted = state.store.story_posted_at(&id).await.ok().flatten();
-            Html(pages::story_page(&site, &view)).into_response()
+            (
+                [(header::CACHE_CONTROL, CACHE_STORY)],
+                Html(pages::story_page(&site, &view)),
+            )
+                .into_response()
         }
         Ok(None) => match state.store.story_removed(&id).await {
             Ok(true) => (

@@ -8,12 +8,16 @@
 // and a phone (375 px) width: front page, first story, /admin refused
 // without a token, sign-in, dashboard, decision filter, playground preview
 // with an added exclude rule and with the threshold raised to 0.99 (each
-// expects a dropped row), Discard.
+// expects a dropped row), Discard. Then the readers' pass: axe-core
+// (serious/critical fail), control border contrast and the skip link on
+// every page at 1366/390 px in light and dark; per-item lang, compression,
+// paging on /, the feed stylesheet rendering and the 404 page.
 // It never presses Apply, so it is safe against a live instance.
 // Screenshots of every step go to OUT_DIR (default ./out). Exits 1 with
 // the failing step on the first failure.
 
 import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,6 +33,10 @@ if (!/^https?:\/\/[^/]+$/.test(base) || !token) {
   process.exit(2);
 }
 const origin = new URL(base).origin;
+
+// axe-core's source, evaluated into each page over the DevTools protocol
+// (not as a <script>, which the pages' CSP forbids and the checks refuse).
+const axeSource = createRequire(import.meta.url)('axe-core').source;
 
 class CheckError extends Error {}
 const expect = (cond, msg) => { if (!cond) throw new CheckError(msg); };
@@ -169,6 +177,179 @@ async function run(context, vp) {
   expect(await page.locator('[data-testid="preview-summary"]').count() === 0, 'Discard still shows the preview');
 }
 
+/** axe-core (WCAG 2.1 A/AA): fails on any serious or critical violation. */
+async function axeCheck(page, where) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, {
+    runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+  }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  expect(bad.length === 0, `axe on ${where}:\n    ${bad.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')})`).join('\n    ')}`);
+  return result.violations.length;
+}
+
+/**
+ * WCAG 1.4.11 computed in the page: every control's border, or else its
+ * background, has 3:1 against what is behind it.
+ */
+async function controlContrast(page, where) {
+  const failures = await page.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = 1] = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return { r, g, b, a };
+    };
+    const lum = ({ r, g, b }) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const ratio = (x, y) => { const [a, b] = [lum(x), lum(y)].sort((p, q) => q - p); return (a + 0.05) / (b + 0.05); };
+    const behind = (el) => {
+      for (let e = el.parentElement; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c && c.a > 0) return c;
+      }
+      return parse(getComputedStyle(document.body).backgroundColor) ?? { r: 255, g: 255, b: 255, a: 1 };
+    };
+    const out = [];
+    const controls = document.querySelectorAll('input:not([type=hidden]), select, textarea, button, a.button, .feeds a');
+    for (const el of controls) {
+      if (!el.getClientRects().length) continue;
+      const cs = getComputedStyle(el);
+      const bg = behind(el);
+      const border = parse(cs.borderTopColor);
+      const own = parse(cs.backgroundColor);
+      const borderOk = border && parseFloat(cs.borderTopWidth) > 0 && border.a > 0 && ratio(border, bg) >= 3;
+      const fillOk = own && own.a > 0 && ratio(own, bg) >= 3;
+      if (!borderOk && !fillOk) {
+        out.push(`${el.tagName.toLowerCase()}${el.dataset.testid ? `[${el.dataset.testid}]` : ''}: border ${cs.borderTopColor} / background ${cs.backgroundColor} on ${JSON.stringify(bg)} (${border ? ratio(border, bg).toFixed(2) : '-'}:1)`);
+      }
+    }
+    return { out, n: controls.length };
+  });
+  expect(failures.out.length === 0, `controls under 3:1 on ${where}:\n    ${failures.out.join('\n    ')}`);
+  return failures.n;
+}
+
+/** The skip link is the first Tab stop and moves focus to <main>. */
+async function skipLink(page, where) {
+  await page.evaluate(() => { document.activeElement?.blur(); window.scrollTo(0, 0); });
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => document.activeElement?.dataset?.testid ?? document.activeElement?.tagName);
+  expect(first === 'skip-link', `on ${where} the first Tab stop is ${first}, not the skip link`);
+  expect(await page.locator('[data-testid="skip-link"]').isVisible(), `on ${where} the focused skip link is not visible`);
+  await page.keyboard.press('Enter');
+  const focused = await page.evaluate(() => document.activeElement?.id);
+  expect(focused === 'main', `on ${where} the skip link moved focus to #${focused}, not #main`);
+}
+
+/**
+ * The readers' pass: every page at 1366 and 390 px, light and dark, through
+ * axe-core, the control-contrast check and the skip link; then the per-item
+ * language, compression, paging, the feed stylesheet and the 404 page.
+ */
+async function readersPass(context) {
+  const page = await context.newPage();
+  shotPage = page;
+  step = 'readers: sign in';
+  await page.goto(`${base}/admin/login`);
+  await page.fill('input[name="token"]', token);
+  await Promise.all([page.waitForLoadState('load'), page.locator('form[action="/admin/login"] [type="submit"]').click()]);
+  await page.goto(`${base}/`);
+  const storyHref = await page.locator('[data-testid="story-link"]').first().getAttribute('href');
+  const zhHref = await page.locator('.story-title[lang^="zh"] a').first().getAttribute('href');
+  expect(zhHref, 'no Chinese story on / (the test seeds zh-Hant stories)');
+  const pages = [
+    ['/', 'index'], ['/?page=2', 'index page 2'], [storyHref, 'story'], [zhHref, 'Chinese story'],
+    ['/no/such/page', '404'], ['/admin', 'dashboard'], ['/admin/playground', 'playground'],
+    ['preview', 'playground preview'],
+  ];
+  let violations = 0;
+  let controls = 0;
+  for (const width of [1366, 390]) {
+    for (const scheme of ['light', 'dark']) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.emulateMedia({ colorScheme: scheme });
+      for (const [url, name] of pages) {
+        const where = `${name} at ${width}px ${scheme}`;
+        step = `readers: ${where}`;
+        if (url === 'preview') {
+          await page.goto(`${base}/admin/playground`);
+          await page.fill('input[name="threshold"]', '0.99');
+          await Promise.all([page.waitForURL((u) => u.pathname === '/admin/playground/preview'), page.click('[data-testid="preview-button"]')]);
+          expect(await page.locator('[data-testid="preview-dropped"]').count() > 0, 'the preview shows no dropped rows');
+          expect(await page.locator('th', { hasText: 'Change' }).count() === 1, 'the preview table has no "Change" header');
+          const said = await page.locator('[data-testid="change-text"]').first().innerText();
+          expect(['added', 'dropped'].includes(said.trim()), `the change cell says "${said}" to a screen reader`);
+        } else {
+          await page.goto(/^https?:/.test(url) ? url : `${base}${url}`);
+        }
+        violations += await axeCheck(page, where);
+        controls += await controlContrast(page, where);
+        await skipLink(page, where);
+      }
+    }
+  }
+  console.log(`  axe: ${pages.length * 4} page views, no serious/critical violations (${violations} minor); ${controls} controls at >= 3:1`);
+
+  step = 'readers: per-item lang';
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.goto(`${base}/`);
+  const langs = await page.evaluate(() => [...document.querySelectorAll('[data-testid="story"]')].map((a) => ({
+    card: a.getAttribute('lang'),
+    title: a.querySelector('.story-title')?.getAttribute('lang'),
+    summary: a.querySelector('[data-testid="story-summary"]')?.getAttribute('lang'),
+    label: a.querySelector('.sources, .meta')?.closest('[lang]')?.getAttribute('lang'),
+  })));
+  expect(langs.length > 0, 'no stories on /');
+  for (const l of langs) {
+    expect(l.card === null, `a story card carries lang="${l.card}"; its labels are English`);
+    expect(l.title && l.title === l.summary, `title lang ${l.title} vs summary lang ${l.summary}`);
+    expect(l.label === 'en', `a card's labels resolve to lang ${l.label}, not en`);
+  }
+  expect(langs.some((l) => l.title === 'zh-Hant'), 'no story marked with the full tag zh-Hant');
+  await page.goto(/^https?:/.test(zhHref) ? zhHref : `${base}${zhHref}`);
+  expect(await page.getAttribute('html', 'lang') === 'zh-Hant', 'a Chinese story page is not <html lang="zh-Hant">');
+  expect(await page.locator('footer').getAttribute('lang') === 'en', 'the Chinese story page footer is not marked en');
+
+  step = 'readers: Content-Encoding';
+  const resp = await page.goto(`${base}/`);
+  const enc = (await resp.allHeaders())['content-encoding'];
+  expect(enc === 'br' || enc === 'gzip', `GET / came back with Content-Encoding ${enc}`);
+  const feedResp = await page.request.get(`${base}/feed.json`, { headers: { 'accept-encoding': 'gzip' } });
+  expect(feedResp.headers()['content-encoding'] === 'gzip', `/feed.json Content-Encoding ${feedResp.headers()['content-encoding']}`);
+
+  step = 'readers: paging on /';
+  await page.setViewportSize({ width: 390, height: 900 });
+  expect(await page.locator('[data-testid="story"]').count() === 20, 'the first page does not show 20 stories');
+  const firstIds = await page.locator('[data-testid="story"]').evaluateAll((a) => a.map((e) => e.dataset.storyId));
+  await Promise.all([page.waitForURL((u) => u.searchParams.get('page') === '2'), page.click('[data-testid="older"]')]);
+  const secondIds = await page.locator('[data-testid="story"]').evaluateAll((a) => a.map((e) => e.dataset.storyId));
+  expect(secondIds.length > 0 && secondIds.every((id) => !firstIds.includes(id)), 'page 2 repeats stories of page 1');
+  await shot('readers-page-2');
+  await Promise.all([page.waitForURL((u) => u.pathname === '/' && !u.search), page.click('[data-testid="newer"]')]);
+  expect(await page.locator('[data-testid="story"]').count() === 20, '"Newer" does not lead back to the first page');
+
+  step = 'readers: feed stylesheet';
+  for (const feed of ['/feed.xml', '/feed.atom']) {
+    await page.goto(`${base}${feed}`);
+    await page.waitForSelector('[data-testid="subscribe-note"]', { timeout: 5000 });
+    expect((await page.locator('h1').innerText()).trim().length > 0, `${feed}: no heading in the rendered feed`);
+    expect(await page.locator('[data-testid="feed-item"]').count() > 0, `${feed}: no items in the rendered feed`);
+    expect(await page.locator('[data-testid="feed-item"] [lang="zh-Hant"]').count() > 0, `${feed}: items lose their language`);
+    await shot(`readers-${feed.slice(1).replace('.', '-')}`);
+  }
+
+  step = 'readers: 404 page';
+  const nf = await page.goto(`${base}/no/such/page`);
+  expect(nf.status() === 404, `unknown path returned ${nf.status()}`);
+  expect(await page.locator('[data-testid="message-title"]').isVisible(), 'the 404 page has no heading');
+  expect(await page.locator('style').count() === 1, 'the 404 page is not styled');
+  await shot('readers-404');
+  await page.close();
+}
+
 let userDataDir;
 let context;
 let code = 0;
@@ -202,11 +383,14 @@ try {
   await shot('1-index');
   await shotPage.goto(`${base}/admin/playground`);
   await shot('6-playground');
+  shotPrefix = 'readers';
+  await readersPass(context);
   step = 'external requests';
   expect(external.length === 0, `pages requested external resources:\n    ${external.join('\n    ')}`);
   step = 'console errors';
-  // 401/403 responses are expected and logged by Chromium as errors.
-  const real = consoleErrors.filter((t) => !/status of 40[13]/.test(t));
+  // 401/403 (admin refused) and 404 (the 404 page check) responses are
+  // expected and logged by Chromium as errors.
+  const real = consoleErrors.filter((t) => !/status of 40[134]/.test(t));
   expect(real.length === 0, `console errors (CSP violations?):\n    ${real.join('\n    ')}`);
   console.log(`OK: all checks passed; screenshots in ${outDir}`);
 } catch (e) {

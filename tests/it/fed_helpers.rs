@@ -43,6 +43,7 @@ pub fn settings(base: &Url, data_dir: &Path) -> FediverseSettings {
         delivery_concurrency: 8,
         dead_after: Duration::from_secs(3600),
         feed_url: base.join("/feed.xml").unwrap(),
+        visibility: feedwatch::config::PostVisibility::Public,
     }
 }
 

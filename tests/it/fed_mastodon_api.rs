@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{Duration as CDuration, Utc};
+use feedwatch::config::PostVisibility;
 use feedwatch::fediverse::MastodonApiSettings;
 use tokio::net::TcpListener;
 
@@ -22,6 +23,16 @@ struct Seen {
 
 #[tokio::test]
 async fn posts_status_with_token_and_idempotency_key() {
+    posts_with(PostVisibility::Public).await;
+}
+
+/// `[federation] visibility = "unlisted"` reaches the API channel too.
+#[tokio::test]
+async fn posts_unlisted_when_configured() {
+    posts_with(PostVisibility::Unlisted).await;
+}
+
+async fn posts_with(visibility: PostVisibility) {
     let seen = Arc::new(Mutex::new(Seen::default()));
     let s2 = seen.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -64,7 +75,8 @@ async fn posts_status_with_token_and_idempotency_key() {
         instance: url::Url::parse(&format!("http://localhost:{port}/")).unwrap(),
         token: "test-token".into(),
         visibility: "public".into(),
-    };
+    }
+    .with_visibility(visibility);
     let app = spawn_app(dir.path(), Some(mastodon)).await;
     assert_eq!(app.fed.enqueue_create(&story("m1")).await.unwrap(), 1);
 
@@ -93,7 +105,7 @@ async fn posts_status_with_token_and_idempotency_key() {
     );
     let b = &s.bodies[1];
     assert_eq!(b["language"], "en");
-    assert_eq!(b["visibility"], "public");
+    assert_eq!(b["visibility"], visibility.as_str());
     assert_eq!(b["spoiler_text"], "politics");
     let text = b["status"].as_str().unwrap();
     assert!(text.starts_with("INTERPOL again shuts Taiwan out"));

@@ -42,3 +42,4 @@ mod web_admin;
 mod web_browser;
 mod web_metrics;
 mod web_pages;
+mod web_site;

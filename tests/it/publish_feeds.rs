@@ -398,6 +398,16 @@ fn rss_specifics() {
     assert!(rss.contains("<pubDate>Mon, 24 Nov 2025 03:00:00 +0000</pubDate>"));
     assert!(rss.contains("<lastBuildDate>Wed, 26 Nov 2025 09:00:00 +0000</lastBuildDate>"));
     assert!(rss.contains("<dc:language>zh-TW</dc:language>"));
+    // Only the item whose language differs from the channel's says so.
+    assert_eq!(rss.matches("<dc:language>").count(), 1, "{rss}");
+    assert!(rss.contains("<language>en</language>"));
+    // Browsers get the stylesheet; the declaration stays first.
+    assert!(rss.starts_with("<?xml"));
+    assert_eq!(
+        rss.lines().nth(1),
+        Some(r#"<?xml-stylesheet type="text/xsl" href="feed.xsl"?>"#),
+        "{rss}"
+    );
     assert!(rss.contains("<category>Interpol</category>"));
     assert!(rss.contains("<content:encoded>"));
 }
@@ -414,6 +424,11 @@ fn atom_specifics() {
     assert!(atom.contains(r#"rel="alternate""#));
     assert!(atom.contains("<id>https://bot.example/feed.atom</id>"));
     assert!(atom.contains(r#"<content xml:lang="zh-TW" type="html">"#));
+    // Each entry carries its own language.
+    assert!(atom.contains(r#"<entry xml:lang="zh-TW">"#), "{atom}");
+    assert!(atom.contains(r#"<entry xml:lang="en">"#), "{atom}");
+    assert!(!atom.contains("<entry>"));
+    assert!(atom.contains(r#"<?xml-stylesheet type="text/xsl" href="feed.xsl"?>"#));
     assert!(atom.contains(r#"<category term="Taiwan"/>"#));
     assert!(atom.contains("<author><name>interpolwatch</name>"));
 }

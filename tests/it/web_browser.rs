@@ -34,6 +34,14 @@ fn pages_work_in_a_real_browser() {
         format!("[admin]\ntoken = \"{TOKEN}\"\n\n{text}"),
     )
     .unwrap();
+    // 25 stories besides the fixtures' (every third in zh-Hant), so `/`
+    // has a second page and per-item language has Chinese to mark.
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(crate::web_site::seed_stories(
+            &env.config().storage.sqlite_path,
+            25,
+        ));
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -77,6 +77,7 @@ fn item(id: &str, source: &str, decision: Option<bool>) -> ItemView {
         link: Some("javascript:alert(9)".into()),
         source: source.into(),
         published: when(),
+        lang: "en".into(),
         decision,
         score: decision.map(|d| if d { 0.8 } else { 0.1 }),
         reasons: format!("rule {XSS}"),
@@ -202,7 +203,22 @@ fn hostile_input_is_escaped_everywhere() {
 fn every_page_is_a_complete_phone_friendly_document() {
     for (name, html) in all_pages() {
         assert!(html.starts_with("<!DOCTYPE html>"), "{name}: doctype");
-        assert!(html.contains("<html lang=\"en\">"), "{name}: lang");
+        // A Chinese story's page is in the story's language; all else is English.
+        let page_lang = match name {
+            "story-cjk" => "zh-TW",
+            "story" => "und", // the hostile story's junk language
+            _ => "en",
+        };
+        assert!(
+            html.contains(&format!("<html lang=\"{page_lang}\">")),
+            "{name}: lang"
+        );
+        assert!(
+            html.contains("<a class=\"skip-link\" href=\"#main\""),
+            "{name}: skip link"
+        );
+        assert!(html.contains("<main id=\"main\""), "{name}: skip target");
+        assert!(html.contains(":focus-visible{"), "{name}: focus style");
         assert!(
             html.contains(
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -320,7 +336,9 @@ fn empty_index_says_so() {
 #[test]
 fn story_page_lists_every_outlet_lead_first() {
     let html = story_page(&site(), &good_story());
-    assert!(html.contains("<h1 data-testid=\"story-title\">刑事局：無法加入國際刑警組織</h1>"));
+    assert!(html.contains(
+        "<h1 data-testid=\"story-title\" lang=\"zh-TW\">刑事局：無法加入國際刑警組織</h1>"
+    ));
     let lead = html.find("中央社").unwrap();
     let second = html.find("自由時報").unwrap();
     assert!(lead < second);
@@ -380,6 +398,15 @@ fn playground_preview_shows_changes_and_apply() {
     let html = playground_page(&site(), &playground_view());
     assert_eq!(html.matches("data-testid=\"preview-added\"").count(), 1);
     assert_eq!(html.matches("data-testid=\"preview-dropped\"").count(), 2);
+    // The change column has a header, and the change is said in text.
+    assert!(html.contains("<th scope=\"col\">Change</th>"));
+    assert!(!html.contains("<th></th>"));
+    assert!(!html.contains("aria-label=\"added\""));
+    assert_eq!(
+        html.matches("<span class=\"vh\" data-testid=\"change-text\">dropped</span>")
+            .count(),
+        2
+    );
     assert!(html.contains("data-added=\"1\" data-dropped=\"2\" data-unchanged=\"197\""));
     assert!(html.contains("197 unchanged"));
     assert!(html.contains("action=\"/admin/playground/preview\""));
@@ -443,4 +470,130 @@ fn login_and_message_pages() {
     assert!(html.contains("href=\"/admin/login\""));
     let html = message_page(&site(), 404, "Not found", "Nothing here.");
     assert!(!html.contains("href=\"/admin/login\""));
+}
+
+/// The text of every element that carries `lang="…"` directly, as
+/// `(tag, text up to the next '<')` pairs: enough to see what each
+/// language marks without an HTML parser.
+fn lang_marked(html: &str, lang: &str) -> Vec<String> {
+    let needle = format!(" lang=\"{lang}\">");
+    html.match_indices(&needle)
+        .map(|(i, _)| {
+            let rest = &html[i + needle.len()..];
+            rest[..rest.find('<').unwrap_or(rest.len())].to_owned()
+        })
+        .filter(|t| !t.trim().is_empty())
+        .collect()
+}
+
+#[test]
+fn language_sits_on_the_element_holding_the_text() {
+    let site = site();
+    let mut zh = good_story();
+    zh.language = "zh-Hant".into();
+    let index = index_page(&site, &[zh.clone()]);
+    // Title (inside the heading's link), summary and the hidden titles of
+    // the two links carry the full tag, and nothing else does.
+    assert!(index.contains("<h3 class=\"story-title\" lang=\"zh-Hant\"><a href=\"/stories/s1\""));
+    let marked = lang_marked(&index, "zh-Hant");
+    assert_eq!(
+        marked.len(),
+        3,
+        "summary and two hidden link titles: {marked:?}"
+    );
+    assert!(marked.contains(&"台灣不是國際刑警組織會員。".to_owned()));
+    assert!(
+        !index
+            .contains("<article class=\"story\" data-testid=\"story\" data-story-id=\"s1\" lang="),
+        "the card (English labels) is not marked Chinese"
+    );
+    assert!(index.contains("<html lang=\"en\">"));
+
+    let page = story_page(&site, &zh);
+    assert!(page.contains("<html lang=\"zh-Hant\">"));
+    assert_eq!(
+        lang_marked(&page, "zh-Hant"),
+        vec![
+            "刑事局：無法加入國際刑警組織",
+            "台灣不是國際刑警組織會員。",
+            "刑事局：無法加入國際刑警組織"
+        ]
+    );
+    // Interface text around the story is marked English.
+    assert!(page.contains("<p class=\"meta\" lang=\"en\">Published <time"));
+    assert!(
+        page.contains(
+            "<a class=\"skip-link\" href=\"#main\" data-testid=\"skip-link\" lang=\"en\">"
+        )
+    );
+    assert!(page.contains("<footer class=\"site narrow\" lang=\"en\">"));
+    assert!(page.contains("<header class=\"site narrow\" lang=\"en\">"));
+    // An English story page has no redundant marks.
+    let mut en = good_story();
+    en.language = "en-GB".into();
+    let en = story_page(&site, &en);
+    assert!(en.contains("<html lang=\"en-GB\">"));
+    assert!(!en.contains(" lang=\"en\""));
+
+    // Dashboard and playground: the item title carries its language.
+    let mut view = admin_view();
+    view.items[0].lang = "zh-TW".into();
+    view.items[0].title = "國際刑警".into();
+    let admin = admin_page(&site, &view);
+    assert_eq!(lang_marked(&admin, "zh-TW"), vec!["國際刑警"]);
+}
+
+#[test]
+fn repeated_links_have_unique_names() {
+    let mut a = good_story();
+    a.title = "First story".into();
+    a.language = "en".into();
+    let mut b = a.clone();
+    b.id = "s2".into();
+    b.page_url = "/stories/s2".into();
+    b.title = "Second story".into();
+    let html = index_page(&site(), &[a, b]);
+    for title in ["First story", "Second story"] {
+        assert!(html.contains(&format!(
+            "Read the lead article<span class=\"vh\">: <span lang=\"en\">{title}</span></span> <span aria-hidden=\"true\">↗</span></a>"
+        )));
+        assert!(html.contains(&format!(
+            "Story page<span class=\"vh\">: <span lang=\"en\">{title}</span></span></a>"
+        )));
+    }
+}
+
+#[test]
+fn the_site_name_appears_once() {
+    let site = site();
+    let visible = |html: &str| {
+        let body = &html[html.find("<body>").unwrap()..];
+        body.matches("Watch &lt;script&gt;").count()
+    };
+    let index = index_page(&site, &[good_story()]);
+    assert_eq!(visible(&index), 1, "front page: the h1 only");
+    let story = story_page(&site, &good_story());
+    assert_eq!(visible(&story), 1, "story page: the header only");
+}
+
+#[test]
+fn front_page_pages_with_plain_links() {
+    use feedwatch::web::pages::{Paging, index_page_paged};
+    let site = site();
+    let stories = vec![good_story()];
+    let first = index_page_paged(&site, &stories, &Paging { page: 1, pages: 3 });
+    assert!(
+        first.contains("<a class=\"button\" rel=\"next\" href=\"/?page=2\" data-testid=\"older\">")
+    );
+    assert!(!first.contains("data-testid=\"newer\""));
+    let second = index_page_paged(&site, &stories, &Paging { page: 2, pages: 3 });
+    assert!(second.contains("rel=\"prev\" href=\"/\" data-testid=\"newer\""));
+    assert!(second.contains("rel=\"next\" href=\"/?page=3\""));
+    assert!(second.contains(
+        "<h1 id=\"latest\" data-testid=\"page-heading\">Older stories, page 2 of 3</h1>"
+    ));
+    let last = index_page_paged(&site, &stories, &Paging { page: 3, pages: 3 });
+    assert!(last.contains("rel=\"prev\" href=\"/?page=2\""));
+    assert!(!last.contains("data-testid=\"older\""));
+    assert!(!index_page(&site, &stories).contains("data-testid=\"pager\""));
 }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::html::{Head, document, escape_html, opt_time_tag, safe_http_url, time_tag};
+use super::html::{Head, document, escape_html, lang_attr, opt_time_tag, safe_http_url, time_tag};
 use super::{AdminView, FeedHealthView, ItemView, QueuedStoryView, SiteInfo};
 
 /// `/admin`: source health, the delivery queue, followers and recent items
@@ -368,11 +368,18 @@ pub(crate) fn decision_cell(d: Option<bool>) -> &'static str {
 }
 
 /// Title cell: the title, linked if the link is http(s), and the source.
+/// The title carries the item's language; "(untitled)" is ours, English.
 pub(crate) fn item_title_cell(item: &ItemView) -> String {
     let title = if item.title.trim().is_empty() {
         "(untitled)".to_owned()
-    } else {
+    } else if item.lang.trim().is_empty() {
         escape_html(&item.title)
+    } else {
+        format!(
+            "<span{}>{}</span>",
+            lang_attr(&item.lang),
+            escape_html(&item.title)
+        )
     };
     match item.link.as_deref().and_then(safe_http_url) {
         Some(u) => format!(

@@ -129,16 +129,39 @@ pub fn document(site: &SiteInfo, head: &Head<'_>, body: &str) -> String {
     } else {
         out.push_str("<meta name=\"robots\" content=\"noindex, nofollow\">\n");
     }
+    // The site's own words (skip link, header, footer) are English; on a
+    // page whose <html lang> is a story's language they say so.
+    let ui_lang = if crate::item::primary_subtag(head.lang) == "en" {
+        ""
+    } else {
+        " lang=\"en\""
+    };
+    // The site name appears once: the front page's <h1> is the site name,
+    // so its header leaves the brand out.
+    let class = if head.wide { "wide" } else { "narrow" };
+    let header = if head.title == site.title {
+        String::new()
+    } else {
+        format!(
+            "<header class=\"site {class}\"{ui_lang}><a class=\"brand\" href=\"/\" data-testid=\"site-title\">{site_title}</a></header>\n"
+        )
+    };
     let _ = write!(
         out,
         "<style>{CSS}</style>\n</head>\n<body>\n\
-         <header class=\"site {class}\"><a class=\"brand\" href=\"/\" data-testid=\"site-title\">{site_title}</a></header>\n\
-         <main id=\"main\" class=\"{class}\">\n{body}\n</main>\n\
-         <footer class=\"site {class}\"><p><a href=\"/\">{site_title}</a> · <a href=\"/feed.xml\">RSS</a> · <a href=\"/feed.atom\">Atom</a> · <a href=\"/feed.json\">JSON</a></p></footer>\n\
+         <a class=\"skip-link\" href=\"#main\" data-testid=\"skip-link\"{ui_lang}>Skip to main content</a>\n\
+         {header}\
+         <main id=\"main\" tabindex=\"-1\" class=\"{class}\">\n{body}\n</main>\n\
+         <footer class=\"site {class}\"{ui_lang}><p><a href=\"/\">Home</a> · <a href=\"/feed.xml\">RSS</a> · <a href=\"/feed.atom\">Atom</a> · <a href=\"/feed.json\">JSON</a></p></footer>\n\
          </body>\n</html>\n",
-        class = if head.wide { "wide" } else { "narrow" },
     );
     out
+}
+
+/// `lang` attribute text for an item's title or summary (vetted, escaped),
+/// e.g. ` lang="zh-Hant"`.
+pub fn lang_attr(raw: &str) -> String {
+    format!(" lang=\"{}\"", escape_html(&lang_tag(raw)))
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use admin::{admin_page, login_page, message_page, source_key};
 pub use playground::playground_page;
-pub use public::{index_page, story_page};
+pub use public::{Paging, STORIES_PER_PAGE, index_page, index_page_paged, story_page};
 
 /// What the whole site says about itself; the same on every page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -83,6 +83,9 @@ pub struct ItemView {
     pub link: Option<String>,
     pub source: String,
     pub published: DateTime<Utc>,
+    /// BCP 47 tag of the item's title (its `lang` on the page).
+    #[serde(default)]
+    pub lang: String,
     /// Publish? `None` = not evaluated yet.
     pub decision: Option<bool>,
     pub score: Option<f64>,

@@ -109,7 +109,7 @@ fn preview_section(view: &PlaygroundView, rows: &[PreviewRow]) -> String {
     );
     if !rows.is_empty() {
         out.push_str(
-            "<table class=\"stack\" data-testid=\"preview\"><thead><tr><th></th><th>Item</th><th>Before</th><th>After</th><th>Score</th><th>Reasons (after)</th></tr></thead><tbody>\n",
+            "<table class=\"stack\" data-testid=\"preview\"><thead><tr><th scope=\"col\">Change</th><th>Item</th><th>Before</th><th>After</th><th>Score</th><th>Reasons (after)</th></tr></thead><tbody>\n",
         );
         // Added first, then dropped: the operator reads the gains, then the
         // losses, without hunting through a mixed list.
@@ -126,7 +126,7 @@ fn preview_section(view: &PlaygroundView, rows: &[PreviewRow]) -> String {
             let _ = writeln!(
                 out,
                 "<tr class=\"{kind}\" data-testid=\"preview-{kind}\" data-item-id=\"{id}\" data-before=\"{before}\" data-after=\"{after}\">\
-                 <td data-label=\"Change\"><span class=\"sign\" aria-label=\"{label}\">{sign}</span></td>\
+                 <td data-label=\"Change\"><span class=\"sign\" aria-hidden=\"true\">{sign}</span><span class=\"vh\" data-testid=\"change-text\">{label}</span></td>\
                  <td data-label=\"Item\">{title}<br><span class=\"muted\">{src} · {time}</span></td>\
                  <td data-label=\"Before\">{bc} <span class=\"muted\">{bs}</span></td>\
                  <td data-label=\"After\">{ac}</td>\

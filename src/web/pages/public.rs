@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::html::{
-    FEEDS, Head, document, encode_component, escape_html, lang_tag, local_or_http_url,
+    FEEDS, Head, document, encode_component, escape_html, lang_attr, lang_tag, local_or_http_url,
     safe_http_url, time_tag,
 };
 use super::{SiteInfo, StoryView};
@@ -13,37 +13,75 @@ use super::{SiteInfo, StoryView};
 /// their own `lang` so CJK text gets the right font and line height.
 const SITE_LANG: &str = "en";
 
-/// `/`: what the bot watches and why, how to follow it, and the latest
-/// stories, so a visitor from a boosted post understands it in one screen.
+/// Stories on one page of `/`: a screen or two on a phone, not 50 cards.
+pub const STORIES_PER_PAGE: u32 = 20;
+
+/// Where a front page sits among all of them (1 = newest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    pub page: u64,
+    /// At least 1, even with no stories.
+    pub pages: u64,
+}
+
+impl Paging {
+    pub const SINGLE: Paging = Paging { page: 1, pages: 1 };
+}
+
+/// `/` with every given story on one page (no paging links).
 pub fn index_page(site: &SiteInfo, stories: &[StoryView]) -> String {
+    index_page_paged(site, stories, &Paging::SINGLE)
+}
+
+/// `/?page=N`: what the bot watches and why, how to follow it, and one page
+/// of stories, so a visitor from a boosted post understands it in one
+/// screen. "Newer" and "Older" are plain links (no scripts needed).
+pub fn index_page_paged(site: &SiteInfo, stories: &[StoryView], paging: &Paging) -> String {
+    let first = paging.page <= 1;
     let mut body = String::new();
-    let _ = write!(
-        body,
-        "<h1 data-testid=\"site-heading\">{}</h1>\n<p class=\"lede\" data-testid=\"site-description\">{}</p>\n",
-        escape_html(&site.title),
-        escape_html(&site.description)
-    );
-    body.push_str(&follow_box(site, true));
-    body.push_str("<section aria-labelledby=\"latest\"><h2 id=\"latest\">Latest stories</h2>\n");
+    if first {
+        let _ = write!(
+            body,
+            "<h1 data-testid=\"site-heading\">{}</h1>\n<p class=\"lede\" data-testid=\"site-description\">{}</p>\n",
+            escape_html(&site.title),
+            escape_html(&site.description)
+        );
+        body.push_str(&follow_box(site, true));
+        body.push_str(
+            "<section aria-labelledby=\"latest\"><h2 id=\"latest\">Latest stories</h2>\n",
+        );
+    } else {
+        let _ = writeln!(
+            body,
+            "<section aria-labelledby=\"latest\"><h1 id=\"latest\" data-testid=\"page-heading\">Older stories, page {} of {}</h1>",
+            paging.page, paging.pages
+        );
+    }
     if stories.is_empty() {
         body.push_str(
             "<p class=\"muted\" data-testid=\"no-stories\">No stories yet. New ones appear here, in the feeds and on the Fediverse account as they are published.</p>\n",
         );
     } else {
-        body.push_str("<ol class=\"stories\" reversed>\n");
+        body.push_str("<ol class=\"stories\">\n");
         for story in stories {
             body.push_str("<li>");
-            body.push_str(&story_card(story));
+            body.push_str(&story_card(story, first));
             body.push_str("</li>\n");
         }
         body.push_str("</ol>\n");
     }
+    body.push_str(&pager(paging));
     body.push_str("</section>\n");
+    let title = if first {
+        site.title.clone()
+    } else {
+        format!("Older stories, page {} – {}", paging.page, site.title)
+    };
     document(
         site,
         &Head {
             lang: SITE_LANG,
-            title: &site.title,
+            title: &title,
             public: true,
             wide: false,
         },
@@ -51,17 +89,59 @@ pub fn index_page(site: &SiteInfo, stories: &[StoryView]) -> String {
     )
 }
 
+/// "← Newer" / "Older →" between front pages; nothing when there is one.
+fn pager(paging: &Paging) -> String {
+    if paging.pages <= 1 {
+        return String::new();
+    }
+    let mut out = String::from(
+        "<nav class=\"pager\" aria-label=\"Older and newer stories\" data-testid=\"pager\">",
+    );
+    if paging.page > 1 {
+        let href = if paging.page == 2 {
+            "/".to_owned()
+        } else {
+            format!("/?page={}", paging.page - 1)
+        };
+        let _ = write!(
+            out,
+            "<a class=\"button\" rel=\"prev\" href=\"{href}\" data-testid=\"newer\">← Newer stories</a>"
+        );
+    }
+    let _ = write!(
+        out,
+        "<span class=\"muted\">Page {} of {}</span>",
+        paging.page, paging.pages
+    );
+    if paging.page < paging.pages {
+        let _ = write!(
+            out,
+            "<a class=\"button\" rel=\"next\" href=\"/?page={}\" data-testid=\"older\">Older stories →</a>",
+            paging.page + 1
+        );
+    }
+    out.push_str("</nav>\n");
+    out
+}
+
 /// `/stories/{id}`: one story in full, with every outlet that reported it.
+/// The page is about the story, so `<html lang>` is the story's language;
+/// the site's own words around it are marked `en`.
 pub fn story_page(site: &SiteInfo, story: &StoryView) -> String {
     let lang = lang_tag(&story.language);
+    let ui = if crate::item::primary_subtag(&lang) == "en" {
+        ""
+    } else {
+        " lang=\"en\""
+    };
     let mut body = String::new();
     let _ = write!(
         body,
-        "<article class=\"story-page\" data-testid=\"story\" id=\"story\" lang=\"{lang}\">\n\
-         <h1 data-testid=\"story-title\">{title}</h1>\n\
-         <p class=\"meta\">{time}{posted}</p>\n\
-         <p data-testid=\"story-summary\">{summary}</p>\n",
-        lang = escape_html(&lang),
+        "<article class=\"story-page\" data-testid=\"story\" id=\"story\">\n\
+         <h1 data-testid=\"story-title\"{la}>{title}</h1>\n\
+         <p class=\"meta\"{ui}>Published {time}{posted}</p>\n\
+         <p data-testid=\"story-summary\"{la}>{summary}</p>\n",
+        la = lang_attr(&lang),
         title = escape_html(&story.title),
         time = time_tag(&story.published),
         posted = story.posted.as_ref().map_or_else(String::new, |p| format!(
@@ -70,16 +150,19 @@ pub fn story_page(site: &SiteInfo, story: &StoryView) -> String {
         )),
         summary = escape_html(&story.summary),
     );
-    body.push_str(&sources_block(story, true));
-    body.push_str(&actions(story, false));
-    body.push_str(&tags(&story.hashtags));
-    body.push_str("</article>\n");
-    body.push_str(&follow_box(site, false));
-    body.push_str("<p><a href=\"/\" data-testid=\"back-home\">← All stories</a></p>\n");
+    let mut interface = sources_block(story, true);
+    interface.push_str(&actions(story, false));
+    interface.push_str(&tags(&story.hashtags));
+    let _ = write!(body, "<div{ui}>{interface}</div>\n</article>\n");
+    let _ = writeln!(
+        body,
+        "<div{ui}>{}<p><a href=\"/\" data-testid=\"back-home\">← All stories</a></p></div>",
+        follow_box(site, false)
+    );
     document(
         site,
         &Head {
-            lang: SITE_LANG,
+            lang: &lang,
             title: &format!("{} – {}", story.title, site.title),
             public: true,
             wide: false,
@@ -96,19 +179,21 @@ pub(crate) fn story_href(story: &StoryView) -> String {
         .unwrap_or_else(|| format!("/stories/{}", encode_component(&story.id)))
 }
 
-/// One story in the front-page list.
-fn story_card(story: &StoryView) -> String {
-    let lang = lang_tag(&story.language);
+/// One story in the front-page list. The card is interface text (English);
+/// the title and summary carry the story's own language. `h3` under the
+/// first page's "Latest stories" `h2`; `h2` under a later page's `h1`.
+fn story_card(story: &StoryView, first_page: bool) -> String {
     let href = story_href(story);
+    let h = if first_page { "h3" } else { "h2" };
     let mut out = String::new();
     let _ = write!(
         out,
-        "<article class=\"story\" data-testid=\"story\" data-story-id=\"{id}\" lang=\"{lang}\">\n\
-         <h3><a href=\"{href}\" data-testid=\"story-link\">{title}</a></h3>\n\
+        "<article class=\"story\" data-testid=\"story\" data-story-id=\"{id}\">\n\
+         <{h} class=\"story-title\"{la}><a href=\"{href}\" data-testid=\"story-link\">{title}</a></{h}>\n\
          <p class=\"meta\">{time}</p>\n\
-         <p data-testid=\"story-summary\">{summary}</p>\n",
+         <p data-testid=\"story-summary\"{la}>{summary}</p>\n",
         id = escape_html(&story.id),
-        lang = escape_html(&lang),
+        la = lang_attr(&story.language),
         href = escape_html(&href),
         title = escape_html(&story.title),
         time = time_tag(&story.published),
@@ -174,20 +259,27 @@ fn sources_block(story: &StoryView, full: bool) -> String {
 }
 
 /// Links under a story: the lead article (when its URL is safe) and, in the
-/// list, the story's own page.
+/// list, the story's own page. Each link's name ends with the story's title
+/// in visually hidden text, so a screen reader's list of links tells the
+/// 20 "Read the lead article" links apart.
 fn actions(story: &StoryView, with_permalink: bool) -> String {
+    let hidden_title = format!(
+        "<span class=\"vh\">: <span{}>{}</span></span>",
+        lang_attr(&story.language),
+        escape_html(&story.title)
+    );
     let mut out = String::from("<p class=\"actions\">");
     if let Some(u) = safe_http_url(&story.link) {
         let _ = write!(
             out,
-            "<a href=\"{}\" rel=\"nofollow noopener noreferrer\" data-testid=\"lead-link\">Read the lead article ↗</a>",
+            "<a href=\"{}\" rel=\"nofollow noopener noreferrer\" data-testid=\"lead-link\">Read the lead article{hidden_title} <span aria-hidden=\"true\">↗</span></a>",
             escape_html(&u)
         );
     }
     if with_permalink {
         let _ = write!(
             out,
-            "<a href=\"{}\" data-testid=\"permalink\">Story page</a>",
+            "<a href=\"{}\" data-testid=\"permalink\">Story page{hidden_title}</a>",
             escape_html(&story_href(story))
         );
     }
