@@ -16,6 +16,9 @@
 //! in a child process so its CPU is not counted. The two tools alternate run
 //! by run so machine drift hits both alike.
 
+// A bench is test code: a failed setup step should stop it loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -226,7 +226,6 @@ impl Reloader {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
-
     /// The ingest the daemon runs (the dashboard's "check now" polls with it).
     pub fn ingest(&self) -> &Ingest {
         &self.ingest

@@ -296,7 +296,8 @@ impl Ingest {
             self.stories.committed(started, now);
             done
         } else {
-            let (records, _) = dedupe::assign(items, &existing, &crate::matching::StoryIndex::new());
+            let (records, _) =
+                dedupe::assign(items, &existing, &crate::matching::StoryIndex::new());
             self.commit_records(&live, feed, &record, &records, &existing, now)
                 .await?
         };

@@ -643,6 +643,7 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             .map(|d| parse_blocked_domain(d))
             .collect::<Result<Vec<_>, _>>(),
         "a list of domain names such as [\"spam.example\"] (subdomains are blocked too)",
+    );
     let visibility = v.check(
         &["federation", "visibility"],
         PostVisibility::parse(&raw.federation.visibility),

@@ -229,6 +229,7 @@ pub struct Similarity {
 }
 
 /// Scores the title and summary of an item against the profile.
+#[allow(clippy::too_many_arguments)]
 pub fn similarity(
     analyzer: &Analyzer,
     vocab: &Vocab,

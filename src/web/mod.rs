@@ -130,9 +130,10 @@ async fn default_cache_control(
         } else {
             "public, max-age=60"
         };
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static(value),
+        );
     }
     response
 }
@@ -227,7 +228,9 @@ async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFor
             return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
         }
     };
-    let rendered = render(&state.identity_of(&cfg), &entries, format, |id| state.story_url(id));
+    let rendered = render(&state.identity_of(&cfg), &entries, format, |id| {
+        state.story_url(id)
+    });
     state
         .cache
         .put(
