@@ -167,6 +167,8 @@ pub struct App {
     pub ingest: Ingest,
     /// The ActivityPub side, when `[federation] enabled`.
     pub fediverse: Option<Fediverse>,
+    /// Admin sign-in sessions (server-side; they end with the process).
+    pub admin_sessions: Arc<web::sessions::Sessions>,
 }
 
 /// Reloads the configuration without a restart (SIGHUP, the dashboard).
@@ -323,6 +325,7 @@ impl App {
             store,
             ingest,
             fediverse,
+            admin_sessions: Arc::default(),
         })
     }
 
@@ -335,6 +338,7 @@ impl App {
             metrics: self.ingest.metrics.clone(),
             reloader: self.reloader.clone(),
             store_health: self.ingest.health.clone(),
+            admin_sessions: self.admin_sessions.clone(),
         }
     }
 

@@ -409,7 +409,7 @@ fn read_regular_file(path: &std::path::Path, max_body: u64) -> Result<Vec<u8>, F
         return Err(not_regular("a kernel or device file"));
     }
     let meta = std::fs::metadata(&real).map_err(err)?;
-    check_regular(&meta).map_err(|w| not_regular(w))?;
+    check_regular(&meta).map_err(&not_regular)?;
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
@@ -417,7 +417,7 @@ fn read_regular_file(path: &std::path::Path, max_body: u64) -> Result<Vec<u8>, F
         .map_err(err)?;
     // The thing opened is the thing checked.
     let meta = file.metadata().map_err(err)?;
-    check_regular(&meta).map_err(|w| not_regular(w))?;
+    check_regular(&meta).map_err(&not_regular)?;
     if meta.len() > max_body {
         return Err(FetchError::TooLarge { limit: max_body });
     }

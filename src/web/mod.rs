@@ -4,6 +4,7 @@ pub mod admin;
 pub mod fediverse;
 pub mod pages;
 pub mod serve;
+pub mod sessions;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -26,6 +27,8 @@ pub struct WebState {
     pub reloader: crate::app::Reloader,
     /// Store failures seen by the scheduler: `/readyz` is 503 while it fails.
     pub store_health: std::sync::Arc<crate::health::StoreHealth>,
+    /// Admin sign-in sessions and failed sign-ins.
+    pub admin_sessions: std::sync::Arc<sessions::Sessions>,
 }
 
 impl WebState {
