@@ -193,6 +193,8 @@ pub struct App {
     pub ingest: Ingest,
     /// The ActivityPub side, when `[federation] enabled`.
     pub fediverse: Option<Fediverse>,
+    /// Admin sign-in sessions (server-side; they end with the process).
+    pub admin_sessions: Arc<web::sessions::Sessions>,
 }
 
 /// Reloads the configuration without a restart (SIGHUP, the dashboard).
@@ -449,6 +451,7 @@ impl App {
             store,
             ingest,
             fediverse,
+            admin_sessions: Arc::default(),
         })
     }
 
@@ -462,6 +465,7 @@ impl App {
             reloader: self.reloader.clone(),
             store_health: self.ingest.health.clone(),
             cache: Default::default(),
+            admin_sessions: self.admin_sessions.clone(),
         }
     }
 

@@ -807,11 +807,32 @@ pub fn compile_topic_text(
         .topic
         .profile
         .iter()
-        .map(|p| std::fs::read_to_string(base.join(p)).map_err(|e| format!("profile {p}: {e}")))
+        .map(|p| {
+            let path = inside_folder(&base, p)?;
+            std::fs::read_to_string(path).map_err(|e| format!("profile {p}: {e}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let aliases = crate::matching::AliasTable::load(&base, parsed.topic.aliases.as_deref())
         .map_err(|e| format!("aliases: {e}"))?;
     Topic::compile_with_aliases(&parsed.topic, &texts, aliases).map_err(|e| e.to_string())
+}
+
+/// `rel` resolved against `base`, refused unless the file it names (links
+/// followed) lies inside `base`: text from the web must not read other files.
+fn inside_folder(base: &Path, rel: &str) -> Result<std::path::PathBuf, String> {
+    let refuse = || format!("profile {rel}: must be a file inside the config file's folder");
+    let root = std::fs::canonicalize(if base.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        base
+    })
+    .map_err(|e| format!("profile {rel}: {e}"))?;
+    let path = std::fs::canonicalize(root.join(rel)).map_err(|e| format!("profile {rel}: {e}"))?;
+    if path.starts_with(&root) {
+        Ok(path)
+    } else {
+        Err(refuse())
+    }
 }
 
 /// The config file text with its `[topic]` section edited to match `text`

@@ -5,7 +5,6 @@
 use std::time::{Duration, SystemTime};
 
 use activitypub_federation::config::Data;
-use activitypub_federation::resolver::ValidatingDnsResolver;
 use axum::http::HeaderMap;
 use bytes::Bytes;
 use reqwest::redirect::Policy;
@@ -54,7 +53,8 @@ pub fn http_client(
         .timeout(timeout)
         .connect_timeout(timeout)
         .user_agent(user_agent)
-        .dns_resolver(ValidatingDnsResolver::new(vec![], !allow_private))
+        // The same guard as article fetches (one table of ranges, one resolver).
+        .dns_resolver(crate::netguard::GuardedResolver::new(!allow_private))
         .build()?;
     Ok(ClientWithMiddleware::from(client))
 }

@@ -2,9 +2,11 @@
 //! delivery queue, configuration reload, and the filter playground.
 //!
 //! Access needs `[admin] token` (no token: everything here is off). The
-//! token is given once to `/admin/login` and kept in an HttpOnly,
-//! SameSite=Strict cookie scoped to `/admin`; `Authorization: Bearer` works
-//! for scripts. Tokens are compared in constant time (over their SHA-256, so
+//! token is given once to `/admin/login`, which opens a server-side session
+//! (see [`super::sessions`]: a random id that expires; the cookie holds the
+//! id, never the token) kept in an HttpOnly, SameSite=Strict cookie scoped to
+//! `/admin`, `Secure` when `base_url` is https; failed sign-ins are
+//! rate-limited. `Authorization: Bearer` works for scripts. Tokens are compared in constant time (over their SHA-256, so
 //! length does not leak either). Every state-changing form carries a CSRF
 //! value derived from the token.
 
@@ -70,14 +72,16 @@ fn configured_token(state: &WebState) -> Result<String, Box<Response>> {
     })
 }
 
-fn presented_token(headers: &HeaderMap) -> Option<String> {
-    if let Some(bearer) = headers
+fn presented_bearer(headers: &HeaderMap) -> Option<String> {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-    {
-        return Some(bearer.trim().to_string());
-    }
+        .map(|b| b.trim().to_string())
+}
+
+/// The session id in the request's cookie.
+fn presented_session(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -95,9 +99,16 @@ fn token_matches(given: &str, expected: &str) -> bool {
 /// The token if the request is authorized, else the refusal (401).
 fn authorize(state: &WebState, headers: &HeaderMap) -> Result<String, Box<Response>> {
     let expected = configured_token(state)?;
-    match presented_token(headers) {
-        Some(given) if token_matches(&given, &expected) => Ok(expected),
-        _ => Err(Box::new(
+    let ok = match presented_bearer(headers) {
+        Some(given) => token_matches(&given, &expected),
+        None => {
+            presented_session(headers).is_some_and(|id| state.admin_sessions.valid(&id, &expected))
+        }
+    };
+    if ok {
+        Ok(expected)
+    } else {
+        Err(Box::new(
             (
                 StatusCode::UNAUTHORIZED,
                 Html(pages::message_page(
@@ -108,7 +119,7 @@ fn authorize(state: &WebState, headers: &HeaderMap) -> Result<String, Box<Respon
                 )),
             )
                 .into_response(),
-        )),
+        ))
     }
 }
 
@@ -159,7 +170,20 @@ async fn login(State(state): State<WebState>, Form(form): Form<LoginForm>) -> Re
         Ok(t) => t,
         Err(r) => return *r,
     };
+    if !state.admin_sessions.may_try_login() {
+        tracing::warn!("admin sign-in refused: too many failed attempts in the last minute");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "60")],
+            Html(pages::login_page(
+                &state.site(),
+                Some("Too many failed sign-ins; wait a minute and try again."),
+            )),
+        )
+            .into_response();
+    }
     if !token_matches(form.token.trim(), &expected) {
+        state.admin_sessions.login_failed();
         tracing::warn!("admin sign-in with a wrong token");
         return (
             StatusCode::UNAUTHORIZED,
@@ -171,7 +195,16 @@ async fn login(State(state): State<WebState>, Form(form): Form<LoginForm>) -> Re
             .into_response();
     }
     let mut r = Redirect::to("/admin").into_response();
-    let cookie = format!("{COOKIE}={expected}; Path=/admin; HttpOnly; SameSite=Strict");
+    let session = state.admin_sessions.open(&expected);
+    let secure = if state.identity.base_url.scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{COOKIE}={session}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+        super::sessions::SESSION_TTL.as_secs()
+    );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -190,6 +223,9 @@ async fn logout(
 ) -> Response {
     if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
         return *r;
+    }
+    if let Some(id) = presented_session(&headers) {
+        state.admin_sessions.close(&id);
     }
     let mut r = Redirect::to("/admin/login").into_response();
     r.headers_mut().insert(

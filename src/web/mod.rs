@@ -5,6 +5,7 @@ pub mod cache;
 pub mod fediverse;
 pub mod pages;
 pub mod serve;
+pub mod sessions;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -31,6 +32,8 @@ pub struct WebState {
     pub store_health: std::sync::Arc<crate::health::StoreHealth>,
     /// Rendered feeds and `/`, served from memory until a commit or reload.
     pub cache: cache::PageCache,
+    /// Admin sign-in sessions and failed sign-ins.
+    pub admin_sessions: std::sync::Arc<sessions::Sessions>,
 }
 
 impl WebState {

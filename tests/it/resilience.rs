@@ -796,3 +796,127 @@ async fn article_fetches_refuse_private_targets_and_redirects_by_default() {
     assert_eq!(followed.status, 200);
     assert_eq!(hits.times("secret").len(), 1);
 }
+
+/// Issue 9, admin sessions: the cookie holds a random server-side id (never
+/// the token) that sign-out ends; it is `Secure` under an https base_url;
+/// failed sign-ins are rate-limited; playground profile paths stay inside
+/// the config's folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_sessions_are_server_side_and_sign_ins_are_limited() {
+    use feedwatch::app::App;
+    const TOKEN: &str = "resilience-admin-token-0123456789";
+    let env = TestEnv::new(&[fixture_feed()]);
+    let text = std::fs::read_to_string(&env.config_path).expect("config");
+    std::fs::write(
+        &env.config_path,
+        format!("[admin]\ntoken = \"{TOKEN}\"\n\n{text}")
+            .replace("http://localhost:8080", "https://bot.example"),
+    )
+    .expect("write config");
+    std::fs::write(env.path().join("inside.md"), "Taiwan and INTERPOL.").expect("profile");
+    let app = App::build(env.config()).await.expect("app");
+    let addr = serve(feedwatch::web::router(app.web_state())).await;
+    let base = format!("http://127.0.0.1:{}", addr.port());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let login = |token: &'static str| {
+        client
+            .post(format!("{base}/admin/login"))
+            .form(&[("token", token)])
+            .send()
+    };
+    let signed_in = login(TOKEN).await.expect("login");
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    let set_cookie = signed_in.headers()[header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .to_string();
+    assert!(set_cookie.contains("; Secure"), "{set_cookie}");
+    assert!(set_cookie.contains("HttpOnly"), "{set_cookie}");
+    assert!(!set_cookie.contains(TOKEN), "the cookie holds the token");
+    let cookie = set_cookie.split(';').next().expect("pair").to_string();
+    let id = cookie.split_once('=').expect("name=value").1.to_string();
+    assert_eq!(id.len(), 64, "{id}");
+    let get = |cookie: String| {
+        client
+            .get(format!("{base}/admin"))
+            .header(header::COOKIE, cookie)
+            .send()
+    };
+    let dash = get(cookie.clone()).await.expect("dashboard");
+    assert_eq!(dash.status(), StatusCode::OK);
+    let html = dash.text().await.expect("html");
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    let csrf = html[at..at + 32].to_string();
+    // The token itself in the cookie is not a session.
+    let forged = get(format!("feedwatch_admin={TOKEN}")).await.expect("get");
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+
+    // A profile path outside the config's folder is refused; inside works.
+    let preview = |profile: &str| {
+        client
+            .post(format!("{base}/admin/playground/preview"))
+            .header(header::COOKIE, &cookie)
+            .form(&[
+                (
+                    "topic",
+                    format!("[topic]\nname = \"t\"\nprofile = [\"{profile}\"]\n"),
+                ),
+                ("threshold", "0.35".to_string()),
+                ("n", "10".to_string()),
+                ("csrf", csrf.clone()),
+            ])
+            .send()
+    };
+    for outside in ["/etc/passwd", "../../../../etc/passwd"] {
+        let page = preview(outside)
+            .await
+            .expect("preview")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            page.contains("must be a file inside the config"),
+            "{outside}: {page}"
+        );
+        assert!(!page.contains("root:"), "{outside} was read");
+    }
+    let inside = preview("inside.md")
+        .await
+        .expect("preview")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        !inside.contains("must be a file inside the config"),
+        "{inside}"
+    );
+
+    // Signing out ends the session on the server.
+    let out = client
+        .post(format!("{base}/admin/logout"))
+        .header(header::COOKIE, &cookie)
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        get(cookie.clone()).await.expect("get").status(),
+        StatusCode::UNAUTHORIZED,
+        "a closed session still works"
+    );
+
+    // Five wrong tokens, then even the right one waits.
+    for _ in 0..5 {
+        assert_eq!(
+            login("wrong").await.expect("login").status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let limited = login(TOKEN).await.expect("login");
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(limited.headers().contains_key(header::RETRY_AFTER));
+}
