@@ -564,18 +564,6 @@ pub async fn run_daemon(
         });
     }
     let addr = listener.local_addr().context("reading the bound address")?;
-    let sources = app
-        .load_sources()
-        .map_or(0, |f| f.iter().filter(|f| f.enabled).count());
-    info!(
-        url = %app.config.bot.base_url,
-        %addr,
-        sources,
-        schedule = %app.config.schedule.cron_text,
-        "scheduler started: the page is {} (listening on {addr}), {sources} enabled sources, schedule \"{}\"",
-        app.config.bot.base_url,
-        app.config.schedule.cron_text
-    );
     let server = {
         let token = token.clone();
         let router = web::router(app.web_state());
@@ -618,6 +606,19 @@ pub async fn run_daemon(
                 .await
         })
     });
+    // Logged once the signal handlers are in place (tests send SIGHUP after it).
+    let sources = app
+        .load_sources()
+        .map_or(0, |f| f.iter().filter(|f| f.enabled).count());
+    info!(
+        url = %app.config.bot.base_url,
+        %addr,
+        sources,
+        schedule = %app.config.schedule.cron_text,
+        "scheduler started: the page is {} (listening on {addr}), {sources} enabled sources, schedule \"{}\"",
+        app.config.bot.base_url,
+        app.config.schedule.cron_text
+    );
     // systemd (Type=notify): listening and scheduling; a no-op elsewhere.
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     let result = scheduler_loop(app.clone(), token.clone()).await;
