@@ -216,12 +216,34 @@ async fn metrics(State(state): State<WebState>) -> Response {
 }
 
 async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFormat) -> Response {
+    let mut response = feed_body(&state, &headers, format).await;
+    // A person who clicks "RSS" gets the XML labelled as plain XML, the type
+    // browsers run the feed's stylesheet for (they show `application/rss+xml`
+    // as raw text or offer it as a download); feed readers, which do not ask
+    // for HTML, keep the feed's own type.
+    let wants_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"));
+    if wants_html && matches!(format, FeedFormat::Rss | FeedFormat::Atom) {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/xml; charset=utf-8"),
+        );
+    }
+    response
+        .headers_mut()
+        .append(header::VARY, axum::http::HeaderValue::from_static("Accept"));
+    response
+}
+
+async fn feed_body(state: &WebState, headers: &HeaderMap, format: FeedFormat) -> Response {
     let route = format.file_name();
     // The generations are read before the store, so a commit landing during
     // the rendering leaves an entry that the next request replaces.
     let generation = state.generation();
     if let Some(hit) = state.cache.get(route, generation) {
-        return hit.respond(&headers, Some(FEED_CACHE_CONTROL));
+        return hit.respond(headers, Some(FEED_CACHE_CONTROL));
     }
     let cfg = state.reloader.config();
     let entries = match state.store.published_entries(cfg.publish.feed_items).await {
@@ -246,7 +268,7 @@ async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFor
                 last_modified: Some(rendered.last_modified),
             },
         )
-        .respond(&headers, Some(FEED_CACHE_CONTROL))
+        .respond(headers, Some(FEED_CACHE_CONTROL))
 }
 
 const FEED_CACHE_CONTROL: &str = "public, max-age=300";

@@ -229,11 +229,35 @@ async fn dashboard_reloads_checks_disables_and_pages() {
         .unwrap();
     assert_eq!(past.matches("data-testid=\"item-row\"").count(), 0);
 
-    // Logout with the CSRF value clears the cookie.
+    // Logout with the session's CSRF value clears the cookie.
+    let login = client
+        .post(format!("{base}/admin/login"))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let session = login.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = client
+        .get(format!("{base}/admin"))
+        .header(header::COOKIE, &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let session_csrf = csrf_of(&page);
     let r = client
         .post(format!("{base}/admin/logout"))
-        .header(header::COOKIE, format!("feedwatch_admin={TOKEN}"))
-        .form(&[("csrf", csrf.clone())])
+        .header(header::COOKIE, &session)
+        .form(&[("csrf", session_csrf)])
         .send()
         .await
         .unwrap();
