@@ -128,6 +128,23 @@ async function run(context, vp) {
   }
   await shot('4-admin');
 
+  if (vp === viewports[0]) {
+    // The dashboard acts (once: these change the daemon's state).
+    step = `${vp.name}: dashboard Reload, Check now, Disable and Enable`;
+    await Promise.all([page.waitForLoadState('load'), page.click('[data-testid="reload"]')]);
+    expect(/reloaded/i.test(await page.textContent('body')), 'Reload did not answer that the configuration was reloaded');
+    await page.goto(`${base}/admin`);
+    const src = await page.locator('[data-testid="feed-health"]').first().getAttribute('data-source');
+    const row = () => page.locator(`[data-testid="feed-health"][data-source="${src}"]`);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), row().locator('[data-testid="check-now"]').click()]);
+    expect(await row().count() === 1, `after Check now the source ${src} is not listed once`);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), row().locator('[data-testid="disable"]').click()]);
+    expect(await row().getAttribute('data-enabled') === 'false', `Disable left ${src} enabled`);
+    await shot('4b-admin-disabled');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), row().locator('[data-testid="enable"]').click()]);
+    expect(await row().getAttribute('data-enabled') === 'true', `Enable left ${src} disabled`);
+  }
+
   step = `${vp.name}: filter items by decision`;
   if (await page.locator('[data-testid="item-row"]').count() > 0) {
     await page.selectOption('[data-testid="filter-decision"]', 'skip');
