@@ -17,14 +17,14 @@
 //! | [`fetch`] | the only network client for feeds: conditional GET, limits, concurrency |
 //! | [`metrics`] | Prometheus counters and gauges; `/metrics` |
 //! | [`parse`] | bytes → parsed feed: encoding decision, feed-rs behind a panic guard |
-//! | [`dedupe`] | new vs edited vs seen; which story (cluster across outlets) a published item joins |
+//! | [`dedupe`] | new vs edited vs seen; which story (cluster across outlets) a published item joins; the recent stories' index kept in memory (`index`) |
 //! | [`item`] | the [`item::Item`] type: identity, canonical links, HTML → text, language |
 //! | [`summary`] | extractive 1–3 sentence summaries (en + zh), boilerplate removal, article main text |
-//! | [`publish`] | outputs from plain data: RSS/Atom/JSON Feed rendering, Fediverse post composition |
+//! | [`publish`] | outputs from plain data: RSS/Atom/JSON Feed rendering, Fediverse post composition; the age gate and posting cap (`gate`), releasing waiting stories (`release`) |
 //! | [`matching`] | the topic: rule language, relevance score, explanations, story fingerprints, eval |
 //! | [`store`] | the only place with SQL: SQLite (WAL), embedded migrations; `store::fed` for the Fediverse tables |
 //! | [`tune`] | operator tools: `score`, `eval` (precision/recall) and `replay` (backtest of rule changes) |
-//! | [`web`] | axum routes: health now; feeds, ActivityPub and pages later |
+//! | [`web`] | the HTTP face: hyper server with timeouts (`serve`), feeds and `/` from memory (`cache`), pages, admin (server-side `sessions`), ActivityPub, metrics |
 //! | [`lock`] | one daemon per database: the flock beside the SQLite file |
 //! | [`health`] | whether the store fails for the daemon: `/readyz`, the scheduler's backoff |
 //! | [`logging`] | log set-up (colour only on a terminal) and failures in plain words |
