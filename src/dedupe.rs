@@ -114,8 +114,3 @@ fn best_of(
 pub fn fingerprint_of(item: &Item) -> StoryFingerprint {
     StoryFingerprint::dated(&item.title, &item.summary, &item.lang, item.published)
 }
-
-/// The recent story `fp` belongs to, if any, with the matcher's verdict.
-pub fn best_story(fp: &StoryFingerprint, recent: &StoryIndex) -> Option<(String, StoryMatch)> {
-    recent.best(fp)
-}

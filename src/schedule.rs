@@ -268,7 +268,7 @@ impl Ingest {
         // Article pages are fetched before taking the lock (network time must
         // not serialize the feeds), only for items that look like new stories;
         // they are cached, and the release of each story reads them there.
-        self.article_texts(&live, &items, now).await?;
+        self.cache_article_pages(&live, &items, now).await?;
         let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
         let existing = self.store.existing(&ids).await?;
         // Only new or edited items to publish need story assignment; a poll
@@ -488,17 +488,17 @@ impl Ingest {
         Ok(out)
     }
 
-    /// Main text of the article pages of items that would start a story,
-    /// from the cache or fetched once (for published items only).
-    async fn article_texts(
+    /// Fetches, once, the article pages of items that would start a story
+    /// and keeps their main text in the store's cache, where the release of
+    /// each story reads it (so nothing is handed back here).
+    async fn cache_article_pages(
         &self,
         live: &Live,
         items: &[Evaluated],
         now: DateTime<Utc>,
-    ) -> Result<HashMap<String, String>, StoreError> {
-        let mut out = HashMap::new();
+    ) -> Result<(), StoreError> {
         if !live.fetch_articles {
-            return Ok(out);
+            return Ok(());
         }
         let gate = live.gate;
         let candidates: Vec<&Item> = items
@@ -507,7 +507,7 @@ impl Ingest {
             .map(|(i, _)| i)
             .collect();
         if candidates.is_empty() {
-            return Ok(out);
+            return Ok(());
         }
         let ids: Vec<&str> = candidates.iter().map(|i| i.id.as_str()).collect();
         let existing = self.store.existing(&ids).await?;
@@ -532,11 +532,8 @@ impl Ingest {
             {
                 continue; // joins a story: no page of its own needed
             }
-            if let Some(cached) = self.store.article_page(link).await? {
-                if let Some(text) = cached {
-                    out.insert(item.id.clone(), text);
-                }
-                continue;
+            if self.store.article_page(link).await?.is_some() {
+                continue; // fetched before (with or without a usable text)
             }
             let Ok(url) = url::Url::parse(link) else {
                 continue;
@@ -578,11 +575,8 @@ impl Ingest {
             self.store
                 .save_article_page(link, now, status, text.as_deref())
                 .await?;
-            if let Some(t) = text {
-                out.insert(item.id.clone(), t);
-            }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The age gate on items seen for the first time: a relevant item older
