@@ -146,6 +146,11 @@ fn check(path: &std::path::Path, data_dir: Option<&std::path::Path>) -> ExitCode
             Ok(feeds) => {
                 // Also what only `run` would find: the environment-only settings.
                 problems.extend(crate::commands::check::env_problems(&cfg, path));
+                let (runtime, notes) = crate::commands::check::runtime_problems(&cfg, path);
+                problems.extend(runtime);
+                for note in notes {
+                    println!("note: {note}");
+                }
                 for w in cfg
                     .topic
                     .warnings()

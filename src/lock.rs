@@ -87,6 +87,22 @@ pub fn acquire(db: &Path) -> Result<InstanceLock, LockError> {
     Ok(InstanceLock { path, _file: file })
 }
 
+/// The PID of the daemon holding `db`'s lock, if one does. Never creates
+/// the lock file, so `check` can ask without leaving anything behind.
+pub fn holder(db: &Path) -> Option<String> {
+    let mut file = File::open(lock_path(db)).ok()?;
+    match flock(&file, FlockOperation::NonBlockingLockShared) {
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            Some(if pid.is_empty() { "unknown" } else { pid }.to_string())
+        }
+        // Ours now, so nobody held it; closing the file releases it.
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,7 +122,9 @@ mod tests {
             }
             other => panic!("expected a refusal, got {other:?}"),
         }
+        assert_eq!(holder(&db), Some(std::process::id().to_string()));
         drop(first);
+        assert_eq!(holder(&db), None);
         acquire(&db).expect("free again after the holder is gone");
     }
 }

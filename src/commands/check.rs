@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::config::{Config, Origin, Problem};
+use crate::config::{Config, Origin, Problem, key_origin};
 use crate::fediverse::MastodonApiSettings;
 use crate::sources::FeedSource;
 
@@ -25,6 +25,111 @@ pub fn env_problems(cfg: &Config, file: &Path) -> Vec<Problem> {
         }
     }
     out
+}
+
+/// Problems only a starting daemon would otherwise meet: the listen address
+/// it binds and the folder it keeps the database in. Returns the problems and
+/// notes about a daemon that is already running on this database.
+pub fn runtime_problems(cfg: &Config, file: &Path) -> (Vec<Problem>, Vec<String>) {
+    let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    let running = crate::lock::holder(&cfg.storage.sqlite_path);
+    if let Some(pid) = &running {
+        notes.push(format!(
+            "a feedwatch daemon (PID {pid}) is running on {}; `run` would refuse to start beside it",
+            cfg.storage.sqlite_path.display()
+        ));
+    }
+    let listen = cfg.server.listen;
+    if let Err(e) = std::net::TcpListener::bind(listen) {
+        let in_use = e.kind() == std::io::ErrorKind::AddrInUse;
+        // The running daemon holds its own port; that is not a problem.
+        if !(in_use && running.is_some()) {
+            let (message, hint) = match e.kind() {
+                std::io::ErrorKind::AddrInUse => (
+                    format!(
+                        "cannot listen on {listen}: the address is already in use by another program"
+                    ),
+                    "choose a free port here or in FEEDWATCH_SERVER__LISTEN, or stop the program that holds it",
+                ),
+                std::io::ErrorKind::PermissionDenied => (
+                    format!("cannot listen on {listen}: permission denied"),
+                    "ports below 1024 need privileges: use a port such as 8080 behind a reverse proxy",
+                ),
+                std::io::ErrorKind::AddrNotAvailable => (
+                    format!("cannot listen on {listen}: this machine has no such address"),
+                    "use 127.0.0.1 behind a reverse proxy, or 0.0.0.0 for every address",
+                ),
+                _ => (
+                    format!("cannot listen on {listen}: {e}"),
+                    "choose another address in [server] listen",
+                ),
+            };
+            problems.push(Problem {
+                file: file.to_path_buf(),
+                origin: key_origin(file, &["server", "listen"]).unwrap_or(Origin::FileNoPosition),
+                key: "server.listen".to_string(),
+                message,
+                hint: Some(hint.to_string()),
+            });
+        }
+    }
+    if let Some(message) = data_folder_problem(&cfg.storage.sqlite_path) {
+        // A data_dir set in the file or the environment moved the database.
+        let (key, origin) = match key_origin(file, &["storage", "data_dir"]) {
+            Some(moved) => ("storage.data_dir", moved),
+            None => (
+                "storage.url",
+                key_origin(file, &["storage", "url"]).unwrap_or(Origin::FileNoPosition),
+            ),
+        };
+        problems.push(Problem {
+            file: file.to_path_buf(),
+            origin,
+            key: key.to_string(),
+            message,
+            hint: Some(
+                "point it at a folder the daemon's user can write (or pass --data-dir)".to_string(),
+            ),
+        });
+    }
+    (problems, notes)
+}
+
+/// Why the daemon could not create or write its database at `db`, if it
+/// could not. Creates nothing: it asks of the nearest folder that exists.
+fn data_folder_problem(db: &Path) -> Option<String> {
+    use rustix::fs::{Access, access};
+    if db.exists() {
+        return access(db, Access::READ_OK | Access::WRITE_OK)
+            .err()
+            .map(|e| format!("the database {} is not writable: {e}", db.display()));
+    }
+    let mut dir = db.parent()?;
+    while !dir.as_os_str().is_empty() && !dir.exists() {
+        dir = dir.parent()?;
+    }
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    if !dir.is_dir() {
+        return Some(format!(
+            "cannot create the database {}: {} is not a folder",
+            db.display(),
+            dir.display()
+        ));
+    }
+    access(dir, Access::WRITE_OK | Access::EXEC_OK)
+        .err()
+        .map(|e| {
+            format!(
+                "cannot create the database {}: the folder {} is not writable ({e})",
+                db.display(),
+                dir.display()
+            )
+        })
 }
 
 /// Things that work but are probably not what the operator wants.

@@ -434,6 +434,24 @@ pub fn load_with_env(
     parse_with_env(file, text, vars)
 }
 
+/// Where `key` (such as `["server", "listen"]`) is set: the file's line or
+/// the environment variable that overrides it; `None` when it is not set (its
+/// default is in force). For problems found after loading, such as a port
+/// that cannot be bound.
+pub fn key_origin(file: &Path, key: &[&str]) -> Option<Origin> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let mut src = TomlSource::parse(file, text).ok()?;
+    let schema = schema_of(&RawConfig::default());
+    src.apply_env(ENV_PREFIX, std::env::vars(), &schema, &mut Vec::new());
+    let mut value = Some(&src.value);
+    let (last, tables) = key.split_last()?;
+    for table in tables {
+        value = value.and_then(|t| t.get(*table)).and_then(|v| v.as_table());
+    }
+    value.and_then(|t| t.get(*last))?;
+    Some(src.origin(&KeyPath::key(key)))
+}
+
 /// Parses configuration text; `file` is used for messages and relative paths.
 pub fn parse_with_env(
     file: &Path,

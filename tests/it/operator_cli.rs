@@ -245,6 +245,86 @@ fn check_refuses_what_run_refuses_and_warns() {
     assert!(!run.status.success(), "run refuses it too");
 }
 
+/// `check` tries what only a starting daemon would otherwise meet: the
+/// listen address and the database's folder, each reported at its key.
+#[test]
+fn check_tries_the_port_and_the_data_folder() {
+    let env = TestEnv::new(&[feed("https://example.org/feed.xml", "Outlet")]);
+    let original = std::fs::read_to_string(&env.config_path).unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let listen_line = original
+        .lines()
+        .position(|l| l.starts_with("listen = "))
+        .unwrap()
+        + 1;
+    std::fs::write(
+        &env.config_path,
+        original.replace(
+            "listen = \"127.0.0.1:0\"",
+            &format!("listen = \"127.0.0.1:{port}\""),
+        ),
+    )
+    .unwrap();
+    let out = feedwatch(&env, &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    let expected = format!(
+        "{}:{listen_line}:1: `server.listen`: cannot listen on 127.0.0.1:{port}: the address is already in use",
+        env.config_path.display()
+    );
+    assert!(text.contains(&expected), "no {expected:?} in:\n{text}");
+    // `run` meets the same port and refuses too.
+    let run = feedwatch(&env, &["run", "--once"]);
+    assert!(!run.status.success(), "run refuses the taken port");
+    drop(taken);
+    ok(&feedwatch(&env, &["check"]));
+    // While a daemon holds the database, `check` still passes and says so.
+    let lock = feedwatch::lock::acquire(&env.db_path).unwrap();
+    let text = ok(&feedwatch(&env, &["check"]));
+    let note = format!(
+        "note: a feedwatch daemon (PID {}) is running",
+        std::process::id()
+    );
+    assert!(text.contains(&note), "no {note:?} in:\n{text}");
+    drop(lock);
+
+    // The database's folder sits under a plain file: it cannot be created.
+    let blocker = env.dir.path().join("not-a-folder");
+    std::fs::write(&blocker, "x").unwrap();
+    std::fs::write(
+        &env.config_path,
+        original.replace(
+            "url = \"sqlite://data/feedwatch.db\"",
+            "url = \"sqlite://not-a-folder/data/feedwatch.db\"",
+        ),
+    )
+    .unwrap();
+    let out = feedwatch(&env, &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("`storage.url`: cannot create the database")
+            && text.contains("not-a-folder is not a folder"),
+        "{text}"
+    );
+    // A folder that does not exist yet but can be created passes, and
+    // `check` leaves nothing behind.
+    std::fs::write(
+        &env.config_path,
+        original.replace(
+            "url = \"sqlite://data/feedwatch.db\"",
+            "url = \"sqlite://fresh/data/feedwatch.db\"",
+        ),
+    )
+    .unwrap();
+    ok(&feedwatch(&env, &["check"]));
+    assert!(
+        !env.dir.path().join("fresh").exists(),
+        "check creates nothing"
+    );
+}
+
 /// (url, name, tags) of a source list, for comparisons.
 fn listed(path: &Path) -> Vec<(String, String, Vec<String>)> {
     feedwatch::sources::load(path)
