@@ -231,6 +231,8 @@ pub struct FedInner {
         std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
     /// `[federation] blocked_domains`, swapped on reload.
     pub(crate) blocked_domains: std::sync::RwLock<Vec<String>>,
+    /// The address guard of `client`, also asked before each delivery.
+    pub(crate) resolver: crate::netguard::GuardedResolver,
 }
 
 impl FedInner {
@@ -272,6 +274,20 @@ impl Fediverse {
         store: FedStore,
         mastodon: Option<MastodonApiSettings>,
     ) -> Result<Self, FediverseError> {
+        let resolver = crate::netguard::GuardedResolver::new(!settings.allow_private_addresses);
+        Self::with_resolver(settings, store, mastodon, resolver).await
+    }
+
+    /// [`Fediverse::new`] with the address guard given: deliveries and actor
+    /// fetches resolve names through `resolver` (tests map a public-looking
+    /// name to 127.0.0.1 with it; it must validate unless
+    /// `allow_private_addresses`).
+    pub async fn with_resolver(
+        settings: FediverseSettings,
+        store: FedStore,
+        mastodon: Option<MastodonApiSettings>,
+        resolver: crate::netguard::GuardedResolver,
+    ) -> Result<Self, FediverseError> {
         let dir = settings.data_dir.clone();
         let keys = tokio::task::spawn_blocking(move || keys::load_or_create(&dir))
             .await
@@ -279,7 +295,7 @@ impl Fediverse {
         let domain = signatures::domain_of(&settings.base_url)?;
         let actor = actor::LocalActor::new(&settings, &keys)?;
         let user_agent = signatures::user_agent(&settings.base_url, &actor.id);
-        let client = signatures::http_client(settings.allow_private_addresses, &user_agent)?;
+        let client = signatures::http_client_with(resolver.clone(), &user_agent)?;
         let inner = Arc::new(FedInner {
             settings,
             store,
@@ -290,6 +306,7 @@ impl Fediverse {
             wake: tokio::sync::Notify::new(),
             key_refetches: Default::default(),
             blocked_domains: Default::default(),
+            resolver,
         });
         let allow_private = inner.settings.allow_private_addresses;
         let config = FederationConfig::builder()

@@ -47,6 +47,18 @@ pub fn http_client(
     allow_private: bool,
     user_agent: &str,
 ) -> Result<ClientWithMiddleware, FediverseError> {
+    http_client_with(
+        crate::netguard::GuardedResolver::new(!allow_private),
+        user_agent,
+    )
+}
+
+/// [`http_client`] resolving names through `resolver` (tests give it fixed
+/// answers that map a public-looking name to 127.0.0.1).
+pub fn http_client_with(
+    resolver: crate::netguard::GuardedResolver,
+    user_agent: &str,
+) -> Result<ClientWithMiddleware, FediverseError> {
     let timeout = Duration::from_secs(10);
     let client = reqwest::Client::builder()
         .redirect(Policy::none())
@@ -54,7 +66,7 @@ pub fn http_client(
         .connect_timeout(timeout)
         .user_agent(user_agent)
         // The same guard as article fetches (one table of ranges, one resolver).
-        .dns_resolver(crate::netguard::GuardedResolver::new(!allow_private))
+        .dns_resolver(Arc::new(resolver))
         .build()?;
     Ok(ClientWithMiddleware::from(client))
 }
@@ -70,8 +82,8 @@ pub fn user_agent(base: &Url, actor: &Url) -> String {
 }
 
 /// Refuses inbox URLs we must not POST to: non-https (unless local mode) and
-/// hosts that resolve to loopback/private ranges (every address is checked;
-/// the library's `is_valid_ip` does the resolution and range test).
+/// hosts that resolve to loopback/private ranges (every address is checked
+/// by the same guarded resolver the client connects through).
 pub async fn check_remote_url(url: &Url, data: &Data<Arc<FedInner>>) -> Result<(), FediverseError> {
     let allow_private = data.settings.allow_private_addresses;
     match url.scheme() {
@@ -89,7 +101,11 @@ pub async fn check_remote_url(url: &Url, data: &Data<Arc<FedInner>>) -> Result<(
                 "IP literal hosts not allowed".into(),
             ));
         }
-        data.is_valid_ip(url).await?;
+        let host = url.host_str().unwrap_or_default();
+        data.resolver
+            .lookup(host, url.port_or_known_default().unwrap_or(443))
+            .await
+            .map_err(|e| FediverseError::Forbidden(e.to_string()))?;
     }
     Ok(())
 }

@@ -212,6 +212,7 @@ impl FedStore {
         {
             return Ok(0);
         }
+        super::fault::point("activity: recorded");
         match p.kind {
             ActivityKind::Create => Self::upsert_note_tx(tx, &p.note).await?,
             ActivityKind::Delete => {}
@@ -223,7 +224,9 @@ impl FedStore {
                 }
             }
         }
+        super::fault::point("activity: note written");
         let mut n = Self::enqueue_fanout_tx(tx, &p.activity_id, now).await?;
+        super::fault::point("activity: deliveries queued");
         if let Some((target, payload)) = &p.mastodon {
             n += Self::enqueue_delivery_tx(
                 tx,

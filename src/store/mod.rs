@@ -16,6 +16,7 @@ use sqlx::{Row, SqlitePool};
 
 use crate::item::Item;
 
+mod fault;
 pub mod fed;
 pub mod queue;
 
@@ -290,6 +291,7 @@ impl Store {
         publications: &[Publication],
     ) -> Result<UpsertCounts, StoreError> {
         let mut tx = self.pool.begin().await?;
+        fault::point("poll: begun");
         let failed = i64::from(record.outcome == PollOutcome::Error);
         let succeeded = record.outcome != PollOutcome::Error;
         sqlx::query(
@@ -325,6 +327,7 @@ impl Store {
         .bind(record.item_count.map(i64::from))
         .execute(&mut *tx)
         .await?;
+        fault::point("poll: feed state written");
 
         let mut counts = UpsertCounts::default();
         for record_item in items {
@@ -334,6 +337,7 @@ impl Store {
                     .bind(&item.id)
                     .fetch_optional(&mut *tx)
                     .await?;
+            fault::point("poll: item looked up");
             let verdict = record_item.verdict.as_ref();
             let changed = match &existing {
                 None => {
@@ -358,6 +362,7 @@ impl Store {
                     .bind(serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".to_string()))
                     .execute(&mut *tx)
                     .await?;
+                    fault::point("poll: item inserted");
                     counts.inserted += 1;
                     true
                 }
@@ -381,6 +386,7 @@ impl Store {
                     .bind(&item.id)
                     .execute(&mut *tx)
                     .await?;
+                    fault::point("poll: item updated");
                     counts.updated += 1;
                     true
                 }
@@ -404,8 +410,10 @@ impl Store {
                         .bind(v.fingerprint.as_deref().unwrap_or("{}"))
                         .execute(&mut *tx)
                         .await?;
+                        fault::point("poll: story inserted");
                         // The story waits for the posting cap (store::queue).
                         queue::enqueue_tx(&mut tx, item, record.at).await?;
+                        fault::point("poll: story queued");
                         Some(item.id.clone())
                     }
                     (None, StoryAssignment::Join(s)) => Some(s.clone()),
@@ -428,12 +436,14 @@ impl Store {
                 .bind(&item.id)
                 .execute(&mut *tx)
                 .await?;
+                fault::point("poll: verdict written");
             }
         }
         for p in publications {
             match p {
                 Publication::New { entry, activity } => {
                     insert_new_entry_tx(&mut tx, entry, activity.as_ref(), record.at).await?;
+                    fault::point("poll: entry inserted");
                 }
                 // Applied after every item of the poll is written, below.
                 Publication::Outlets { .. } => {}
@@ -457,10 +467,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?
                     .rows_affected();
+                    fault::point("poll: entry edited");
                     if let (1, Some(a)) = (updated, activity) {
                         fed::FedStore::apply_prepared_tx(&mut tx, a, record.at)
                             .await
                             .map_err(StoreError::from)?;
+                        fault::point("poll: update queued");
                     }
                 }
             }
@@ -486,14 +498,18 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+                fault::point("poll: outlets written");
                 if let (1, Some(a)) = (updated, activity) {
                     fed::FedStore::apply_prepared_tx(&mut tx, a, record.at)
                         .await
                         .map_err(StoreError::from)?;
+                    fault::point("poll: outlets update queued");
                 }
             }
         }
+        fault::point("poll: before commit");
         tx.commit().await?;
+        fault::point("poll: committed");
         if counts.inserted + counts.updated > 0 || !publications.is_empty() {
             self.bump_generation();
         }
@@ -856,11 +872,13 @@ pub(crate) async fn insert_new_entry_tx(
     if inserted != 1 {
         return Ok(false);
     }
+    fault::point("entry: written");
     sqlx::query("UPDATE stories SET posted_at = COALESCE(posted_at, ?) WHERE id = ?")
         .bind(at)
         .bind(&entry.story_id)
         .execute(&mut **tx)
         .await?;
+    fault::point("entry: story marked posted");
     if let Some(a) = activity {
         fed::FedStore::apply_prepared_tx(tx, a, at)
             .await

@@ -170,11 +170,14 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+        super::fault::point("release: dequeued");
         if taken != 1 {
             return Ok(false);
         }
         let written = insert_new_entry_tx(&mut tx, entry, activity.as_ref(), now).await?;
+        super::fault::point("release: entry, Create and deliveries written");
         tx.commit().await?;
+        super::fault::point("release: committed");
         Ok(written)
     }
 

@@ -18,13 +18,13 @@ use crate::fed_helpers::*;
 const INSTALL_HINT: &str = "the Fedify peer is not installed: run `tests/peer/install.sh` \
     (needs node >= 20 and npm; it runs `npm ci` in tests/peer)";
 
-fn peer_dir() -> PathBuf {
+pub(crate) fn peer_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests")
         .join("peer")
 }
 
-async fn start_peer() -> (tokio::process::Child, u16) {
+pub(crate) async fn start_peer() -> (tokio::process::Child, u16) {
     let dir = peer_dir();
     assert!(
         dir.join("node_modules/@fedify/fedify/package.json")
@@ -58,7 +58,7 @@ async fn start_peer() -> (tokio::process::Child, u16) {
     (child, port)
 }
 
-async fn received(peer: u16) -> Vec<Value> {
+pub(crate) async fn received(peer: u16) -> Vec<Value> {
     reqwest::get(format!("http://127.0.0.1:{peer}/_test/received"))
         .await
         .unwrap()
