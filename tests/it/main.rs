@@ -38,6 +38,7 @@ mod resilience;
 mod restart;
 mod sources_cli;
 mod stories;
+mod stories_updates;
 mod web_admin;
 mod web_browser;
 mod web_metrics;
