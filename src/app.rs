@@ -702,7 +702,7 @@ async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
                             let due = due_feeds(&feeds, &states, now);
                             // Waiting stories go out as the posting cap allows, every tick.
                             match app.ingest.release(now).await {
-                                Ok(r) if r.released > 0 && due.is_empty() => {
+                                Ok(r) if (r.released > 0 || r.updated > 0) && due.is_empty() => {
                                     if let Err(e) = app.write_feed_files().await {
                                         error!(error = %format!("{e:#}"), "cannot write the feed files");
                                     }

@@ -355,7 +355,7 @@ impl Ingest {
                 tracing::debug!(feed.url = %feed.url, item.id = %r.item.id, publish = v.publish, score = v.score, reasons = %v.reasons, "item evaluated");
             }
         }
-        let mut publications = Self::publications(live, records, existing, now);
+        let mut publications = self.publications(live, records, existing, now).await?;
         publications.extend(self.outlet_updates(records, existing, now).await?);
         let matched = records
             .iter()
@@ -418,23 +418,26 @@ impl Ingest {
     /// The feed entries (and Fediverse activities) the committed records imply
     /// now: a replacement for each edited item that leads a published story.
     /// New stories are queued by the commit and published by [`Ingest::release`].
-    fn publications(
+    async fn publications(
+        &self,
         live: &Live,
         records: &[ItemRecord],
         existing: &HashMap<String, Existing>,
         now: DateTime<Utc>,
-    ) -> Vec<Publication> {
+    ) -> Result<Vec<Publication>, StoreError> {
         let mut out = Vec::new();
         for r in records {
             let Some(v) = &r.verdict else { continue };
             if v.story == StoryAssignment::New {
                 continue;
             } else if let Some(at) = existing.get(&r.item.id).and_then(|e| e.published_entry_at) {
-                // Only the lead item's text is the story's text.
-                out.extend(live.publisher.edited_story(&r.item, at, now));
+                // Only the lead item's text is the story's text; the post
+                // keeps naming every outlet.
+                let outlets = self.store.story_outlets(&r.item.id).await?;
+                out.extend(live.publisher.edited_story(&r.item, &outlets, at, now));
             }
         }
-        out
+        Ok(out)
     }
 
     /// For published stories that other outlets' reports join in this poll:

@@ -18,6 +18,8 @@ pub struct ReleaseReport {
     pub stale: u64,
     /// Stories still waiting for a later hour.
     pub waiting: u64,
+    /// Published stories whose deferred outlets `Update` was sent now.
+    pub updated: u32,
 }
 
 /// The most stories one pass publishes when there is no cap (a backlog
@@ -65,9 +67,11 @@ impl Ingest {
                     };
                     // The lead item's own date, never later than now.
                     let date = q.lead_date.min(now);
+                    // Outlets that joined while it waited are named from the start.
+                    let outlets = self.store.story_outlets(&q.story_id).await?;
                     let Some(publication) =
                         live.publisher
-                            .new_story(&stored.item, article.as_deref(), date)
+                            .new_story(&stored.item, &outlets, article.as_deref(), date)
                     else {
                         self.store.drop_queued(&q.story_id).await?;
                         continue;
@@ -82,6 +86,19 @@ impl Ingest {
                 }
             }
             report.waiting = self.store.queue_counts().await?.0;
+            report.updated = self.send_pending_outlets(&live, now).await?;
+        }
+        if report.updated > 0 {
+            info!(
+                stories = report.updated,
+                "deferred Updates sent: outlets that joined within the hour"
+            );
+            if report.released == 0 {
+                if let Some(f) = &live.publisher.fediverse {
+                    f.wake_worker();
+                }
+                self.published.notify_waiters();
+            }
         }
         if report.released > 0 {
             self.metrics
@@ -103,5 +120,39 @@ impl Ingest {
             );
         }
         Ok(report)
+    }
+
+    /// Published stories that other outlets joined within the hour after
+    /// their last outlets `Update`: once that hour has passed, one `Update`
+    /// naming every outlet. Returns how many were sent. The caller holds
+    /// the commit lock.
+    async fn send_pending_outlets(
+        &self,
+        live: &crate::schedule::Live,
+        now: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        if !live.publisher.update_on_new_outlet {
+            return Ok(0); // kept pending: sent if updates are turned on again
+        }
+        let due = now - chrono::Duration::hours(1);
+        let mut sent = 0;
+        for story in self.store.outlets_pending_due(due, MAX_PER_PASS).await? {
+            let Some((entry, outlets, categories)) = self.store.story_for_outlets(&story).await?
+            else {
+                self.store.clear_outlets_pending(&story).await?;
+                continue;
+            };
+            let Some(publication) =
+                live.publisher
+                    .outlets_update(&entry, &categories, &outlets, now)
+            else {
+                self.store.clear_outlets_pending(&story).await?;
+                continue;
+            };
+            if self.store.apply_outlets_update(&publication, now).await? {
+                sent += 1;
+            }
+        }
+        Ok(sent)
     }
 }

@@ -36,9 +36,12 @@ impl Publisher {
         u
     }
 
+    /// `outlets`: every outlet of the story, the lead's first (empty: the
+    /// lead's only).
     fn draft(
         &self,
         item: &Item,
+        outlets: &[String],
         article_text: Option<&str>,
         published: DateTime<Utc>,
         updated: DateTime<Utc>,
@@ -62,7 +65,11 @@ impl Publisher {
             u.set_path(&path);
             u.to_string()
         };
-        let sources = vec![item.source.clone()];
+        let sources = if outlets.is_empty() {
+            vec![item.source.clone()]
+        } else {
+            outlets.to_vec()
+        };
         let post = compose_post(
             &PostInput {
                 title: &item.title,
@@ -104,14 +111,17 @@ impl Publisher {
         Ok((entry, story))
     }
 
-    /// A new story led by `item`, published at `now`.
+    /// A new story led by `item`, published at `now`; its post names every
+    /// outlet in `outlets` (the lead's first: those that joined the story
+    /// while it waited are listed from the start).
     pub fn new_story(
         &self,
         item: &Item,
+        outlets: &[String],
         article_text: Option<&str>,
         now: DateTime<Utc>,
     ) -> Option<Publication> {
-        match self.draft(item, article_text, now, now) {
+        match self.draft(item, outlets, article_text, now, now) {
             Ok((entry, story)) => {
                 let activity = self.fediverse.as_ref().and_then(|f| {
                     f.prepare_create(&story)
@@ -193,14 +203,16 @@ impl Publisher {
         })
     }
 
-    /// The lead item of a published story changed: its replacement entry.
+    /// The lead item of a published story changed: its replacement entry,
+    /// still naming every outlet in `outlets`.
     pub fn edited_story(
         &self,
         item: &Item,
+        outlets: &[String],
         published: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Option<Publication> {
-        match self.draft(item, None, published, now) {
+        match self.draft(item, outlets, None, published, now) {
             Ok((entry, story)) => {
                 let activity = self.fediverse.as_ref().and_then(|f| {
                     f.prepare_update(&story)

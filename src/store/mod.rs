@@ -200,6 +200,9 @@ pub enum Publication {
     /// Other outlets joined a published story: its Note lists them. Applied
     /// (entry re-composed, `Update` queued) only when the story's outlets
     /// were not updated after `not_since`: one such Update per story per hour.
+    /// Otherwise the story is marked as having outlets pending, and
+    /// [`Ingest::release`](crate::schedule::Ingest) sends them once the hour
+    /// has passed.
     Outlets {
         entry: FeedEntryRow,
         activity: Option<fed::PreparedActivity>,
@@ -484,27 +487,11 @@ impl Store {
                 not_since,
             } = p
             {
-                let updated = sqlx::query(
-                    "UPDATE feed_entries SET post_html = ?, post_text = ?, updated_at = ?,
-                            revision = revision + 1, outlets_updated_at = ?
-                     WHERE story_id = ? AND (outlets_updated_at IS NULL OR outlets_updated_at <= ?)",
-                )
-                .bind(&entry.post_html)
-                .bind(&entry.post_text)
-                .bind(entry.updated_at)
-                .bind(record.at)
-                .bind(&entry.story_id)
-                .bind(not_since)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+                // Within the hour after the last one: remembered as pending
+                // and sent by the release tick (store::queue).
+                queue::apply_outlets_tx(&mut tx, entry, activity.as_ref(), *not_since, record.at)
+                    .await?;
                 fault::point("poll: outlets written");
-                if let (1, Some(a)) = (updated, activity) {
-                    fed::FedStore::apply_prepared_tx(&mut tx, a, record.at)
-                        .await
-                        .map_err(StoreError::from)?;
-                    fault::point("poll: outlets update queued");
-                }
             }
         }
         fault::point("poll: before commit");

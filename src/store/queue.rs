@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 
-use super::{Publication, Store, StoreError, StoredItem, insert_new_entry_tx};
+use super::{FeedEntryRow, Publication, Store, StoreError, StoredItem, fed, insert_new_entry_tx};
 use crate::item::Item;
 
 /// A story in the queue.
@@ -75,7 +75,124 @@ pub(crate) async fn enqueue_tx(
     Ok(())
 }
 
+/// Applies an outlets `Update` of a published story inside `tx`: the entry
+/// re-composed, the activity queued, and nothing pending, when the story's
+/// outlets were not updated after `not_since` (one such Update per story per
+/// hour). Otherwise the story is marked as having outlets pending (from `at`,
+/// or earlier if it already had), for [`Store::outlets_pending_due`]. True
+/// when applied.
+pub(crate) async fn apply_outlets_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    entry: &FeedEntryRow,
+    activity: Option<&fed::PreparedActivity>,
+    not_since: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE feed_entries SET post_html = ?, post_text = ?, updated_at = ?,
+                revision = revision + 1, outlets_updated_at = ?, outlets_pending_since = NULL
+         WHERE story_id = ? AND (outlets_updated_at IS NULL OR outlets_updated_at <= ?)",
+    )
+    .bind(&entry.post_html)
+    .bind(&entry.post_text)
+    .bind(entry.updated_at)
+    .bind(at)
+    .bind(&entry.story_id)
+    .bind(not_since)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated == 1 {
+        if let Some(a) = activity {
+            fed::FedStore::apply_prepared_tx(tx, a, at)
+                .await
+                .map_err(StoreError::from)?;
+        }
+        return Ok(true);
+    }
+    sqlx::query(
+        "UPDATE feed_entries SET outlets_pending_since = COALESCE(outlets_pending_since, ?)
+         WHERE story_id = ?",
+    )
+    .bind(at)
+    .bind(&entry.story_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(false)
+}
+
 impl Store {
+    /// Published stories with outlets their Note does not list yet whose
+    /// last outlets Update was at or before `due` (an hour before now):
+    /// the ones the release tick updates now, longest pending first.
+    pub async fn outlets_pending_due(
+        &self,
+        due: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT story_id FROM feed_entries
+             WHERE outlets_pending_since IS NOT NULL
+               AND (outlets_updated_at IS NULL OR outlets_updated_at <= ?)
+             ORDER BY outlets_pending_since, story_id LIMIT ?",
+        )
+        .bind(due)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Sends a deferred outlets `Update` ([`Publication::Outlets`]) in one
+    /// transaction; false (only marked pending) when its hour has not passed.
+    pub async fn apply_outlets_update(
+        &self,
+        publication: &Publication,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let Publication::Outlets {
+            entry,
+            activity,
+            not_since,
+        } = publication
+        else {
+            return Ok(false);
+        };
+        let mut tx = self.pool.begin().await?;
+        let applied = apply_outlets_tx(&mut tx, entry, activity.as_ref(), *not_since, now).await?;
+        tx.commit().await?;
+        if applied {
+            self.bump_generation();
+        }
+        Ok(applied)
+    }
+
+    /// Forgets that a story has outlets pending (its post cannot be
+    /// re-composed, or updates are off).
+    pub async fn clear_outlets_pending(&self, story_id: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE feed_entries SET outlets_pending_since = NULL WHERE story_id = ?")
+            .bind(story_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The names of the outlets whose items are in a story, published or
+    /// still waiting, the lead item's first, each once.
+    pub async fn story_outlets(&self, story_id: &str) -> Result<Vec<String>, StoreError> {
+        let mut names: Vec<String> = Vec::new();
+        for (name, _) in self
+            .sources_of(std::iter::once(story_id))
+            .await?
+            .remove(story_id)
+            .unwrap_or_default()
+        {
+            if !names.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                names.push(name);
+            }
+        }
+        Ok(names)
+    }
+
     /// Stories published (feed entry written) after `since`: what the
     /// posting cap counts. Uses the `stories_by_posted` index.
     pub async fn stories_posted_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {

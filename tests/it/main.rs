@@ -42,6 +42,7 @@ mod restart;
 mod sources_cli;
 mod stop_and_crash;
 mod stories;
+mod stories_updates;
 mod web_admin;
 mod web_browser;
 mod web_metrics;
