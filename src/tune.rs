@@ -17,7 +17,7 @@ use crate::fetch::{FetchOutcome, Fetcher, Validators};
 use crate::item::{Item, normalize};
 use crate::matching::{Decision, EvalRow, Topic, evaluate_rows};
 use crate::parse::parse_feed;
-use crate::schedule::candidate;
+use crate::schedule::decide;
 use crate::sources::{self, FeedSource};
 use crate::store::Store;
 
@@ -186,7 +186,7 @@ async fn evaluate_one(
     for entry in &parsed.entries {
         bar.inc(1);
         let item = normalize(&parsed, entry, &feed, now);
-        let decision = topic.evaluate(&candidate(&item));
+        let decision = decide(&topic, &item);
         out.push((item, decision));
     }
     Ok(out)
@@ -578,7 +578,7 @@ async fn replay_changes_with(
     for (stored, before) in rows {
         bar.inc(1);
         let t = topics.get(&stored.item.feed_url).unwrap_or(topic);
-        let d = t.evaluate(&candidate(&stored.item));
+        let d = decide(t, &stored.item);
         let was = before.as_ref().map(|b| b.publish);
         if was != Some(d.publish) && (d.publish || was == Some(true)) {
             changes.push(ReplayChange {
