@@ -17,6 +17,7 @@ use sqlx::{Row, SqlitePool};
 use crate::item::Item;
 
 pub mod fed;
+pub mod labels;
 pub mod queue;
 
 /// Every migration of the crate, embedded; run by [`Store::open`].
