@@ -70,10 +70,15 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Remove { story_id } => crate::commands::remove::run(&config, &story_id).await,
             Command::Score { json, sources } => crate::tune::score(&config, &sources, json).await,
             Command::Eval {
+                stored: true, json, ..
+            } => crate::tune::eval_stored(&config, json).await,
+            Command::Labels { action } => crate::commands::labels::run(&config, action).await,
+            Command::Eval {
                 labels,
                 pairs,
                 json,
                 sources,
+                ..
             } => {
                 crate::tune::eval(&config, labels.as_deref(), pairs.as_deref(), &sources, json)
                     .await

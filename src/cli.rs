@@ -78,17 +78,30 @@ pub enum Command {
     /// story clustering against labelled pairs.
     Eval {
         /// Labels file: guid<TAB>label per line (0 unrelated, 1 related, 2 core).
-        #[arg(long, value_name = "FILE", required_unless_present = "pairs")]
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present_any = ["pairs", "stored"]
+        )]
         labels: Option<PathBuf>,
         /// Story pairs: guid_a<TAB>guid_b<TAB>1|0 (one story or not); reports
         /// pair recall and false merges with the matcher's reasons.
         #[arg(long, value_name = "FILE")]
         pairs: Option<PathBuf>,
+        /// Evaluate every stored item that has a label (`labels import`,
+        /// the dashboard's buttons) instead of labels file and sources.
+        #[arg(long, conflicts_with_all = ["labels", "pairs", "sources"])]
+        stored: bool,
         /// One JSON object: the label figures and "pairs".
         #[arg(long)]
         json: bool,
-        #[arg(required = true, value_name = "SOURCE")]
+        #[arg(required_unless_present = "stored", value_name = "SOURCE")]
         sources: Vec<String>,
+    },
+    /// The operator's labels of stored items (2 relevant, 1 related, 0 not relevant).
+    Labels {
+        #[command(subcommand)]
+        action: LabelsAction,
     },
     /// Re-run stored items under the current rules; list what would be added or dropped.
     Replay {
@@ -111,6 +124,16 @@ pub enum Command {
         #[command(subcommand)]
         action: SourcesAction,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LabelsAction {
+    /// Store the labels of a guid<TAB>label file for items already stored;
+    /// lists the keys no stored item has.
+    Import { file: PathBuf },
+    /// Print the latest label of every labelled item as guid<TAB>label, as
+    /// `eval --labels` reads them.
+    Export,
 }
 
 #[derive(Debug, Subcommand)]

@@ -46,6 +46,10 @@ pub struct Item {
     /// item's own hashtags when it is posted.
     #[serde(default)]
     pub categories: Vec<String>,
+    /// The entry's author(s) as the feed names them, joined by ", "; empty
+    /// when the feed names none. Rules see it as `author:`.
+    #[serde(default)]
+    pub author: String,
 }
 
 /// Most categories kept per item; feeds sometimes list dozens of SEO tags.
@@ -111,7 +115,26 @@ pub fn normalize(
         updated,
         content_hash,
         categories: categories(entry),
+        author: author(entry),
     }
+}
+
+/// Longest author text kept, in characters.
+const MAX_AUTHOR_CHARS: usize = 200;
+
+/// The names of the entry's authors (the address when a feed gives only
+/// that), distinct, joined by ", ".
+fn author(entry: &feed_rs::model::Entry) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for p in &entry.authors {
+        let raw = p.name.as_deref().or(p.email.as_deref()).unwrap_or("");
+        let text = html_to_text(raw);
+        let text = text.trim();
+        if !text.is_empty() && !names.iter().any(|n| n == text) {
+            names.push(text.to_string());
+        }
+    }
+    names.join(", ").chars().take(MAX_AUTHOR_CHARS).collect()
 }
 
 fn categories(entry: &feed_rs::model::Entry) -> Vec<String> {

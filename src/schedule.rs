@@ -394,7 +394,7 @@ impl Ingest {
                             .iter()
                             .map(|e| {
                                 let item = normalize(&parsed, e, &source, now);
-                                let decision = topic.evaluate(&candidate(&item));
+                                let decision = decide(&topic, &item);
                                 (item, decision)
                             })
                             .collect();
@@ -742,6 +742,12 @@ fn mark_held(records: &mut [ItemRecord], mut held: HashMap<String, String>) {
 }
 
 /// What the matcher sees of an item.
+/// The topic's decision on `item`, its categories (`tags:`) and author
+/// (`author:`) included.
+pub fn decide(topic: &crate::matching::Topic, item: &Item) -> crate::matching::Decision {
+    topic.evaluate_with(&candidate(item), &item.categories, &item.author)
+}
+
 pub fn candidate(item: &Item) -> Candidate<'_> {
     Candidate {
         title: &item.title,

@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod feeds;
+pub mod labels;
 pub mod remove;
 pub mod stories;
 

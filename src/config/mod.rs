@@ -835,6 +835,18 @@ pub fn compile_topic_text(
     Topic::compile_with_aliases(&parsed.topic, &texts, aliases).map_err(|e| e.to_string())
 }
 
+/// The lower-case `and`/`or`/`not` warnings of a `[topic]` section's text
+/// (the playground shows them as `check` does); none when it does not parse.
+pub fn topic_text_warnings(text: &str) -> Vec<String> {
+    #[derive(Deserialize)]
+    struct OnlyTopic {
+        topic: TopicConfig,
+    }
+    toml::from_str::<OnlyTopic>(text)
+        .map(|t| crate::matching::config_warnings(&t.topic))
+        .unwrap_or_default()
+}
+
 /// `rel` resolved against `base`, refused unless the file it names (links
 /// followed) lies inside `base`: text from the web must not read other files.
 fn inside_folder(base: &Path, rel: &str) -> Result<std::path::PathBuf, String> {

@@ -248,7 +248,10 @@ impl AliasTable {
             .any(|c| c.terms.contains_key(&primary));
         let doc = FieldDoc::analyse(text, &m.stemmer, &m.vocab);
         let empty = FieldDoc::default();
-        let mut matcher = Matcher::new(&m.table, [&doc, &empty, &empty, &empty, &empty]);
+        let mut matcher = Matcher::new(
+            &m.table,
+            [&doc, &empty, &empty, &empty, &empty, &empty, &empty],
+        );
         let mut out: Vec<String> = Vec::new();
         let mut hits = Vec::new();
         for (name, l, node) in &m.nodes {

@@ -5,7 +5,7 @@
 //! or      := and (("OR" | "|") and)*
 //! and     := unary (["AND"] unary)*          adjacent terms are ANDed
 //! unary   := ("NOT" | "-") unary | scoped
-//! scoped  := [field ":"] atom                field = title|summary|link|source|lang
+//! scoped  := [field ":"] atom                field = title|summary|link|source|lang|tags|author
 //! atom    := "(" query ")" | "\"phrase\"" | "/regex/" | "@group" | word | word*
 //! ```
 //!
@@ -57,10 +57,16 @@ pub const SUMMARY: u8 = 2;
 pub const LINK: u8 = 4;
 pub const SOURCE: u8 = 8;
 pub const LANG: u8 = 16;
+/// The item's categories (the feed's own tags), one per line.
+pub const TAGS: u8 = 32;
+/// The item's author(s), as the feed names them.
+pub const AUTHOR: u8 = 64;
 /// Unscoped terms look at title and summary.
 pub const DEFAULT_FIELDS: u8 = TITLE | SUMMARY;
 /// Names of the field bits, in bit order.
-pub const FIELD_NAMES: [&str; 5] = ["title", "summary", "link", "source", "lang"];
+pub const FIELD_NAMES: [&str; 7] = [
+    "title", "summary", "link", "source", "lang", "tags", "author",
+];
 
 fn field_bit(name: &str) -> Option<u8> {
     FIELD_NAMES
@@ -298,7 +304,7 @@ fn lex(query: &str) -> Result<Vec<(Tok, usize)>, ParseError> {
                     let Some(bit) = field_bit(&name.to_ascii_lowercase()) else {
                         return Err(err(
                             col,
-                            "a field name (title, summary, link, source or lang)",
+                            "a field name (title, summary, link, source, lang, tags or author)",
                             format!("'{name}:'"),
                         ));
                     };
@@ -935,13 +941,13 @@ pub(crate) struct Hit {
 /// result per field (groups make the same term appear in many rules).
 pub(crate) struct Matcher<'a> {
     table: &'a TermTable,
-    fields: [&'a FieldDoc; 5],
+    fields: [&'a FieldDoc; 7],
     known: Vec<u8>,
     hit: Vec<u8>,
 }
 
 impl<'a> Matcher<'a> {
-    pub fn new(table: &'a TermTable, fields: [&'a FieldDoc; 5]) -> Self {
+    pub fn new(table: &'a TermTable, fields: [&'a FieldDoc; 7]) -> Self {
         let n = table.terms.len();
         Matcher {
             table,
@@ -974,7 +980,7 @@ impl<'a> Matcher<'a> {
         match node {
             Node::Leaf { term, fields } => {
                 let m = self.term_fields(*term, *fields);
-                for i in 0..5 {
+                for i in 0..FIELD_NAMES.len() {
                     let bit = 1u8 << i;
                     if m & bit != 0 {
                         hits.push(Hit {
@@ -1176,8 +1182,55 @@ mod tests {
         let l = FieldDoc::analyse("", &st, &vocab);
         let so = FieldDoc::analyse("example.com", &st, &vocab);
         let la = FieldDoc::analyse(lang, &st, &vocab);
-        let mut m = Matcher::new(&table, [&t, &s, &l, &so, &la]);
+        let e = FieldDoc::analyse("", &st, &vocab);
+        let mut m = Matcher::new(&table, [&t, &s, &l, &so, &la, &e, &e]);
         m.eval(&node, &mut Vec::new())
+    }
+
+    /// Like [`run`], with the item's tags (one per line) and author.
+    fn run_meta(q: &str, title: &str, tags: &str, author: &str) -> bool {
+        let (node, table, vocab) = compile(&[], q).unwrap_or_else(|e| panic!("{e}"));
+        let st = WordStemmer::default();
+        let t = FieldDoc::analyse(title, &st, &vocab);
+        let e = FieldDoc::analyse("", &st, &vocab);
+        let tg = FieldDoc::analyse(tags, &st, &vocab);
+        let au = FieldDoc::analyse(author, &st, &vocab);
+        let mut m = Matcher::new(&table, [&t, &e, &e, &e, &e, &tg, &au]);
+        m.eval(&node, &mut Vec::new())
+    }
+
+    #[test]
+    fn tags_and_author_fields() {
+        // Scoped terms look only at their field …
+        assert!(run_meta(
+            "tags:interpol",
+            "Police news",
+            "Interpol\nAsia",
+            ""
+        ));
+        assert!(!run_meta("tags:interpol", "Interpol news", "Asia", ""));
+        assert!(run_meta("author:\"Jane Doe\"", "x", "", "Jane Doe"));
+        assert!(!run_meta("author:\"Jane Doe\"", "Jane Doe", "", "John Roe"));
+        // … are folded like the other fields (case, accents, Chinese script) …
+        assert!(run_meta("tags:taiwan", "x", "TAIWÁN", ""));
+        assert!(run_meta("tags:台灣", "x", "台湾", ""));
+        // … and unscoped terms never look at them.
+        assert!(!run_meta("interpol", "Police news", "Interpol", "Interpol"));
+        assert!(run_meta(
+            "title:police -author:/bot$/",
+            "Police news",
+            "",
+            "Jane"
+        ));
+        assert!(!run_meta(
+            "title:police -author:/bot$/",
+            "Police news",
+            "",
+            "newsbot"
+        ));
+        // A field name that does not exist names the ones that do.
+        let e = parse("tag:x").expect_err("unknown field");
+        assert!(e.expected.contains("tags or author"), "{e}");
     }
 
     #[test]
@@ -1274,7 +1327,7 @@ mod tests {
         let t = FieldDoc::analyse("Taiwan and Interpol", &st, &vocab);
         let s = FieldDoc::analyse("interpol", &st, &vocab);
         let e = FieldDoc::default();
-        let mut m = Matcher::new(&table, [&t, &s, &e, &e, &e]);
+        let mut m = Matcher::new(&table, [&t, &s, &e, &e, &e, &e, &e]);
         let mut hits = Vec::new();
         assert!(m.eval(&node, &mut hits));
         assert_eq!(hits.len(), 3);

@@ -430,8 +430,16 @@ impl Topic {
         FieldDoc::analyse(raw, &self.shared.analyzer.stemmer, &self.vocab)
     }
 
-    /// Decides one candidate and explains the decision.
+    /// Decides one candidate and explains the decision. `tags:` and
+    /// `author:` terms see nothing (see [`Topic::evaluate_with`]).
     pub fn evaluate(&self, c: &Candidate) -> Decision {
+        self.evaluate_with(c, &[], "")
+    }
+
+    /// [`Topic::evaluate`] with the item's categories (`tags:`) and author
+    /// (`author:`). Kept apart from [`Candidate`] so that its many literal
+    /// constructions stay valid.
+    pub fn evaluate_with(&self, c: &Candidate, tags: &[String], author: &str) -> Decision {
         let title = self.analyse(c.title, query::TITLE);
         let summary = self.analyse(c.summary, query::SUMMARY);
         let link = self.analyse(c.link, query::LINK);
@@ -439,7 +447,14 @@ impl Topic {
         // Rules name languages by their primary subtag (`lang:zh`); items
         // keep the full tag (`zh-Hant`) for markup.
         let lang = self.analyse(&crate::item::primary_subtag(c.lang), query::LANG);
-        let mut matcher = Matcher::new(&self.table, [&title, &summary, &link, &source, &lang]);
+        // One tag per line (a quoted phrase could still run from the end of
+        // one tag into the next; tags are short, so that is rare).
+        let tags = self.analyse(&tags.join("\n"), query::TAGS);
+        let author = self.analyse(author, query::AUTHOR);
+        let mut matcher = Matcher::new(
+            &self.table,
+            [&title, &summary, &link, &source, &lang, &tags, &author],
+        );
         let mut hits = Vec::new();
         let mut rule_hits = Vec::new();
         let mut admitted_by_rule = false;

@@ -18,6 +18,7 @@ use crate::item::Item;
 
 mod fault;
 pub mod fed;
+pub mod labels;
 pub mod queue;
 
 /// Every migration of the crate, embedded; run by [`Store::open`].
@@ -398,6 +399,14 @@ impl Store {
                     false
                 }
             };
+            if changed {
+                // Its own statement, so the two above keep their shape.
+                sqlx::query("UPDATE items SET author = ? WHERE id = ?")
+                    .bind(&item.author)
+                    .bind(&item.id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             if let (true, Some(v)) = (changed, verdict) {
                 let current_story = existing.as_ref().and_then(|(_, s)| s.clone());
                 let story_id = match (&current_story, &v.story) {
@@ -590,7 +599,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
                     updated_at, first_seen_at, content_hash, categories, revision, decision, score, reasons, story_id,
-                    story_reasons
+                    story_reasons, author
              FROM items ORDER BY published_at DESC, id LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -807,7 +816,7 @@ impl Store {
     pub async fn recent_items(&self, limit: u32) -> Result<Vec<StoredItem>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
-                    updated_at, first_seen_at, content_hash, categories, revision
+                    updated_at, first_seen_at, content_hash, categories, revision, author
              FROM items ORDER BY published_at DESC, id LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -932,6 +941,8 @@ fn stored_item_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredItem, sqlx:
             content_hash: r.try_get("content_hash")?,
             categories: serde_json::from_str(&r.try_get::<String, _>("categories")?)
                 .unwrap_or_default(),
+            // Absent from a SELECT that does not name it: empty.
+            author: r.try_get("author").unwrap_or_default(),
         },
         first_seen_at: r.try_get("first_seen_at")?,
         revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),

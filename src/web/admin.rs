@@ -585,6 +585,7 @@ async fn playground(State(state): State<WebState>, headers: HeaderMap) -> Respon
         error: None,
         applied: false,
         csrf: csrf_for(&token),
+        warnings: Vec::new(),
     };
     Html(pages::playground_page(&state.site(), &view)).into_response()
 }
@@ -652,6 +653,7 @@ async fn preview(
         Err(e) => (None, 0, Some(e)),
     };
     let view = PlaygroundView {
+        warnings: config::topic_text_warnings(&form.topic),
         topic_toml: form.topic,
         threshold: form.threshold,
         last_n: form.n,
@@ -698,6 +700,7 @@ async fn apply(
         applied: result.is_ok(),
         error: result.err(),
         csrf: csrf_for(&token),
+        warnings: Vec::new(),
     };
     Html(pages::playground_page(&state.site(), &view)).into_response()
 }

@@ -28,6 +28,7 @@ mod matching_relevance;
 mod operator_cli;
 mod operator_dashboard;
 mod operator_deploy;
+mod operator_labels;
 mod operator_reload;
 mod perf;
 mod publish_feeds;

@@ -157,6 +157,9 @@ fn playground_view() -> PlaygroundView {
         error: None,
         applied: false,
         csrf: "tok".into(),
+        warnings: vec![format!(
+            "rule `x`: column 3: `or` is matched as a word here; write OR {XSS}"
+        )],
     }
 }
 
@@ -428,6 +431,9 @@ fn playground_preview_shows_changes_and_apply() {
     assert!(html.contains("data-testid=\"playground-topic\">\n\n[topic]"));
     assert!(html.contains("&lt;/textarea&gt;&lt;script&gt;"));
     assert!(!html.contains("data-testid=\"playground-error\""));
+    // The lower-case operator warning, as `check` words it, escaped.
+    assert!(html.contains("data-testid=\"playground-warnings\""));
+    assert!(html.contains("`or` is matched as a word here; write OR"));
     // Added rows come first.
     assert!(html.find("preview-added").unwrap() < html.find("preview-dropped").unwrap());
 }

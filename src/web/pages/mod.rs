@@ -183,4 +183,8 @@ pub struct PlaygroundView {
     /// The last edit was applied.
     pub applied: bool,
     pub csrf: String,
+    /// Queries that compile but probably mislead (lower-case `or`), as
+    /// `feedwatch check` words them.
+    #[serde(default)]
+    pub warnings: Vec<String>,
 }

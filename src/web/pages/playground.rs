@@ -32,6 +32,15 @@ pub fn playground_page(site: &SiteInfo, view: &PlaygroundView) -> String {
             escape_html(err)
         );
     }
+    if !view.warnings.is_empty() {
+        body.push_str(
+            "<div class=\"notice\" role=\"status\" data-testid=\"playground-warnings\"><strong>Check these queries:</strong><ul>\n",
+        );
+        for w in &view.warnings {
+            let _ = writeln!(body, "<li>{}</li>", escape_html(w));
+        }
+        body.push_str("</ul></div>\n");
+    }
     body.push_str(&edit_form(view));
     if view.error.is_none()
         && let Some(rows) = &view.preview
