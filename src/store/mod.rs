@@ -17,7 +17,9 @@ use sqlx::{Row, SqlitePool};
 use crate::item::Item;
 
 pub mod fed;
+pub mod fed_interactions;
 pub mod queue;
+pub mod tags;
 
 /// Every migration of the crate, embedded; run by [`Store::open`].
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
