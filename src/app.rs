@@ -379,12 +379,26 @@ async fn build_fediverse(config: &Config, store: &Store) -> Result<Fediverse> {
         .base_url
         .join("feed.xml")
         .context("building the feed URL")?;
+    // `[bot] avatar` wins; the older `[federation] icon_url` still applies
+    // when the avatar is left at the shipped default.
+    use crate::config::profile::{ProfileImage, actor_image};
+    let (icon_url, icon_media_type) = match (&config.bot.avatar, &config.federation.icon_url) {
+        (ProfileImage::Default, Some(url)) => (Some(url.clone()), None),
+        (img, _) => actor_image(img, &config.bot.base_url, "avatar")
+            .map_or((None, None), |(u, mt)| (Some(u), mt.map(str::to_owned))),
+    };
+    let (image_url, image_media_type) =
+        actor_image(&config.bot.header, &config.bot.base_url, "header")
+            .map_or((None, None), |(u, mt)| (Some(u), mt.map(str::to_owned)));
     let settings = FediverseSettings {
         base_url: config.bot.base_url.clone(),
         username: config.bot.username.clone(),
         display_name: config.bot.display_name.clone(),
         summary: config.bot.summary.clone(),
-        icon_url: config.federation.icon_url.clone(),
+        icon_url,
+        icon_media_type,
+        image_url,
+        image_media_type,
         profile_links: vec![("Feed".to_string(), feed_url.clone())],
         data_dir,
         allow_private_addresses: config.federation.allow_private_addresses,

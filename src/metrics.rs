@@ -23,6 +23,11 @@ pub struct StatusLabel {
     pub status: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabel {
+    pub kind: String,
+}
+
 /// The process's metrics.
 pub struct Metrics {
     registry: Mutex<Registry>,
@@ -37,6 +42,9 @@ pub struct Metrics {
     pub items_published: Counter,
     pub deliveries: Family<StatusLabel, Gauge>,
     pub followers: Gauge,
+    /// Stored mentions, and Likes and Announces of our Notes (distinct
+    /// actor per story), by kind: mention, like, announce.
+    pub interactions: Family<KindLabel, Gauge>,
 }
 
 impl Default for Metrics {
@@ -80,6 +88,12 @@ impl Metrics {
         );
         let followers = Gauge::default();
         registry.register("followers", "Fediverse followers", followers.clone());
+        let interactions = Family::<KindLabel, Gauge>::default();
+        registry.register(
+            "fediverse_interactions",
+            "Mentions of the bot, and Likes and Announces of its Notes, stored",
+            interactions.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             fetches,
@@ -89,6 +103,7 @@ impl Metrics {
             items_published,
             deliveries,
             followers,
+            interactions,
         }
     }
 

@@ -6,6 +6,7 @@
 //! every problem it found, each with file, line, column, key and a fix.
 
 pub mod diag;
+pub mod profile;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -61,6 +62,8 @@ struct RawBot {
     username: String,
     display_name: String,
     summary: String,
+    avatar: String,
+    header: String,
 }
 
 impl Default for RawBot {
@@ -70,6 +73,8 @@ impl Default for RawBot {
             username: "interpolwatch".to_string(),
             display_name: "INTERPOL × Taiwan watch".to_string(),
             summary: "News about Taiwan's exclusion from INTERPOL and the transnational crime it lets through, summarised from many outlets.".to_string(),
+            avatar: String::new(),
+            header: String::new(),
         }
     }
 }
@@ -266,6 +271,10 @@ pub struct BotConfig {
     pub username: String,
     pub display_name: String,
     pub summary: String,
+    /// `[bot] avatar`: the actor's `icon`.
+    pub avatar: profile::ProfileImage,
+    /// `[bot] header`: the actor's `image`.
+    pub header: profile::ProfileImage,
 }
 
 impl BotConfig {
@@ -653,6 +662,17 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             "an http(s) URL of a square image, or \"\" for none",
         )
     };
+    let image_hint = "\"\" for the shipped image, \"none\", an https URL, or the path (from the config's folder) of a PNG, JPEG, GIF or WebP file";
+    let avatar = v.check(
+        &["bot", "avatar"],
+        profile::parse_profile_image(&raw.bot.avatar, &base_dir),
+        image_hint,
+    );
+    let header = v.check(
+        &["bot", "header"],
+        profile::parse_profile_image(&raw.bot.header, &base_dir),
+        image_hint,
+    );
     let blocked_domains = v.check(
         &["federation", "blocked_domains"],
         raw.federation
@@ -726,6 +746,8 @@ fn validate(src: &TomlSource, raw: RawConfig, problems: &mut Vec<Problem>) -> Op
             username: username?,
             display_name: raw.bot.display_name,
             summary: raw.bot.summary,
+            avatar: avatar?,
+            header: header?,
         },
         storage: StorageConfig {
             url: raw.storage.url,

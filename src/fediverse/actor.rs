@@ -169,8 +169,19 @@ pub fn actor_json(inner: &FedInner) -> Value {
         "discoverable": true,
         "indexable": true,
     });
-    if let (Some(icon), Some(obj)) = (&s.icon_url, doc.as_object_mut()) {
-        obj.insert("icon".into(), json!({ "type": "Image", "url": icon }));
+    // Avatar (`icon`) and header (`image`), as Mastodon reads them.
+    let images = [
+        ("icon", &s.icon_url, &s.icon_media_type),
+        ("image", &s.image_url, &s.image_media_type),
+    ];
+    for (key, url, media_type) in images {
+        if let (Some(url), Some(obj)) = (url, doc.as_object_mut()) {
+            let mut img = json!({ "type": "Image", "url": url });
+            if let (Some(mt), Some(o)) = (media_type, img.as_object_mut()) {
+                o.insert("mediaType".into(), json!(mt));
+            }
+            obj.insert(key.into(), img);
+        }
     }
     doc
 }

@@ -105,6 +105,7 @@ impl Fediverse {
                 deleted_at: None,
             },
             mastodon: self.mastodon_status(post)?,
+            create_fallback: None,
         })
     }
 
@@ -116,10 +117,19 @@ impl Fediverse {
         let mut post = post.clone();
         post.updated = Some(updated);
         let note_json = note::build_note(s, actor_id, &post);
-        let stamp = updated.timestamp_millis().to_string();
+        // One id per revision: the time and a digest of the new Note, so two
+        // edits stamped the same millisecond (one poll's clock) are still two
+        // Updates, while re-applying the very same edit stays idempotent.
+        let stamp = format!(
+            "{}-{}",
+            updated.timestamp_millis(),
+            revision_digest(&note_json)
+        );
         let update_id = note::activity_id(&s.base_url, "update", &[&post.story_id, &stamp]);
         let update = note::update_activity(update_id.as_str(), actor_id, note_json.clone());
         let note_id = note::note_id(&s.base_url, &post.story_id);
+        let create_id = note::activity_id(&s.base_url, "create", &[&post.story_id]);
+        let create = note::create_activity(create_id.as_str(), actor_id, note_json.clone(), true);
         Ok(PreparedActivity {
             kind: ActivityKind::Update,
             activity_id: update_id.to_string(),
@@ -135,6 +145,7 @@ impl Fediverse {
                 deleted_at: None,
             },
             mastodon: None,
+            create_fallback: Some((create_id.to_string(), serde_json::to_string(&create)?)),
         })
     }
 
@@ -177,6 +188,7 @@ impl Fediverse {
                 deleted_at: Some(now),
             },
             mastodon: None,
+            create_fallback: None,
         })
     }
 
@@ -391,4 +403,11 @@ fn classify(status: u16) -> Outcome {
         300..=499 => Outcome::Failed(Some(status), format!("HTTP {status}")),
         _ => Outcome::Retry(Some(status), format!("HTTP {status}")),
     }
+}
+
+/// 12 hex digits of the SHA-256 of a Note: tells revisions apart in ids.
+fn revision_digest(note: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(note.to_string().as_bytes());
+    hash.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }

@@ -25,11 +25,13 @@ use tracing::Instrument;
 use url::Url;
 
 use super::actor::RemoteActor;
+use super::interactions;
 use super::note;
 use super::rfc9421;
 use super::signatures::precheck_signature;
 use super::{FedInner, Fediverse, FediverseError};
 use crate::store::fed::{Channel, FedStore, Follower};
+use crate::store::fed_interactions::ReactionKind;
 
 /// Largest inbox body we read; Mastodon activities are a few KiB.
 pub const MAX_INBOX_BODY: usize = 256 * 1024;
@@ -44,6 +46,12 @@ pub enum InboxOutcome {
     ActorUpdated,
     Unfollowed,
     ActorDeleted,
+    /// A mention or reply to the bot, stored for the operator.
+    Mentioned,
+    /// A Like or Announce of one of our Notes, counted.
+    Reacted,
+    /// An Undo of a Like or Announce.
+    Unreacted,
     Ignored,
 }
 
@@ -224,10 +232,22 @@ async fn act_on(
                     }
                     store.remove_follower(actor_url.as_str()).await?
                 }
+                (Some(kind @ ("Like" | "Announce")), obj) => {
+                    return undo_reaction(data, &actor_url, Some(kind), obj).await;
+                }
                 (None, Value::String(follow_id)) => {
-                    store
+                    let n = store
                         .remove_follower_by_follow(actor_url.as_str(), follow_id)
-                        .await?
+                        .await?;
+                    // An Undo naming only an id may end a Like or Announce.
+                    if n == 0 {
+                        let undone =
+                            undo_reaction(data, &actor_url, None, &activity.object).await?;
+                        if undone == InboxOutcome::Unreacted {
+                            return Ok(undone);
+                        }
+                    }
+                    n
                 }
                 _ => return Ok(InboxOutcome::Ignored),
             };
@@ -266,8 +286,76 @@ async fn act_on(
             tracing::info!(actor = %remote.id, "remote actor updated");
             Ok(InboxOutcome::ActorUpdated)
         }
+        "Create" => {
+            let now = Utc::now();
+            let Some(mut mention) =
+                interactions::mention_of(&activity, &data.actor.id, &data.settings.base_url, now)
+            else {
+                return Ok(InboxOutcome::Ignored);
+            };
+            if let Some(note) = &mention.in_reply_to {
+                mention.story_id = store.story_of_note(note).await?;
+            }
+            store.insert_mention(&mention).await?;
+            // Logged for the operator; never answered.
+            tracing::info!(from = %actor_url, post = %mention.object_id, story = ?mention.story_id, "mentioned");
+            Ok(InboxOutcome::Mentioned)
+        }
+        "Like" | "Announce" => {
+            let Some((kind, note)) = interactions::reaction_of(&activity, &data.settings.base_url)
+            else {
+                return Ok(InboxOutcome::Ignored);
+            };
+            let Some(story) = store.story_of_note(&note).await? else {
+                return Ok(InboxOutcome::Ignored);
+            };
+            store
+                .insert_reaction(
+                    activity.id.as_str(),
+                    kind,
+                    actor_url.as_str(),
+                    &story,
+                    Utc::now(),
+                )
+                .await?;
+            tracing::info!(from = %actor_url, kind = kind.as_str(), story = %story, "reaction");
+            Ok(InboxOutcome::Reacted)
+        }
         _ => Ok(InboxOutcome::Ignored),
     }
+}
+
+/// `Undo{Like}` / `Undo{Announce}` (embedded, or named by id): removes the
+/// sender's own reaction, by its id, or by (kind, our Note) when the
+/// embedded activity has no id.
+async fn undo_reaction(
+    data: &Data<Arc<FedInner>>,
+    actor_url: &Url,
+    kind: Option<&str>,
+    obj: &Value,
+) -> Result<InboxOutcome, FediverseError> {
+    let kind = kind.and_then(ReactionKind::parse);
+    let id = object_id(obj);
+    let story = match obj.get("object").and_then(|o| object_id(o)) {
+        Some(note) => data.store.story_of_note(note).await?,
+        None => None,
+    };
+    let mut removed = data
+        .store
+        .remove_reaction(actor_url.as_str(), kind, id, story.as_deref())
+        .await?;
+    if removed == 0 && id.is_some() {
+        // An embedded Like whose id we never saw: match it by what it liked.
+        removed = data
+            .store
+            .remove_reaction(actor_url.as_str(), kind, None, story.as_deref())
+            .await?;
+    }
+    Ok(if removed > 0 {
+        InboxOutcome::Unreacted
+    } else {
+        InboxOutcome::Ignored
+    })
 }
 
 impl Fediverse {

@@ -24,6 +24,7 @@ pub mod actor;
 pub mod delivery;
 pub mod discovery;
 pub mod inbox;
+pub mod interactions;
 pub mod keys;
 pub mod note;
 pub mod rfc9421;
@@ -52,6 +53,11 @@ pub struct FediverseSettings {
     pub display_name: String,
     pub summary: String,
     pub icon_url: Option<Url>,
+    /// The avatar's media type, when known (`icon.mediaType`).
+    pub icon_media_type: Option<String>,
+    /// The profile header (`image`) and its media type.
+    pub image_url: Option<Url>,
+    pub image_media_type: Option<String>,
     pub profile_links: Vec<(String, Url)>,
     /// The actor key file lives here.
     pub data_dir: PathBuf,

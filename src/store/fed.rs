@@ -83,6 +83,11 @@ pub struct PreparedActivity {
     pub note: NoteRow,
     /// (instance URL, status JSON) for the Mastodon API channel.
     pub mastodon: Option<(String, String)>,
+    /// For an `Update`: the `Create` (id, JSON) of the edited Note, sent
+    /// instead when the story has no Note at all (it was never federated,
+    /// e.g. published while federation was off), so an edit always
+    /// reaches followers. A deleted (tombstoned) Note stays deleted.
+    pub create_fallback: Option<(String, String)>,
 }
 
 /// Which way a queued delivery leaves the building.
@@ -200,37 +205,45 @@ impl FedStore {
             // Never federated, or already deleted: nothing to tell followers.
             return Ok(0);
         }
-        if !Self::insert_activity_tx(
-            tx,
-            &p.activity_id,
-            kind,
-            Some(&p.object_id),
-            &p.activity_json,
-            now,
-        )
-        .await?
-        {
-            return Ok(0);
-        }
-        super::fault::point("activity: recorded");
-        match p.kind {
-            ActivityKind::Create => Self::upsert_note_tx(tx, &p.note).await?,
-            ActivityKind::Delete => {}
-            ActivityKind::Update => {
-                let updated = p.note.updated_at.unwrap_or(now);
-                if !Self::update_note_tx(tx, &p.note.story_id, &p.note.json, updated).await? {
-                    // No live Note to update (never federated, or deleted): send nothing.
-                    return Ok(0);
+        // An Update needs a live Note; without one it becomes the Note's
+        // Create (never federated), or nothing (deleted), said in the log.
+        let mut sent = (p.activity_id.as_str(), kind, p.activity_json.as_str());
+        if p.kind == ActivityKind::Update {
+            let updated = p.note.updated_at.unwrap_or(now);
+            if !Self::update_note_tx(tx, &p.note.story_id, &p.note.json, updated).await? {
+                let exists: Option<i64> =
+                    sqlx::query_scalar("SELECT 1 FROM fed_notes WHERE story_id = ?")
+                        .bind(&p.note.story_id)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                match (&p.create_fallback, exists) {
+                    (Some((create_id, create_json)), None) => {
+                        tracing::info!(story.id = %p.note.story_id, "edited story had no Note: sending its Create");
+                        Self::upsert_note_tx(tx, &p.note).await?;
+                        sent = (create_id.as_str(), "Create", create_json.as_str());
+                    }
+                    _ => {
+                        tracing::info!(story.id = %p.note.story_id, "edit not federated: the story's Note was deleted");
+                        return Ok(0);
+                    }
                 }
             }
         }
+        if !Self::insert_activity_tx(tx, sent.0, sent.1, Some(&p.object_id), sent.2, now).await? {
+            return Ok(0);
+        }
+        super::fault::point("activity: recorded");
+        if p.kind == ActivityKind::Create {
+            Self::upsert_note_tx(tx, &p.note).await?;
+        }
         super::fault::point("activity: note written");
-        let mut n = Self::enqueue_fanout_tx(tx, &p.activity_id, now).await?;
+        let activity_id = sent.0;
+        let mut n = Self::enqueue_fanout_tx(tx, activity_id, now).await?;
         super::fault::point("activity: deliveries queued");
         if let Some((target, payload)) = &p.mastodon {
             n += Self::enqueue_delivery_tx(
                 tx,
-                &p.activity_id,
+                activity_id,
                 Channel::MastodonApi,
                 target,
                 Some(payload),

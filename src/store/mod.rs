@@ -19,7 +19,9 @@ use crate::item::Item;
 mod fault;
 pub mod fed;
 pub mod labels;
+pub mod fed_interactions;
 pub mod queue;
+pub mod tags;
 
 /// Every migration of the crate, embedded; run by [`Store::open`].
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");

@@ -499,6 +499,57 @@ async fn dashboard_view(
         csrf: csrf_for(token),
         page,
         more,
+        fediverse: fediverse_view(state).await?,
+    })
+}
+
+/// Mentions (newest 50) and the reactions of the newest 20 published stories.
+async fn fediverse_view(
+    state: &WebState,
+) -> Result<crate::web::pages::FediverseActivityView, crate::store::StoreError> {
+    use crate::web::pages::{FediverseActivityView, MentionView, ReactedStoryView};
+    let fed = state.store.fed();
+    let entries = state.store.published_entries(20).await?;
+    let ids: Vec<String> = entries.iter().map(|e| e.entry.story_id.clone()).collect();
+    let reactions = fed.reactions_of(&ids).await?;
+    let mut mentions = Vec::new();
+    for m in fed.recent_mentions(50).await? {
+        let story = match &m.story_id {
+            Some(id) => Some((
+                id.clone(),
+                state
+                    .store
+                    .published_entry(id)
+                    .await?
+                    .map_or_else(|| id.clone(), |e| e.entry.title),
+            )),
+            None => None,
+        };
+        mentions.push(MentionView {
+            actor: m.actor_id,
+            received: m.received_at,
+            url: m.url,
+            content_html: m.content_html,
+            story,
+        });
+    }
+    Ok(FediverseActivityView {
+        mentions,
+        stories: entries
+            .into_iter()
+            .map(|e| {
+                let r = reactions
+                    .get(&e.entry.story_id)
+                    .copied()
+                    .unwrap_or_default();
+                ReactedStoryView {
+                    id: e.entry.story_id,
+                    title: e.entry.title,
+                    likes: r.likes,
+                    announces: r.announces,
+                }
+            })
+            .collect(),
     })
 }
 

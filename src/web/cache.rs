@@ -92,6 +92,20 @@ impl PageCache {
 }
 
 impl Hit {
+    /// A rendering that is not kept (e.g. one of the unbounded `/tags/<tag>`
+    /// feeds), answered with the same validators and 304s as a cached one.
+    pub fn uncached(rendered: Rendered) -> Self {
+        Hit(Arc::new(Entry {
+            generation: (0, 0),
+            at: Instant::now(),
+            etag: HeaderValue::from_str(&rendered.etag).ok(),
+            last_modified: rendered
+                .last_modified
+                .and_then(|t| HeaderValue::from_str(&httpdate::fmt_http_date(t.into())).ok()),
+            rendered: Arc::new(rendered),
+        }))
+    }
+
     pub fn rendered(&self) -> &Rendered {
         &self.0.rendered
     }

@@ -4,8 +4,10 @@ pub mod admin;
 pub mod cache;
 pub mod fediverse;
 pub mod pages;
+mod profile;
 pub mod serve;
 pub mod sessions;
+mod tags;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -91,8 +93,12 @@ pub fn router(state: WebState) -> Router {
         .route("/feed.json", get(|s, h| feed(s, h, FeedFormat::Json)))
         .route("/stories/{id}", get(story_page))
         .route("/feed.xsl", get(feed_stylesheet))
+        .route("/tags/{tag}", get(tags::tag_page))
+        .route("/tags/{tag}/feed.xml", get(tags::tag_feed))
+        .route("/tags/{tag}/feed.xsl", get(feed_stylesheet))
         .with_state(state.clone());
     router = router.merge(admin::router(state.clone()));
+    router = router.merge(profile::router(state.clone()));
     if let Some(f) = state.fediverse.clone() {
         router = router.merge(fediverse::router(f));
     }
@@ -204,6 +210,24 @@ async fn metrics(State(state): State<WebState>) -> Response {
             state.metrics.followers.set(n);
         }
         Err(e) => tracing::warn!(error = %e, "cannot count followers for /metrics"),
+    }
+    match fed.interaction_totals().await {
+        Ok((mentions, likes, announces)) => {
+            for (kind, n) in [
+                ("mention", mentions),
+                ("like", likes),
+                ("announce", announces),
+            ] {
+                state
+                    .metrics
+                    .interactions
+                    .get_or_create(&crate::metrics::KindLabel {
+                        kind: kind.to_string(),
+                    })
+                    .set(i64::try_from(n).unwrap_or(i64::MAX));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot count mentions and reactions for /metrics"),
     }
     (
         [(

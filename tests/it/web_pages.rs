@@ -122,6 +122,21 @@ fn admin_view() -> AdminView {
         csrf: "csrf\"><script>".into(),
         page: 0,
         more: false,
+        fediverse: feedwatch::web::pages::FediverseActivityView {
+            mentions: vec![feedwatch::web::pages::MentionView {
+                actor: format!("https://m.example/u/{XSS}"),
+                received: when(),
+                url: Some("javascript:alert(12)".into()),
+                content_html: format!("<p onclick=\"alert(13)\">hi {XSS}</p>"),
+                story: Some((format!("s{XSS}"), format!("T {XSS}"))),
+            }],
+            stories: vec![feedwatch::web::pages::ReactedStoryView {
+                id: format!("s{XSS}"),
+                title: format!("T {XSS}"),
+                likes: 2,
+                announces: 1,
+            }],
+        },
     }
 }
 

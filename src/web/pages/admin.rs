@@ -22,6 +22,7 @@ pub fn admin_page(site: &SiteInfo, view: &AdminView) -> String {
     body.push_str(&feeds_section(&view.feeds, &view.csrf));
     body.push_str(&items_section(view));
     body.push_str(&followers_section(view));
+    body.push_str(&super::fedi_admin::fediverse_section(&view.fediverse));
     document(
         site,
         &Head {

@@ -14,17 +14,21 @@
 //! in the browser should a later edit forget.
 
 pub mod admin;
+pub mod fedi_admin;
 pub mod html;
 pub mod playground;
 pub mod public;
 mod style;
+pub mod tags;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 pub use admin::{admin_page, login_page, message_page, source_key};
+pub use fedi_admin::{FediverseActivityView, MentionView, ReactedStoryView};
 pub use playground::playground_page;
 pub use public::{Paging, STORIES_PER_PAGE, index_page, index_page_paged, story_page};
+pub use tags::tag_page;
 
 /// What the whole site says about itself; the same on every page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,6 +136,9 @@ pub struct AdminView {
     pub page: u32,
     #[serde(default)]
     pub more: bool,
+    /// Mentions, and Likes and Boosts per story.
+    #[serde(default)]
+    pub fediverse: FediverseActivityView,
 }
 
 /// One story in the publication queue.

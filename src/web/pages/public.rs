@@ -182,7 +182,7 @@ pub(crate) fn story_href(story: &StoryView) -> String {
 /// One story in the front-page list. The card is interface text (English);
 /// the title and summary carry the story's own language. `h3` under the
 /// first page's "Latest stories" `h2`; `h2` under a later page's `h1`.
-fn story_card(story: &StoryView, first_page: bool) -> String {
+pub(crate) fn story_card(story: &StoryView, first_page: bool) -> String {
     let href = story_href(story);
     let h = if first_page { "h3" } else { "h2" };
     let mut out = String::new();
@@ -287,14 +287,19 @@ fn actions(story: &StoryView, with_permalink: bool) -> String {
     out
 }
 
-/// Hashtags as text: they are for the Fediverse post, not links to a
-/// particular server's tag page.
+/// Hashtags, each a link to our own `/tags/<tag>` page (as in the Notes).
 fn tags(hashtags: &[String]) -> String {
     let items: String = hashtags
         .iter()
         .map(|t| t.trim().trim_start_matches('#'))
         .filter(|t| !t.is_empty())
-        .map(|t| format!("<li>#{}</li>", escape_html(t)))
+        .map(|t| {
+            format!(
+                "<li><a href=\"{}\" rel=\"tag\">#{}</a></li>",
+                escape_html(&super::tags::tag_path(t)),
+                escape_html(t)
+            )
+        })
         .collect();
     if items.is_empty() {
         String::new()

@@ -1,0 +1,111 @@
+//! `/tags/<tag>`: the published stories carrying one hashtag, newest first,
+//! paged like the front page, with the tag's own RSS feed. The hashtag
+//! links in our Notes, feeds and pages all land here.
+
+use std::fmt::Write as _;
+
+use super::html::{Head, document, encode_component, escape_html};
+use super::public::{Paging, story_card};
+use super::{SiteInfo, StoryView};
+
+/// The site-local path of a tag's page, the tag percent-encoded.
+pub fn tag_path(tag: &str) -> String {
+    format!(
+        "/tags/{}",
+        encode_component(tag.trim().trim_start_matches('#'))
+    )
+}
+
+/// The page: heading `#tag`, the count, a link to the tag's feed, one page of stories.
+pub fn tag_page(
+    site: &SiteInfo,
+    tag: &str,
+    total: u64,
+    stories: &[StoryView],
+    paging: &Paging,
+) -> String {
+    let path = tag_path(tag);
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "<section aria-labelledby=\"tag-heading\"><h1 id=\"tag-heading\" data-testid=\"page-heading\">#{tag}</h1>\n\
+         <p class=\"lede\">{total} {noun} with this hashtag{page}. \
+         <a href=\"{path}/feed.xml\" type=\"application/rss+xml\" data-testid=\"tag-feed\">RSS feed of #{tag}</a></p>",
+        tag = escape_html(tag),
+        noun = if total == 1 { "story" } else { "stories" },
+        page = if paging.pages > 1 {
+            format!(", page {} of {}", paging.page, paging.pages)
+        } else {
+            String::new()
+        },
+        path = escape_html(&path),
+    );
+    body.push_str("<ol class=\"stories\">\n");
+    for story in stories {
+        body.push_str("<li>");
+        body.push_str(&story_card(story, false));
+        body.push_str("</li>\n");
+    }
+    body.push_str("</ol>\n");
+    body.push_str(&pager(&path, paging));
+    body.push_str("</section>\n");
+    let title = format!("#{tag} – {}", site.title);
+    document(
+        site,
+        &Head {
+            lang: "en",
+            title: &title,
+            public: true,
+            wide: false,
+        },
+        &body,
+    )
+}
+
+/// "← Newer" / "Older →" between a tag's pages; nothing when there is one.
+fn pager(path: &str, paging: &Paging) -> String {
+    if paging.pages <= 1 {
+        return String::new();
+    }
+    let path = escape_html(path);
+    let mut out = String::from(
+        "<nav class=\"pager\" aria-label=\"Older and newer stories\" data-testid=\"pager\">",
+    );
+    if paging.page > 1 {
+        let href = if paging.page == 2 {
+            path.clone()
+        } else {
+            format!("{path}?page={}", paging.page - 1)
+        };
+        let _ = write!(
+            out,
+            "<a class=\"button\" rel=\"prev\" href=\"{href}\" data-testid=\"newer\">← Newer stories</a>"
+        );
+    }
+    let _ = write!(
+        out,
+        "<span class=\"muted\">Page {} of {}</span>",
+        paging.page, paging.pages
+    );
+    if paging.page < paging.pages {
+        let _ = write!(
+            out,
+            "<a class=\"button\" rel=\"next\" href=\"{path}?page={}\" data-testid=\"older\">Older stories →</a>",
+            paging.page + 1
+        );
+    }
+    out.push_str("</nav>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_encoded() {
+        assert_eq!(tag_path("#Taiwan"), "/tags/Taiwan");
+        assert_eq!(tag_path("台灣"), "/tags/%E5%8F%B0%E7%81%A3");
+        assert_eq!(tag_path("a/b"), "/tags/a%2Fb");
+    }
+}
