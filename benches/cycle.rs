@@ -315,6 +315,12 @@ fn write_deployment(dir: &Path, urls: &[String]) {
         dir.join("feeds/topic-interpol-taiwan.md"),
     )
     .expect("copy profile");
+    // The shipped [topic] names its alias table too.
+    std::fs::copy(
+        root.join("feeds/aliases.toml"),
+        dir.join("feeds/aliases.toml"),
+    )
+    .expect("copy alias table");
     let mut sources = String::new();
     for (i, u) in urls.iter().enumerate() {
         sources.push_str(&format!(

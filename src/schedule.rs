@@ -24,8 +24,8 @@ use crate::parse::{ParseError, parse_feed};
 use crate::publish::story::Publisher;
 use crate::sources::FeedSource;
 use crate::store::{
-    Existing, FeedState, ItemRecord, PollOutcome, PollRecord, Publication, Store, StoreError,
-    StoryAssignment, UpsertCounts,
+    Existing, FeedState, ItemRecord, PollCommit, PollOutcome, PollRecord, Publication, Store,
+    StoreError, StoryAssignment, UpsertCounts,
 };
 
 /// What polling needs, shared by every task of a cycle.
@@ -161,14 +161,26 @@ impl Ingest {
         feed: &FeedSource,
         now: DateTime<Utc>,
     ) -> Result<PollReport, StoreError> {
-        // One snapshot of the live settings for the whole poll: a reload
-        // mid-poll never mixes two versions.
-        let live = self.live();
         let state = self
             .store
             .feed_state(feed.url.as_str())
             .await?
             .unwrap_or_default();
+        let prepared = self.prepare(feed, state, now).await?;
+        self.commit_one(feed, prepared, now).await
+    }
+
+    /// The network and CPU part of a poll (fetch, parse, match, article
+    /// pages): everything before the store is written.
+    async fn prepare(
+        &self,
+        feed: &FeedSource,
+        state: FeedState,
+        now: DateTime<Utc>,
+    ) -> Result<Prepared, StoreError> {
+        // One snapshot of the live settings for the whole poll: a reload
+        // mid-poll never mixes two versions.
+        let live = self.live();
         let validators = Validators {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
@@ -264,22 +276,39 @@ impl Ingest {
                 )
             }
         };
-        let item_count = items.len();
         // Article pages are fetched before taking the lock (network time must
         // not serialize the feeds), only for items that look like new stories;
         // they are cached, and the release of each story reads them there.
         self.cache_article_pages(&live, &items, now).await?;
+        Ok(Prepared {
+            live,
+            state,
+            record,
+            items,
+        })
+    }
+
+    /// Records one prepared poll in a transaction of its own (story
+    /// assignment under the commit lock when it has new stories).
+    async fn commit_one(
+        &self,
+        feed: &FeedSource,
+        prepared: Prepared,
+        now: DateTime<Utc>,
+    ) -> Result<PollReport, StoreError> {
+        let Prepared {
+            live,
+            state,
+            record,
+            items,
+        } = prepared;
+        let item_count = items.len();
         let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
         let existing = self.store.existing(&ids).await?;
         // Only new or edited items to publish need story assignment; a poll
         // without them (a 304, unchanged or off-topic items) neither takes
         // the commit lock nor touches the story index.
-        let needs_story = items.iter().any(|(i, d)| {
-            d.publish
-                && existing
-                    .get(&i.id)
-                    .is_none_or(|e| e.content_hash != i.content_hash)
-        });
+        let needs_story = needs_story(&items, &existing);
         let (counts, published) = if needs_story {
             let _serialized = self.commit_lock.lock().await;
             // Re-read under the lock: what an earlier commit stored counts.
@@ -307,6 +336,21 @@ impl Ingest {
         if needs_story {
             self.release(now).await?;
         }
+        Ok(self.finish(feed, &live, &state, &record, item_count, counts, published))
+    }
+
+    /// After a poll is committed: metrics, wake-ups, its log line and report.
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &self,
+        feed: &FeedSource,
+        live: &Live,
+        state: &FeedState,
+        record: &PollRecord,
+        item_count: usize,
+        counts: UpsertCounts,
+        published: usize,
+    ) -> PollReport {
         if published > 0 {
             self.metrics.items_published.inc_by(published as u64);
             info!(feed.url = %feed.url, stories = published, "stories updated");
@@ -328,15 +372,15 @@ impl Ingest {
                 "feed polled"
             );
         }
-        Ok(PollReport {
+        PollReport {
             feed_url: feed.url.to_string(),
             outcome: record.outcome,
             status: record.status,
-            error: record.error,
+            error: record.error.clone(),
             counts,
             items_in_feed: item_count,
             next_check_at: record.next_check_at,
-        })
+        }
     }
 
     /// Commits a poll's records with the publications they imply; returns
@@ -350,6 +394,26 @@ impl Ingest {
         existing: &HashMap<String, Existing>,
         now: DateTime<Utc>,
     ) -> Result<(UpsertCounts, usize), StoreError> {
+        let publications = self
+            .prepare_publications(live, feed, records, existing, now)
+            .await?;
+        let counts = self
+            .store
+            .commit_poll(feed.url.as_str(), record, records, &publications)
+            .await?;
+        Ok((counts, publications.len()))
+    }
+
+    /// The publications a poll's records imply (edits of published stories,
+    /// outlets joining one), read before its commit.
+    async fn prepare_publications(
+        &self,
+        live: &Live,
+        feed: &FeedSource,
+        records: &[ItemRecord],
+        existing: &HashMap<String, Existing>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Publication>, StoreError> {
         for r in records {
             if let Some(v) = &r.verdict {
                 tracing::debug!(feed.url = %feed.url, item.id = %r.item.id, publish = v.publish, score = v.score, reasons = %v.reasons, "item evaluated");
@@ -362,11 +426,7 @@ impl Ingest {
             .filter(|r| r.verdict.as_ref().is_some_and(|v| v.publish))
             .count();
         self.metrics.items_matched.inc_by(matched as u64);
-        let counts = self
-            .store
-            .commit_poll(feed.url.as_str(), record, records, &publications)
-            .await?;
-        Ok((counts, publications.len()))
+        Ok(publications)
     }
 
     async fn fetch_and_parse(
@@ -384,7 +444,10 @@ impl Ingest {
                 let topic = feed
                     .topic(&live.topic)
                     .map_err(|e| PollError::Rules(e.to_string()))?;
-                // Parsing and matching are CPU work; keep them off the I/O threads.
+                // Parsing and matching are CPU work; keep them off the I/O
+                // threads, and at most one per core at a time: the bodies
+                // waiting for a turn are bounded by the cycle's pipeline.
+                let _turn = parse_slots().acquire().await.ok();
                 let parsed = tokio::task::spawn_blocking(
                     move || -> Result<(Vec<Evaluated>, Option<u32>), ParseError> {
                         let parsed =
@@ -627,6 +690,16 @@ impl Ingest {
 
     /// [`Ingest::run_cycle`], calling `on_done` as each feed finishes
     /// (`run --once` draws its progress bar with it).
+    ///
+    /// A bounded pipeline: each due feed's task fetches (the fetcher bounds
+    /// the connections), then parses on a pool of one slot per core, and
+    /// hands the prepared poll to ONE writer (this future) through a bounded
+    /// queue. At most [`PIPELINE_SLOTS`] polls are between fetch and that
+    /// queue, so the bodies held in memory do not grow with the number of
+    /// feeds. The writer commits polls without new stories in batches (one
+    /// transaction, a SAVEPOINT per poll: each poll stays all-or-nothing);
+    /// a poll with new stories is committed on its own, under the commit
+    /// lock, after the batch before it.
     pub async fn run_cycle_with(
         &self,
         feeds: Vec<FeedSource>,
@@ -636,6 +709,8 @@ impl Ingest {
     ) -> Result<CycleReport, StoreError> {
         let mut set = JoinSet::new();
         let mut skipped = 0;
+        let (handoff, mut queue) = tokio::sync::mpsc::channel::<Handoff>(WRITER_QUEUE);
+        let slots = Arc::new(tokio::sync::Semaphore::new(PIPELINE_SLOTS));
         for feed in feeds {
             let Some(claim) = Claim::take(&self.in_flight, feed.url.as_str()) else {
                 tracing::debug!(feed.url = %feed.url, "previous poll still running; skipped");
@@ -644,6 +719,8 @@ impl Ingest {
             };
             let this = self.clone();
             let shutdown = shutdown.clone();
+            let handoff = handoff.clone();
+            let slots = slots.clone();
             let jitter_max = self.live().schedule.jitter;
             let delay = if jitter && !jitter_max.is_zero() {
                 rand::rng().random_range(Duration::ZERO..jitter_max)
@@ -653,57 +730,286 @@ impl Ingest {
             let span = info_span!("poll", feed.url = %feed.url);
             set.spawn(
                 async move {
-                    let _claim = claim;
                     tokio::select! {
-                        () = shutdown.cancelled() => return None,
+                        () = shutdown.cancelled() => return,
                         () = tokio::time::sleep(delay) => {}
                     }
-                    Some(this.poll_once(&feed, Utc::now()).await)
+                    // Held until the writer's queue takes the poll.
+                    let _slot = tokio::select! {
+                        () = shutdown.cancelled() => return,
+                        slot = slots.acquire_owned() => slot,
+                    };
+                    let now = Utc::now();
+                    let prepared = match this.store.feed_state(feed.url.as_str()).await {
+                        Ok(state) => this.prepare(&feed, state.unwrap_or_default(), now).await,
+                        Err(e) => Err(e),
+                    };
+                    let _ = handoff
+                        .send(Handoff {
+                            feed,
+                            claim,
+                            now,
+                            prepared,
+                        })
+                        .await;
                 }
                 .instrument(span),
             );
         }
-        let mut report = CycleReport {
-            skipped,
-            ..CycleReport::default()
+        drop(handoff);
+        let mut tally = Tally {
+            report: CycleReport {
+                skipped,
+                ..CycleReport::default()
+            },
+            first_store_error: None,
         };
-        let mut first_store_error = None;
-        while let Some(joined) = set.join_next().await {
-            on_done();
-            match joined {
-                Ok(Some(Ok(r))) => {
-                    if self.health.ok() {
-                        info!("the store answers again");
+        let mut batch: Vec<Staged> = Vec::new();
+        loop {
+            // Commit the batch as soon as nothing more is waiting: batches
+            // grow under load and stay small (quick) when polls trickle in.
+            let next = if batch.is_empty() {
+                queue.recv().await
+            } else {
+                match queue.try_recv() {
+                    Ok(h) => Some(h),
+                    Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                        self.flush(&mut batch, &mut tally, &on_done).await;
+                        continue;
                     }
-                    report.polled += 1;
-                    match r.outcome {
-                        PollOutcome::Ok => report.ok += 1,
-                        PollOutcome::NotModified => report.not_modified += 1,
-                        PollOutcome::Error => report.failed += 1,
-                    }
-                    report.inserted += r.counts.inserted;
-                    report.updated += r.counts.updated;
-                    report.reports.push(r);
+                    Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => None,
                 }
-                Ok(Some(Err(e))) => {
-                    let f = self.health.failed(&e.to_string(), Utc::now());
-                    if f.repeated {
-                        tracing::debug!(error = %e, failures = f.failures, "could not record a poll");
-                    } else {
-                        tracing::error!(error = %e, failures = f.failures, retry_in_secs = f.retry_in.as_secs(), "could not record a poll; the store is retried with backoff");
-                    }
-                    report.store_errors += 1;
-                    first_store_error.get_or_insert(e);
-                }
-                Ok(None) => {}
-                Err(e) => tracing::error!(error = %e, "poll task failed"),
+            };
+            let Some(h) = next else { break };
+            self.stage(h, &mut batch, &mut tally, &on_done).await;
+            if batch.len() >= WRITE_BATCH {
+                self.flush(&mut batch, &mut tally, &on_done).await;
             }
         }
-        match first_store_error {
-            Some(e) if report.polled == 0 => Err(e),
-            _ => Ok(report),
+        self.flush(&mut batch, &mut tally, &on_done).await;
+        while let Some(joined) = set.join_next().await {
+            if let Err(e) = joined {
+                on_done();
+                tracing::error!(error = %e, "poll task failed");
+            }
+        }
+        match tally.first_store_error {
+            Some(e) if tally.report.polled == 0 => Err(e),
+            _ => Ok(tally.report),
         }
     }
+
+    /// The writer's step for one prepared poll: into the batch when it
+    /// starts no story, else (after the batch before it) committed alone.
+    async fn stage(
+        &self,
+        h: Handoff,
+        batch: &mut Vec<Staged>,
+        tally: &mut Tally,
+        on_done: &impl Fn(),
+    ) {
+        let Handoff {
+            feed,
+            claim,
+            now,
+            prepared,
+        } = h;
+        let p = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                on_done();
+                return tally.add(&self.health, Err(e));
+            }
+        };
+        let ids: Vec<&str> = p.items.iter().map(|(i, _)| i.id.as_str()).collect();
+        let existing = match self.store.existing(&ids).await {
+            Ok(e) => e,
+            Err(e) => {
+                on_done();
+                return tally.add(&self.health, Err(e));
+            }
+        };
+        if needs_story(&p.items, &existing) {
+            // What the batch before it stores counts for its story.
+            self.flush(batch, tally, on_done).await;
+            let r = self.commit_one(&feed, p, now).await;
+            drop(claim);
+            on_done();
+            return tally.add(&self.health, r);
+        }
+        let Prepared {
+            live,
+            state,
+            record,
+            items,
+        } = p;
+        let item_count = items.len();
+        let (records, _) = dedupe::assign(items, &existing, &crate::matching::StoryIndex::new());
+        match self
+            .prepare_publications(&live, &feed, &records, &existing, now)
+            .await
+        {
+            Ok(publications) => batch.push(Staged {
+                feed,
+                _claim: claim,
+                live,
+                state,
+                record,
+                item_count,
+                records,
+                publications,
+            }),
+            Err(e) => {
+                on_done();
+                tally.add(&self.health, Err(e));
+            }
+        }
+    }
+
+    /// Commits the writer's batch in one transaction. If the batch itself
+    /// cannot commit, each of its polls is tried again in a transaction of
+    /// its own, so one bad poll costs only itself.
+    async fn flush(&self, batch: &mut Vec<Staged>, tally: &mut Tally, on_done: &impl Fn()) {
+        if batch.is_empty() {
+            return;
+        }
+        let staged = std::mem::take(batch);
+        let commits: Vec<PollCommit<'_>> = staged
+            .iter()
+            .map(|s| PollCommit {
+                feed_url: s.feed.url.as_str(),
+                record: &s.record,
+                items: &s.records,
+                publications: &s.publications,
+            })
+            .collect();
+        let results = match self.store.commit_polls(&commits).await {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(error = %e, polls = staged.len(), "batch commit failed; committing its polls one by one");
+                let mut one_by_one = Vec::with_capacity(commits.len());
+                for c in &commits {
+                    one_by_one.push(
+                        self.store
+                            .commit_poll(c.feed_url, c.record, c.items, c.publications)
+                            .await,
+                    );
+                }
+                one_by_one
+            }
+        };
+        drop(commits);
+        for (s, r) in staged.into_iter().zip(results) {
+            let r = r.map(|counts| {
+                self.finish(
+                    &s.feed,
+                    &s.live,
+                    &s.state,
+                    &s.record,
+                    s.item_count,
+                    counts,
+                    s.publications.len(),
+                )
+            });
+            drop(s);
+            on_done();
+            tally.add(&self.health, r);
+        }
+    }
+}
+
+/// Polls between their fetch and the writer's queue, at most (bodies held).
+pub const PIPELINE_SLOTS: usize = 32;
+/// Prepared polls waiting for the writer, at most.
+pub const WRITER_QUEUE: usize = 32;
+/// Polls committed in one transaction, at most.
+pub const WRITE_BATCH: usize = 64;
+
+/// The parse pool: one slot per core.
+fn parse_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        tokio::sync::Semaphore::new(
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
+        )
+    })
+}
+
+/// A poll fetched and parsed, not yet written.
+struct Prepared {
+    live: Live,
+    state: FeedState,
+    record: PollRecord,
+    items: Vec<Evaluated>,
+}
+
+/// What a feed's task hands to the writer.
+struct Handoff {
+    feed: FeedSource,
+    claim: Claim,
+    now: DateTime<Utc>,
+    prepared: Result<Prepared, StoreError>,
+}
+
+/// A poll in the writer's batch (its feed stays claimed until committed).
+struct Staged {
+    feed: FeedSource,
+    _claim: Claim,
+    live: Live,
+    state: FeedState,
+    record: PollRecord,
+    item_count: usize,
+    records: Vec<ItemRecord>,
+    publications: Vec<Publication>,
+}
+
+/// A cycle's totals as its polls finish.
+struct Tally {
+    report: CycleReport,
+    first_store_error: Option<StoreError>,
+}
+
+impl Tally {
+    fn add(&mut self, health: &crate::health::StoreHealth, r: Result<PollReport, StoreError>) {
+        match r {
+            Ok(r) => {
+                if health.ok() {
+                    info!("the store answers again");
+                }
+                self.report.polled += 1;
+                match r.outcome {
+                    PollOutcome::Ok => self.report.ok += 1,
+                    PollOutcome::NotModified => self.report.not_modified += 1,
+                    PollOutcome::Error => self.report.failed += 1,
+                }
+                self.report.inserted += r.counts.inserted;
+                self.report.updated += r.counts.updated;
+                self.report.reports.push(r);
+            }
+            Err(e) => {
+                let f = health.failed(&e.to_string(), Utc::now());
+                if f.repeated {
+                    tracing::debug!(error = %e, failures = f.failures, "could not record a poll");
+                } else {
+                    tracing::error!(error = %e, failures = f.failures, retry_in_secs = f.retry_in.as_secs(), "could not record a poll; the store is retried with backoff");
+                }
+                self.report.store_errors += 1;
+                self.first_store_error.get_or_insert(e);
+            }
+        }
+    }
+}
+
+/// Whether a poll has new or edited items to publish, which need story
+/// assignment (under the commit lock). A 304, unchanged or off-topic items
+/// do not.
+fn needs_story(items: &[Evaluated], existing: &HashMap<String, Existing>) -> bool {
+    items.iter().any(|(i, d)| {
+        d.publish
+            && existing
+                .get(&i.id)
+                .is_none_or(|e| e.content_hash != i.content_hash)
+    })
 }
 
 /// At most this many article pages are fetched in one poll.

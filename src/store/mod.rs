@@ -221,6 +221,15 @@ pub struct PublishedEntry {
     pub sources: Vec<(String, String)>,
 }
 
+/// One poll of a batch for [`Store::commit_polls`].
+#[derive(Debug, Clone, Copy)]
+pub struct PollCommit<'a> {
+    pub feed_url: &'a str,
+    pub record: &'a PollRecord,
+    pub items: &'a [ItemRecord],
+    pub publications: &'a [Publication],
+}
+
 /// What the store already holds for an item id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Existing {
@@ -296,7 +305,59 @@ impl Store {
         items: &[ItemRecord],
         publications: &[Publication],
     ) -> Result<UpsertCounts, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut conn = self.pool.acquire().await?;
+        let counts = self
+            .commit_poll_on(&mut conn, feed_url, record, items, publications)
+            .await?;
+        if counts.inserted + counts.updated > 0 || !publications.is_empty() {
+            self.bump_generation();
+        }
+        Ok(counts)
+    }
+
+    /// Records several polls in ONE transaction (the ingest writer's batch),
+    /// each poll inside its own SAVEPOINT: a poll that fails rolls back only
+    /// itself, and its result says why; the others are kept. If the batch's
+    /// own COMMIT fails, nothing of it is kept and that error is returned, so
+    /// a feed's validators are never saved without its items either way.
+    pub async fn commit_polls(
+        &self,
+        polls: &[PollCommit<'_>],
+    ) -> Result<Vec<Result<UpsertCounts, StoreError>>, StoreError> {
+        use sqlx::Connection;
+        let mut conn = self.pool.acquire().await?;
+        let mut batch = conn.begin().await?;
+        let mut out = Vec::with_capacity(polls.len());
+        let mut changed = false;
+        for p in polls {
+            let result = self
+                .commit_poll_on(&mut batch, p.feed_url, p.record, p.items, p.publications)
+                .await;
+            if let Ok(c) = &result {
+                changed |= c.inserted + c.updated > 0 || !p.publications.is_empty();
+            }
+            out.push(result);
+        }
+        batch.commit().await?;
+        if changed {
+            self.bump_generation();
+        }
+        Ok(out)
+    }
+
+    /// The statements of one poll, on `conn`: a transaction of its own, or a
+    /// SAVEPOINT when `conn` is already inside the writer's batch transaction
+    /// (sqlx nests `begin` as savepoints). Committed or rolled back whole.
+    async fn commit_poll_on(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        feed_url: &str,
+        record: &PollRecord,
+        items: &[ItemRecord],
+        publications: &[Publication],
+    ) -> Result<UpsertCounts, StoreError> {
+        use sqlx::Connection;
+        let mut tx = conn.begin().await?;
         fault::point("poll: begun");
         let failed = i64::from(record.outcome == PollOutcome::Error);
         let succeeded = record.outcome != PollOutcome::Error;
@@ -508,9 +569,6 @@ impl Store {
         fault::point("poll: before commit");
         tx.commit().await?;
         fault::point("poll: committed");
-        if counts.inserted + counts.updated > 0 || !publications.is_empty() {
-            self.bump_generation();
-        }
         Ok(counts)
     }
 

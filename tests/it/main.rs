@@ -33,6 +33,7 @@ mod operator_deploy;
 mod operator_labels;
 mod operator_reload;
 mod perf;
+mod perf_pipeline;
 mod publish_feeds;
 mod publish_gate;
 mod publish_pipeline;
