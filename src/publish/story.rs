@@ -62,7 +62,7 @@ impl Publisher {
             u.set_path(&path);
             u.to_string()
         };
-        let sources = vec![item.source.clone()];
+        let sources = vec![item.outlet.clone()];
         let post = compose_post(
             &PostInput {
                 title: &item.title,

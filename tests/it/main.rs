@@ -38,6 +38,8 @@ mod resilience;
 mod restart;
 mod sources_cli;
 mod stories;
+mod unattended_credit;
+mod unattended_soak;
 mod web_admin;
 mod web_browser;
 mod web_metrics;
