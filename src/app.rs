@@ -577,6 +577,13 @@ pub async fn run_daemon(
 ) -> Result<()> {
     let _lock = crate::lock::acquire(&config.storage.sqlite_path)?;
     let listener = bind(config.server.listen).await?;
+    // A database from before incremental auto-vacuum: converted once, here,
+    // while this daemon holds the lock and before it opens its pool.
+    if let Err(e) =
+        crate::store::Store::convert_to_incremental_vacuum(&config.storage.sqlite_path).await
+    {
+        tracing::warn!(error = %e, "cannot convert the database to auto_vacuum = INCREMENTAL now (is another feedwatch command using it?); tried again at the next start");
+    }
     let app = Arc::new(App::build(config).await?);
     let token = CancellationToken::new();
     {
@@ -704,6 +711,7 @@ fn log_cycle(report: &CycleReport) {
 async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
     let mut cycles = tokio::task::JoinSet::new();
     let mut sources_failing = false;
+    let mut last_maintenance: Option<chrono::DateTime<Utc>> = None;
     loop {
         while let Some(done) = cycles.try_join_next() {
             if let Err(e) = done {
@@ -756,6 +764,14 @@ async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
                 }
             }
         }
+        // Retention and SQLite maintenance: at most once an hour, on a tick.
+        let now = Utc::now();
+        if app.ingest.health.may_try(now)
+            && last_maintenance.is_none_or(|t| now - t >= MAINTENANCE_EVERY)
+        {
+            last_maintenance = Some(now);
+            maintain(&app.store, now, app.config.storage.retain).await;
+        }
         // The schedule in force now: a reload may have changed it.
         let schedule = app.ingest.live().schedule.cron.clone();
         let Some(next) = schedule.upcoming(Utc).next() else {
@@ -775,6 +791,40 @@ async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// How often the daemon prunes what `[storage] retain` no longer keeps and
+/// runs SQLite's maintenance (the first tick after start, then hourly).
+pub const MAINTENANCE_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// One retention + maintenance pass; a failure is logged and tried again at
+/// the next pass (the store may be busy or failing: the daemon goes on).
+pub async fn maintain(
+    store: &crate::store::Store,
+    now: chrono::DateTime<Utc>,
+    retain: std::time::Duration,
+) {
+    let started = std::time::Instant::now();
+    match store.maintain(now, retain).await {
+        Ok(r) if r == crate::store::retention::PruneReport::default() => {
+            tracing::debug!(
+                took_ms = started.elapsed().as_millis() as u64,
+                "store maintenance done: nothing to prune"
+            );
+        }
+        Ok(r) => info!(
+            deliveries = r.deliveries,
+            activities = r.activities,
+            items_emptied = r.items_emptied,
+            article_pages = r.article_pages,
+            inbox_seen = r.inbox_seen,
+            stale_queue = r.stale_queue,
+            pages_freed = r.pages_freed,
+            took_ms = started.elapsed().as_millis() as u64,
+            "store maintenance done"
+        ),
+        Err(e) => error!(error = %e, "store maintenance failed; tried again in an hour"),
+    }
 }
 
 /// One tick's polls, then the feed files and the summary line.

@@ -27,6 +27,11 @@ pub struct Item {
     pub feed_url: String,
     /// The source's display name.
     pub source: String,
+    /// The outlet credited in posts, pages and feeds (see [`credit`]): the
+    /// entry's own `<source>`, else the link's site, else `source` when the
+    /// link is on the feed's own site.
+    #[serde(default)]
+    pub outlet: String,
     /// The entry's own id (guid / atom:id) when it had one.
     pub guid: Option<String>,
     /// Canonical absolute link to the article.
@@ -101,10 +106,23 @@ pub fn normalize(
         link.as_deref(),
         &content_hash,
     );
+    let feed_home = feed
+        .links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .and_then(|l| source.url.join(&l.href).ok());
+    let outlet = credit(
+        entry.source.as_deref(),
+        link.as_deref(),
+        &source.url,
+        feed_home.as_ref(),
+        &source.name,
+    );
     Item {
         id: hash_hex(&[&key])[..32].to_string(),
         feed_url: source.url.to_string(),
         source: source.name.clone(),
+        outlet,
         guid,
         link,
         title,
@@ -135,6 +153,74 @@ fn author(entry: &feed_rs::model::Entry) -> String {
         }
     }
     names.join(", ").chars().take(MAX_AUTHOR_CHARS).collect()
+}
+
+/// The outlet to credit for an item:
+/// 1. the entry's own `<source>` (its name, or the site of its URL);
+/// 2. else, when the link is on the feed's own site (the feed URL's host or
+///    the feed's home page), the feed's configured name;
+/// 3. else the link's site name ([`site_name`]: `www.reuters.com` →
+///    `reuters.com`);
+/// 4. else (no usable link) the feed's configured name.
+///
+/// So an aggregator's name ("Google News") is never credited for another
+/// outlet's article.
+pub fn credit(
+    entry_source: Option<&str>,
+    link: Option<&str>,
+    feed_url: &Url,
+    feed_home: Option<&Url>,
+    feed_name: &str,
+) -> String {
+    if let Some(s) = entry_source.map(|s| html_to_text(s).trim().to_string()) {
+        if !s.is_empty() {
+            match Url::parse(&s) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                    if let Some(host) = u.host_str() {
+                        return site_name(host);
+                    }
+                }
+                _ => return truncate_chars(&s, 100),
+            }
+        }
+    }
+    let Some(host) = link
+        .and_then(|l| Url::parse(l).ok())
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    else {
+        return feed_name.to_string();
+    };
+    let own = std::iter::once(feed_url)
+        .chain(feed_home)
+        .filter_map(|u| u.host_str())
+        .any(|h| same_site(h, &host));
+    if own {
+        feed_name.to_string()
+    } else {
+        site_name(&host)
+    }
+}
+
+/// A host's site name: lower case, without a leading `www.`, `m.`, `amp.`
+/// or `mobile.` label (`www.reuters.com` → `reuters.com`).
+pub fn site_name(host: &str) -> String {
+    let mut h = host.trim_end_matches('.').to_ascii_lowercase();
+    for prefix in ["www.", "m.", "amp.", "mobile."] {
+        if let Some(rest) = h.strip_prefix(prefix) {
+            if rest.contains('.') {
+                h = rest.to_string();
+            }
+            break;
+        }
+    }
+    h
+}
+
+/// Whether two hosts are one site: equal site names, or one a subdomain of
+/// the other's (`rss.example.com` and `www.example.com`).
+fn same_site(a: &str, b: &str) -> bool {
+    let (a, b) = (site_name(a), site_name(b));
+    a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"))
 }
 
 fn categories(entry: &feed_rs::model::Entry) -> Vec<String> {
@@ -602,6 +688,69 @@ pub fn detect_lang(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credit_prefers_the_entry_source_then_the_link_site_then_the_feed_name() {
+        let gn = Url::parse("https://news.google.com/rss/search?q=x").unwrap();
+        let link = Some("https://news.google.com/rss/articles/abc");
+        // The item's own <source> wins, even for the aggregator's own links.
+        assert_eq!(
+            credit(Some("Reuters"), link, &gn, None, "Google News"),
+            "Reuters"
+        );
+        // A source given only as a URL: its site.
+        assert_eq!(
+            credit(
+                Some("https://www.reuters.com"),
+                link,
+                &gn,
+                None,
+                "Google News"
+            ),
+            "reuters.com"
+        );
+        // No <source>: the link's site, not the feed's name.
+        assert_eq!(
+            credit(
+                None,
+                Some("https://www.reuters.com/world/x"),
+                &gn,
+                None,
+                "Google News"
+            ),
+            "reuters.com"
+        );
+        // The feed's own site: its configured name.
+        let own = Url::parse("https://feeds.example.org/rss").unwrap();
+        let home = Url::parse("https://www.example.org/").unwrap();
+        assert_eq!(
+            credit(
+                None,
+                Some("https://www.example.org/a"),
+                &own,
+                Some(&home),
+                "Example News"
+            ),
+            "Example News"
+        );
+        assert_eq!(
+            credit(
+                None,
+                Some("https://example.org/a"),
+                &own,
+                None,
+                "Example News"
+            ),
+            "Example News"
+        );
+        // No link at all: the feed's name.
+        assert_eq!(
+            credit(None, None, &own, None, "Example News"),
+            "Example News"
+        );
+        assert_eq!(site_name("M.BBC.co.uk"), "bbc.co.uk");
+        assert_eq!(site_name("www.com"), "www.com");
+    }
 
     #[test]
     fn tracking_parameters_are_dropped() {

@@ -51,7 +51,7 @@ pub fn parse_feed(
     if looks_like_html(trimmed) {
         return Err(ParseError::HtmlPage);
     }
-    match guarded_parse(trimmed.as_bytes().to_vec(), base_uri) {
+    let parsed = match guarded_parse(trimmed.as_bytes().to_vec(), base_uri) {
         // feed-rs wants <rss version=…> and JSON Feed versions as URLs; real
         // feeds omit the one and write "1.1" for the other.
         Err(ParseError::Invalid(e)) => {
@@ -61,6 +61,78 @@ pub fn parse_feed(
             }
         }
         other => other,
+    };
+    parsed.map(|mut feed| {
+        fill_entry_sources(trimmed, &mut feed);
+        feed
+    })
+}
+
+/// feed-rs 3 has `Entry::source` but never fills it, so the per-item
+/// `<source>` (RSS `<source url=…>Name</source>`, which news aggregators
+/// such as Google News put on every item, and Atom `<source><title>`) is
+/// read here with the `rss` / `atom_syndication` parsers, in document order,
+/// and put in `Entry::source`: the outlet's name, else its URL. Only when
+/// the text has a `<source` at all and both parsers agree on the number of
+/// entries; otherwise the entries keep no source (credit falls back to the
+/// link's site, see `item::credit`).
+fn fill_entry_sources(text: &str, feed: &mut feed_rs::model::Feed) {
+    if !text.contains("<source") {
+        return;
+    }
+    let found: Vec<Option<String>> = match feed.feed_type {
+        feed_rs::model::FeedType::RSS2
+        | feed_rs::model::FeedType::RSS1
+        | feed_rs::model::FeedType::RSS0 => {
+            let Ok(channel) = rss::Channel::read_from(text.as_bytes()) else {
+                return;
+            };
+            channel
+                .items()
+                .iter()
+                .map(|i| {
+                    i.source().and_then(|s| {
+                        let name = s.title().map(str::trim).unwrap_or("");
+                        let pick = if name.is_empty() {
+                            s.url().trim()
+                        } else {
+                            name
+                        };
+                        Some(pick.to_string()).filter(|p| !p.is_empty())
+                    })
+                })
+                .collect()
+        }
+        feed_rs::model::FeedType::Atom => {
+            let Ok(atom) = atom_syndication::Feed::read_from(text.as_bytes()) else {
+                return;
+            };
+            atom.entries()
+                .iter()
+                .map(|e| {
+                    e.source().and_then(|s| {
+                        let name = s.title().value.trim();
+                        let url = s
+                            .links()
+                            .iter()
+                            .find(|l| l.rel() == "alternate")
+                            .map(|l| l.href().trim())
+                            .unwrap_or("");
+                        let pick = if name.is_empty() { url } else { name };
+                        Some(pick.to_string()).filter(|p| !p.is_empty())
+                    })
+                })
+                .collect()
+        }
+        feed_rs::model::FeedType::JSON => return,
+    };
+    if found.len() != feed.entries.len() {
+        return;
+    }
+    for (entry, source) in feed.entries.iter_mut().zip(found) {
+        if source.is_some() {
+            entry.source = source;
+        }
     }
 }
 

@@ -529,8 +529,8 @@ impl Ingest {
                 continue; // already in the story: an edit, not a new outlet
             }
             match joined.iter_mut().find(|(s, _)| s == story) {
-                Some((_, names)) => names.push(r.item.source.clone()),
-                None => joined.push((story.clone(), vec![r.item.source.clone()])),
+                Some((_, names)) => names.push(r.item.outlet.clone()),
+                None => joined.push((story.clone(), vec![r.item.outlet.clone()])),
             }
         }
         let mut out = Vec::new();

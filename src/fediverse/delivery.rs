@@ -368,26 +368,62 @@ impl Fediverse {
 
     /// Drains the queue until `shutdown` resolves: a pass whenever rows are
     /// queued (woken by publishers) or the earliest retry falls due.
+    ///
+    /// A failing pass (the store errs or is locked, or a pass panics) never
+    /// ends the worker: the first failure is logged at ERROR, repeats at
+    /// DEBUG, the recovery at INFO, and the next pass waits
+    /// [`store_backoff`] (1 s doubling to 60 s), deaf to wake-ups meanwhile.
     pub async fn run_delivery_worker(&self, shutdown: impl Future<Output = ()>) {
+        use futures_util::FutureExt;
         tokio::pin!(shutdown);
+        let mut failures: u32 = 0;
         loop {
-            if let Err(e) = self.deliver_once(Utc::now()).await {
-                tracing::error!(error = %e, "delivery pass failed");
-            }
-            let sleep_for = match self.inner.store.next_due_at().await {
-                Ok(Some(t)) => (t - Utc::now())
-                    .to_std()
-                    .unwrap_or_default()
-                    .min(Duration::from_secs(60)),
-                _ => Duration::from_secs(60),
+            let pass = std::panic::AssertUnwindSafe(self.deliver_once(Utc::now()))
+                .catch_unwind()
+                .await;
+            let error = match pass {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some("the delivery pass panicked".to_string()),
+            };
+            let sleep_for = match error {
+                Some(e) => {
+                    failures = failures.saturating_add(1);
+                    let wait = store_backoff(failures);
+                    if failures == 1 {
+                        tracing::error!(error = %e, retry_in_secs = wait.as_secs(), "delivery pass failed; retried with backoff");
+                    } else {
+                        tracing::debug!(error = %e, failures, retry_in_secs = wait.as_secs(), "delivery pass still fails");
+                    }
+                    wait
+                }
+                None => {
+                    if failures > 0 {
+                        tracing::info!(failures, "delivery passes work again");
+                    }
+                    failures = 0;
+                    match self.inner.store.next_due_at().await {
+                        Ok(Some(t)) => (t - Utc::now())
+                            .to_std()
+                            .unwrap_or_default()
+                            .min(Duration::from_secs(60)),
+                        _ => Duration::from_secs(60),
+                    }
+                }
             };
             tokio::select! {
                 () = &mut shutdown => return,
-                () = self.inner.wake.notified() => {}
+                () = self.inner.wake.notified(), if failures == 0 => {}
                 () = tokio::time::sleep(sleep_for.max(Duration::from_millis(50))) => {}
             }
         }
     }
+}
+
+/// The wait before the delivery worker's next pass after `failures` failed
+/// passes in a row: 1 s, 2 s, 4 s … at most 60 s.
+pub fn store_backoff(failures: u32) -> Duration {
+    Duration::from_secs(1u64 << failures.saturating_sub(1).min(6)).min(Duration::from_secs(60))
 }
 
 enum SendError {

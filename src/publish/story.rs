@@ -66,7 +66,7 @@ impl Publisher {
             u.to_string()
         };
         let sources = if outlets.is_empty() {
-            vec![item.source.clone()]
+            vec![item.outlet.clone()]
         } else {
             outlets.to_vec()
         };

@@ -11,7 +11,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
 use crate::item::Item;
@@ -22,6 +24,7 @@ pub mod labels;
 pub mod fed_interactions;
 pub mod queue;
 pub mod tags;
+pub mod retention;
 
 /// Every migration of the crate, embedded; run by [`Store::open`].
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
@@ -264,6 +267,10 @@ impl Store {
             // the failure that matters for a daemon; FULL only adds power-loss safety.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
+            // A new file gets incremental auto-vacuum before its first table,
+            // so retention can give pages back; an older file is converted
+            // once by the daemon's maintenance (store::retention).
+            .auto_vacuum(SqliteAutoVacuum::Incremental)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
@@ -409,13 +416,14 @@ impl Store {
             let changed = match &existing {
                 None => {
                     sqlx::query(
-                        "INSERT INTO items (id, feed_url, source, guid, link, title, summary, content, lang,
+                        "INSERT INTO items (id, feed_url, source, outlet, guid, link, title, summary, content, lang,
                                             published_at, updated_at, first_seen_at, content_hash, categories)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     )
                     .bind(&item.id)
                     .bind(&item.feed_url)
                     .bind(&item.source)
+                    .bind(Some(item.outlet.as_str()).filter(|o| !o.is_empty()))
                     .bind(&item.guid)
                     .bind(&item.link)
                     .bind(&item.title)
@@ -657,7 +665,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<(StoredItem, Option<StoredDecision>)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
+            "SELECT id, feed_url, source, outlet, guid, link, title, summary, content, lang, published_at,
                     updated_at, first_seen_at, content_hash, categories, revision, decision, score, reasons, story_id,
                     story_reasons, author
              FROM items ORDER BY published_at DESC, id LIMIT ?",
@@ -760,15 +768,16 @@ impl Store {
         for chunk in ids.chunks(500) {
             let placeholders = vec!["?"; chunk.len()].join(",");
             let sql = format!(
-                "SELECT story_id, source, link FROM items
+                "SELECT story_id, outlet, source, feed_url, link FROM items
                  WHERE story_id IN ({placeholders}) AND link IS NOT NULL
                  ORDER BY story_id, (id = story_id) DESC, first_seen_at, id"
             );
-            let mut q = sqlx::query_as::<_, (String, String, String)>(&sql);
+            let mut q = sqlx::query_as::<_, (String, Option<String>, String, String, String)>(&sql);
             for id in chunk {
                 q = q.bind(*id);
             }
-            for (story, name, link) in q.fetch_all(&self.pool).await? {
+            for (story, outlet, source, feed_url, link) in q.fetch_all(&self.pool).await? {
+                let name = stored_outlet(outlet, Some(&link), &feed_url, &source);
                 out.entry(story).or_default().push((name, link));
             }
         }
@@ -875,7 +884,7 @@ impl Store {
     /// Stored items, newest first.
     pub async fn recent_items(&self, limit: u32) -> Result<Vec<StoredItem>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
+            "SELECT id, feed_url, source, outlet, guid, link, title, summary, content, lang, published_at,
                     updated_at, first_seen_at, content_hash, categories, revision, author
              FROM items ORDER BY published_at DESC, id LIMIT ?",
         )
@@ -984,14 +993,36 @@ fn feed_entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedEntryRow, sqlx
     })
 }
 
+/// The outlet of a stored item; rows stored before outlets were (NULL) get
+/// the credit their link and feed give (no entry `<source>` is known).
+fn stored_outlet(
+    outlet: Option<String>,
+    link: Option<&str>,
+    feed_url: &str,
+    source: &str,
+) -> String {
+    match outlet.filter(|o| !o.is_empty()) {
+        Some(o) => o,
+        None => match url::Url::parse(feed_url) {
+            Ok(feed) => crate::item::credit(None, link, &feed, None, source),
+            Err(_) => source.to_string(),
+        },
+    }
+}
+
 fn stored_item_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredItem, sqlx::Error> {
+    let feed_url: String = r.try_get("feed_url")?;
+    let source: String = r.try_get("source")?;
+    let link: Option<String> = r.try_get("link")?;
+    let outlet = stored_outlet(r.try_get("outlet")?, link.as_deref(), &feed_url, &source);
     Ok(StoredItem {
         item: Item {
             id: r.try_get("id")?,
-            feed_url: r.try_get("feed_url")?,
-            source: r.try_get("source")?,
+            feed_url,
+            source,
+            outlet,
             guid: r.try_get("guid")?,
-            link: r.try_get("link")?,
+            link,
             title: r.try_get("title")?,
             summary: r.try_get("summary")?,
             content: r.try_get("content")?,

@@ -233,7 +233,7 @@ impl Store {
             QueueState::Stale => "q.stale_at DESC, q.story_id",
         };
         let rows: Vec<QueueRow> = sqlx::query_as(&format!(
-            "SELECT q.story_id, q.lead_date, q.queued_at, q.stale_at, i.title, i.source, i.link
+            "SELECT q.story_id, q.lead_date, q.queued_at, q.stale_at, i.title, COALESCE(i.outlet, i.source), i.link
              FROM publish_queue q LEFT JOIN items i ON i.id = q.story_id
              WHERE q.state = ? ORDER BY {order} LIMIT ?"
         ))
@@ -311,7 +311,7 @@ impl Store {
     /// One stored item by id.
     pub async fn stored_item(&self, id: &str) -> Result<Option<StoredItem>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, feed_url, source, guid, link, title, summary, content, lang, published_at,
+            "SELECT id, feed_url, source, outlet, guid, link, title, summary, content, lang, published_at,
                     updated_at, first_seen_at, content_hash, categories, revision
              FROM items WHERE id = ?",
         )

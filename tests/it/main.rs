@@ -47,6 +47,8 @@ mod sources_cli;
 mod stop_and_crash;
 mod stories;
 mod stories_updates;
+mod unattended_credit;
+mod unattended_soak;
 mod web_admin;
 mod web_browser;
 mod web_metrics;

@@ -86,10 +86,13 @@ fn scripts_and_languages_join_and_nomination_and_election_stay_apart() {
     assert_eq!(r["false_merges"], 0, "{r}");
 }
 
+/// An outlet's own feed: its home page is on the item's site, so the item
+/// is credited with the feed's configured name (issue 9 "Credit").
 fn one_item_feed(title: &str, link: &str, lead: &str) -> String {
     let date = (Utc::now() - chrono::Duration::hours(2)).to_rfc2822();
+    let home = url::Url::parse(link).unwrap().join("/").unwrap();
     format!(
-        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://o.example/</link><description>d</description><item><title>{title}</title><link>{link}</link><guid>{link}</guid><pubDate>{date}</pubDate><description>{lead}</description></item></channel></rss>"#
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>{home}</link><description>d</description><item><title>{title}</title><link>{link}</link><guid>{link}</guid><pubDate>{date}</pubDate><description>{lead}</description></item></channel></rss>"#
     )
 }
 

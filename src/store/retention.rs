@@ -1,0 +1,476 @@
+//! Retention and SQLite maintenance (issue 9 §4): what `[storage] retain`
+//! prunes, and the scheduled `PRAGMA optimize` / incremental vacuum.
+//!
+//! The daemon calls [`Store::maintain`] from its scheduler tick, at most once
+//! an hour (see `app::scheduler_loop`); `run --once` does not. Every
+//! statement here reads an index, never the whole of a table that grows with
+//! time (the soak test and `tests::prune_uses_indexes` hold that).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::{Store, StoreError, fed::ms};
+
+/// Pages handed back to the file system per maintenance pass at most, so one
+/// pass after a large prune stays short (4 KiB pages: 16 MiB a pass).
+const VACUUM_PAGES_PER_PASS: i64 = 4096;
+
+/// What one retention pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Finished deliveries removed: delivered, failed (refused) and dead.
+    pub deliveries: u64,
+    /// Outgoing activities removed (no delivery and no Note refers to them).
+    pub activities: u64,
+    /// Unpublished items whose text was dropped (identity kept).
+    pub items_emptied: u64,
+    /// Cached article pages removed.
+    pub article_pages: u64,
+    /// Handled inbox activity ids removed.
+    pub inbox_seen: u64,
+    /// Stale (never published) queue rows removed.
+    pub stale_queue: u64,
+    /// Pages the incremental vacuum gave back.
+    pub pages_freed: i64,
+}
+
+impl Store {
+    /// Prunes what is older than `retain` at `now`, in one transaction, then
+    /// runs SQLite's maintenance (`PRAGMA optimize`, an incremental vacuum of
+    /// at most [`VACUUM_PAGES_PER_PASS`] pages).
+    pub async fn maintain(
+        &self,
+        now: DateTime<Utc>,
+        retain: std::time::Duration,
+    ) -> Result<PruneReport, StoreError> {
+        let mut report = self.prune(now, retain).await?;
+        report.pages_freed = self.vacuum_step().await?;
+        sqlx::query("PRAGMA optimize").execute(&self.pool).await?;
+        Ok(report)
+    }
+
+    /// The retention pass alone (see [`PruneReport`] for what goes).
+    pub async fn prune(
+        &self,
+        now: DateTime<Utc>,
+        retain: std::time::Duration,
+    ) -> Result<PruneReport, StoreError> {
+        let cutoff = now - chrono::Duration::from_std(retain).unwrap_or(chrono::Duration::MAX);
+        let cutoff_ms = ms(cutoff);
+        let mut r = PruneReport::default();
+        let mut tx = self.pool.begin().await?;
+        r.deliveries = sqlx::query(
+            "DELETE FROM fed_deliveries
+             WHERE status IN ('delivered', 'failed', 'dead') AND created_at < ?",
+        )
+        .bind(cutoff_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        // An activity goes once nothing is left to send and it is older than
+        // retain; a Note's current Create stays (the outbox serves it).
+        r.activities = sqlx::query(
+            "DELETE FROM fed_activities
+             WHERE created_at < ?
+               AND NOT EXISTS (SELECT 1 FROM fed_deliveries d WHERE d.activity_id = fed_activities.id)
+               AND NOT EXISTS (SELECT 1 FROM fed_notes n WHERE n.create_id = fed_activities.id)",
+        )
+        .bind(cutoff_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        // Unpublished: not in a published story and not waiting to go out.
+        // The guid/link identity, content hash and decision stay, so the item
+        // is never new again; its text, explanation, reasons and fingerprint go.
+        r.items_emptied = sqlx::query(
+            "UPDATE items SET title = '', summary = '', content = '', explanation = NULL,
+                              reasons = CASE WHEN reasons IS NULL THEN NULL ELSE '' END,
+                              fingerprint = NULL, pruned_at = ?
+             WHERE pruned_at IS NULL AND first_seen_at < ?
+               AND (story_id IS NULL
+                    OR NOT EXISTS (SELECT 1 FROM feed_entries f WHERE f.story_id = items.story_id))
+               AND NOT EXISTS (SELECT 1 FROM publish_queue q
+                               WHERE q.story_id = items.id AND q.state = 'waiting')",
+        )
+        .bind(now)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        r.article_pages = sqlx::query("DELETE FROM article_pages WHERE fetched_at < ?")
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        r.inbox_seen = sqlx::query("DELETE FROM fed_inbox_seen WHERE received_at < ?")
+            .bind(cutoff_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        r.stale_queue =
+            sqlx::query("DELETE FROM publish_queue WHERE state = 'stale' AND stale_at < ?")
+                .bind(cutoff)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        tx.commit().await?;
+        Ok(r)
+    }
+
+    /// Converts the database file at `path`, made before feedwatch set
+    /// `auto_vacuum = INCREMENTAL` (new files get it at creation), with one
+    /// full `VACUUM`. The daemon calls this once at start-up, holding the
+    /// instance lock and before it opens its pool: SQLite can change the
+    /// mode only by a VACUUM outside WAL mode, and leaving WAL needs the only
+    /// connection. True when it converted; false when there was nothing to
+    /// do (no file yet, or already incremental). An error (another process,
+    /// such as `feedwatch feeds`, has the file open) leaves the file as it
+    /// was; the next start tries again.
+    pub async fn convert_to_incremental_vacuum(path: &std::path::Path) -> Result<bool, StoreError> {
+        use sqlx::Connection;
+        if !path.exists() {
+            return Ok(false);
+        }
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(path)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+        let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+            .fetch_one(&mut conn)
+            .await?;
+        if mode == 2 {
+            conn.close().await?;
+            return Ok(false);
+        }
+        let started = std::time::Instant::now();
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode = DELETE")
+            .fetch_one(&mut conn)
+            .await?;
+        let converted = async {
+            sqlx::query("PRAGMA auto_vacuum = INCREMENTAL")
+                .execute(&mut conn)
+                .await?;
+            sqlx::query("VACUUM").execute(&mut conn).await
+        }
+        .await;
+        if journal.eq_ignore_ascii_case("delete") {
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&mut conn)
+                .await?;
+        }
+        conn.close().await?;
+        converted?;
+        tracing::info!(
+            took_ms = started.elapsed().as_millis() as u64,
+            "database converted to auto_vacuum = INCREMENTAL (one full VACUUM)"
+        );
+        Ok(true)
+    }
+
+    /// SQLite's `auto_vacuum` mode: 0 none, 1 full, 2 incremental.
+    pub async fn auto_vacuum_mode(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("PRAGMA auto_vacuum")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    /// One incremental vacuum step; returns the pages freed. Nothing on a
+    /// database not (yet) in `auto_vacuum = INCREMENTAL` (see
+    /// [`Store::convert_to_incremental_vacuum`]).
+    async fn vacuum_step(&self) -> Result<i64, StoreError> {
+        if self.auto_vacuum_mode().await? != 2 {
+            return Ok(0);
+        }
+        let before: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+            .fetch_one(&self.pool)
+            .await?;
+        let mut conn = self.pool.acquire().await?;
+        sqlx::query(&format!(
+            "PRAGMA incremental_vacuum({VACUUM_PAGES_PER_PASS})"
+        ))
+        .execute(&mut *conn)
+        .await?;
+        let after: i64 = sqlx::query_scalar("PRAGMA freelist_count")
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok((before - after).max(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    const DAY: std::time::Duration = std::time::Duration::from_secs(86_400);
+
+    async fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).await.unwrap();
+        (dir, store)
+    }
+
+    async fn item(store: &Store, id: &str, seen: DateTime<Utc>, story: Option<&str>) {
+        sqlx::query(
+            "INSERT INTO items (id, feed_url, source, guid, link, title, summary, content, lang,
+                                published_at, updated_at, first_seen_at, content_hash, decision,
+                                explanation, story_id)
+             VALUES (?, 'https://f.example/rss', 'F', ?, ?, 'Title', 'Summary', 'Content', 'en',
+                     ?, ?, ?, 'hash', 'skip', '{}', ?)",
+        )
+        .bind(id)
+        .bind(format!("guid-{id}"))
+        .bind(format!("https://f.example/{id}"))
+        .bind(seen)
+        .bind(seen)
+        .bind(seen)
+        .bind(story)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    }
+
+    async fn delivery(store: &Store, activity: &str, status: &str, at: DateTime<Utc>) {
+        sqlx::query(
+            "INSERT INTO fed_activities (id, kind, json, created_at) VALUES (?, 'Create', '{}', ?)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(activity)
+        .bind(ms(at))
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO fed_deliveries (activity_id, channel, target, status, next_attempt_at, created_at)
+             VALUES (?, 'activitypub', ?, ?, ?, ?)",
+        )
+        .bind(activity)
+        .bind(format!("https://peer.example/{activity}/{status}"))
+        .bind(status)
+        .bind(ms(at))
+        .bind(ms(at))
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    }
+
+    async fn count(store: &Store, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&store.pool)
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_new_database_has_incremental_auto_vacuum() {
+        let (_d, store) = store().await;
+        assert_eq!(store.auto_vacuum_mode().await.unwrap(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_old_database_is_converted_once_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        // A file made the old way: WAL, tables before any auto_vacuum setting.
+        {
+            let store = Store::open(&path).await.unwrap();
+            sqlx::query("PRAGMA auto_vacuum = NONE")
+                .execute(&store.pool)
+                .await
+                .unwrap();
+            store.close().await;
+            let mut conn = sqlx::SqliteConnection::connect_with(
+                &sqlx::sqlite::SqliteConnectOptions::new().filename(&path),
+            )
+            .await
+            .unwrap();
+            sqlx::query("PRAGMA journal_mode = DELETE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query("PRAGMA auto_vacuum = NONE")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query("VACUUM").execute(&mut conn).await.unwrap();
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            conn.close().await.unwrap();
+        }
+        let store = Store::open(&path).await.unwrap();
+        assert_eq!(store.auto_vacuum_mode().await.unwrap(), 0, "the old kind");
+        // Maintenance on it works, without the incremental step.
+        assert_eq!(
+            store
+                .maintain(Utc::now(), 30 * DAY)
+                .await
+                .unwrap()
+                .pages_freed,
+            0
+        );
+        store.close().await;
+        assert!(Store::convert_to_incremental_vacuum(&path).await.unwrap());
+        assert!(
+            !Store::convert_to_incremental_vacuum(&path).await.unwrap(),
+            "once"
+        );
+        let store = Store::open(&path).await.unwrap();
+        assert_eq!(store.auto_vacuum_mode().await.unwrap(), 2);
+        let journal: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!(journal, "wal");
+    }
+
+    #[tokio::test]
+    async fn prune_drops_what_retain_no_longer_keeps_and_nothing_else() {
+        let (_d, store) = store().await;
+        let now = Utc::now();
+        let old = now - chrono::Duration::days(40);
+        let fresh = now - chrono::Duration::days(2);
+        // Items: old unpublished, old published (a story with an entry),
+        // old waiting in the queue, fresh unpublished.
+        item(&store, "old-skip", old, None).await;
+        item(&store, "old-pub", old, Some("old-pub")).await;
+        item(&store, "old-wait", old, None).await;
+        item(&store, "fresh", fresh, None).await;
+        sqlx::query(
+            "INSERT INTO feed_entries (story_id, title, summary, link, lang, hashtags, post_html,
+                                       post_text, published_at, updated_at)
+             VALUES ('old-pub', 'T', 'S', 'https://f.example/old-pub', 'en', '[]', '', '', ?, ?)",
+        )
+        .bind(old)
+        .bind(old)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO publish_queue (story_id, lead_date, queued_at) VALUES ('old-wait', ?, ?)",
+        )
+        .bind(old)
+        .bind(old)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        // Deliveries: old delivered and dead go; old pending and fresh stay.
+        delivery(&store, "a-old", "delivered", old).await;
+        delivery(&store, "a-old", "dead", old).await;
+        delivery(&store, "a-old", "failed", old).await;
+        delivery(&store, "a-old-pending", "pending", old).await;
+        delivery(&store, "a-fresh", "delivered", fresh).await;
+        for (url, at) in [
+            ("https://x.example/old", old),
+            ("https://x.example/new", fresh),
+        ] {
+            store
+                .save_article_page(url, at, Some(200), Some("text"))
+                .await
+                .unwrap();
+        }
+        for (id, at) in [("in-old", old), ("in-new", fresh)] {
+            store
+                .fed()
+                .claim_inbox_activity(id, "Follow", "https://peer.example/u", at)
+                .await
+                .unwrap();
+        }
+
+        let r = store.prune(now, 30 * DAY).await.unwrap();
+        assert_eq!(
+            r,
+            PruneReport {
+                deliveries: 3,
+                activities: 1,
+                items_emptied: 1,
+                article_pages: 1,
+                inbox_seen: 1,
+                stale_queue: 0,
+                pages_freed: 0,
+            }
+        );
+        // The emptied item keeps its identity, hash and decision.
+        let (title, guid, hash, decision, explanation): (String, String, String, String, Option<String>) =
+            sqlx::query_as(
+                "SELECT title, guid, content_hash, decision, explanation FROM items WHERE id = 'old-skip'",
+            )
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        assert_eq!((title.as_str(), guid.as_str()), ("", "guid-old-skip"));
+        assert_eq!(
+            (hash.as_str(), decision.as_str(), explanation),
+            ("hash", "skip", None)
+        );
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM items WHERE title = 'Title'").await,
+            3,
+            "published, waiting and fresh items keep their text"
+        );
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM fed_activities").await,
+            2,
+            "the pending one's and the fresh one's activities stay"
+        );
+        assert_eq!(
+            store.article_page("https://x.example/new").await.unwrap(),
+            Some(Some("text".into()))
+        );
+        assert_eq!(
+            store.article_page("https://x.example/old").await.unwrap(),
+            None
+        );
+        // A second pass finds nothing: emptied items are marked.
+        assert_eq!(
+            store.prune(now, 30 * DAY).await.unwrap(),
+            PruneReport::default()
+        );
+    }
+
+    /// The counters of /metrics and the dashboard and the retention pass
+    /// read indexes: no plan step walks a whole growing table.
+    #[tokio::test]
+    async fn counters_and_prune_use_indexes() {
+        let (_d, store) = store().await;
+        let plan = |sql: String| {
+            let pool = store.pool.clone();
+            async move {
+                let explain = format!("EXPLAIN QUERY PLAN {sql}");
+                let mut q = sqlx::query_as::<_, (i64, i64, i64, String)>(&explain);
+                for _ in 0..sql.matches('?').count() {
+                    q = q.bind(0i64);
+                }
+                let rows = q.fetch_all(&pool).await.unwrap();
+                rows.into_iter()
+                    .map(|r| r.3)
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            }
+        };
+        let checks = [
+            super::super::fed::DELIVERY_COUNT_SQL.to_string(),
+            "SELECT (SELECT COUNT(*) FROM publish_queue WHERE state = ?),
+                    (SELECT COUNT(*) FROM publish_queue WHERE state = ?)"
+                .to_string(),
+            "SELECT COUNT(*) FROM stories WHERE posted_at > ?".to_string(),
+            "DELETE FROM fed_deliveries WHERE status IN ('delivered', 'failed', 'dead') AND created_at < ?"
+                .to_string(),
+            "DELETE FROM article_pages WHERE fetched_at < ?".to_string(),
+            "DELETE FROM fed_inbox_seen WHERE received_at < ?".to_string(),
+            "SELECT id FROM items WHERE pruned_at IS NULL AND first_seen_at < ?".to_string(),
+        ];
+        for sql in checks {
+            let p = plan(sql.clone()).await;
+            // SEARCH (a range of an index) only: no SCAN, not even of a
+            // covering index, which would still walk every row.
+            let scans = p
+                .split(" | ")
+                .any(|step| step.starts_with("SCAN ") && step != "SCAN CONSTANT ROW");
+            assert!(!scans, "{sql}\n=> {p}");
+            assert!(p.contains("SEARCH "), "{sql}\n=> {p}");
+        }
+    }
+}
