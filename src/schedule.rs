@@ -1142,4 +1142,65 @@ mod tests {
         }
         assert!(d[9] <= 3600);
     }
+
+    #[test]
+    fn backoff_stays_within_ten_percent_and_the_cap() {
+        let c = cfg();
+        // The extremes of the jitter, with several seeds.
+        for seed in 0..50 {
+            let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+            let first = backoff(&c, 1, &mut rng).as_secs_f64();
+            assert!((54.0..=66.0).contains(&first), "{first}");
+            let third = backoff(&c, 3, &mut rng).as_secs_f64();
+            assert!((216.0..=264.0).contains(&third), "{third}");
+            let capped = backoff(&c, 40, &mut rng).as_secs_f64();
+            assert!((3240.0..=3600.0).contains(&capped), "{capped}");
+        }
+        // No failure yet counts as the first.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
+        assert!(backoff(&c, 0, &mut rng).as_secs() <= 66);
+    }
+
+    /// Issue 16: `due_feeds` is the one reader of the stored next checks.
+    #[test]
+    fn due_feeds_obeys_next_check_and_enabled() {
+        let now = Utc::now();
+        let url =
+            |n: &str| url::Url::parse(&format!("https://feeds.example/{n}.xml")).expect("url");
+        let feed = |n: &str, enabled: bool| FeedSource {
+            enabled,
+            ..FeedSource::new(url(n), n)
+        };
+        let state = |n: &str, next: Option<DateTime<Utc>>| FeedState {
+            url: url(n).to_string(),
+            next_check_at: next,
+            ..FeedState::default()
+        };
+        let feeds = [
+            feed("never-checked", true),
+            feed("no-next", true),
+            feed("past", true),
+            feed("exactly-now", true),
+            feed("future", true),
+            feed("disabled-due", false),
+        ];
+        let states = [
+            state("no-next", None),
+            state("past", Some(now - chrono::Duration::seconds(1))),
+            state("exactly-now", Some(now)),
+            state("future", Some(now + chrono::Duration::seconds(1))),
+            state("disabled-due", Some(now - chrono::Duration::hours(1))),
+        ];
+        let due: Vec<String> = due_feeds(&feeds, &states, now)
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(due, ["never-checked", "no-next", "past", "exactly-now"]);
+        // Another feed's state does not make a feed due or not due.
+        let other = [state("future", Some(now - chrono::Duration::hours(1)))];
+        let due = due_feeds(&[feed("past", true)], &other, now);
+        assert_eq!(due.len(), 1);
+        let due = due_feeds(&[feed("future", true)], &states, now);
+        assert!(due.is_empty());
+    }
 }

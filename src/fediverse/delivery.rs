@@ -447,3 +447,52 @@ fn revision_digest(note: &serde_json::Value) -> String {
     let hash = Sha256::digest(note.to_string().as_bytes());
     hash.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_the_base_up_to_the_cap_with_at_most_ten_percent_jitter() {
+        for _ in 0..50 {
+            for (attempts, base) in [
+                (0, BACKOFF_BASE),
+                (1, BACKOFF_BASE),
+                (2, BACKOFF_BASE * 2),
+                (3, BACKOFF_BASE * 4),
+                (1000, BACKOFF_MAX),
+            ] {
+                let d = backoff(attempts);
+                let want = base.min(BACKOFF_MAX);
+                assert!(
+                    d >= want && d <= want.mul_f64(1.1),
+                    "{attempts}: {d:?} vs {want:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn classify_sorts_answers_into_delivered_retry_gone_and_failed() {
+        let kind = |s: u16| match classify(s) {
+            Outcome::Delivered(x) => ("delivered", Some(x)),
+            Outcome::Retry(x, _) => ("retry", x),
+            Outcome::Gone(_) => ("gone", None),
+            Outcome::Failed(x, _) => ("failed", x),
+        };
+        assert_eq!(kind(200), ("delivered", Some(200)));
+        assert_eq!(kind(202), ("delivered", Some(202)));
+        assert_eq!(kind(299), ("delivered", Some(299)));
+        assert_eq!(kind(410), ("gone", None));
+        assert_eq!(kind(408), ("retry", Some(408)));
+        assert_eq!(kind(429), ("retry", Some(429)));
+        assert_eq!(kind(300), ("failed", Some(300)));
+        assert_eq!(kind(301), ("failed", Some(301)));
+        assert_eq!(kind(400), ("failed", Some(400)));
+        assert_eq!(kind(401), ("failed", Some(401)));
+        assert_eq!(kind(499), ("failed", Some(499)));
+        assert_eq!(kind(500), ("retry", Some(500)));
+        assert_eq!(kind(503), ("retry", Some(503)));
+        assert_eq!(kind(199), ("retry", Some(199)));
+    }
+}
