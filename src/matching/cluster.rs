@@ -568,4 +568,23 @@ mod tests {
         );
         assert!(!same_story(&a, &c));
     }
+
+    #[test]
+    fn a_person_named_in_both_chinese_reports_is_shared_evidence() {
+        // 李大維 is in no gazetteer: jieba's tags find him, in either script.
+        let a = fp(
+            "無法出席國際刑警組織大會 外長：失望",
+            "外交部長李大維表示，對國際刑警組織未邀請台灣出席在印尼峇里島舉行的第85屆大會感到失望，中國大陸打壓是很明顯的因素。",
+            "zh",
+        );
+        let b = fp(
+            "国际刑警组织大会 我国确定无法出席",
+            "11月7日在印尼登场的国际刑警组织大会，台湾确定无法出席；外交部长李大维说，主席与秘书长来函表示今年无法邀请我国以观察员身分参加。",
+            "zh",
+        );
+        let m = story_match(&a, &b);
+        assert!(m.shared_names.iter().any(|n| n == "李大维"), "{m:?}");
+        assert!(m.same, "{m:?}");
+        assert!(b.index_keys().iter().any(|k| k == "n:李大维"));
+    }
 }

@@ -36,8 +36,8 @@ impl Publisher {
         u
     }
 
-    /// `outlets`: every outlet of the story, the lead's first (empty: the
-    /// lead's only).
+    /// `outlets`: every outlet of the story (the lead's is put first in any
+    /// case; empty: the lead's only).
     fn draft(
         &self,
         item: &Item,
@@ -65,11 +65,10 @@ impl Publisher {
             u.set_path(&path);
             u.to_string()
         };
-        let sources = if outlets.is_empty() {
-            vec![item.outlet.clone()]
-        } else {
-            outlets.to_vec()
-        };
+        // The lead's outlet first, even when its item has no link (the
+        // store lists only linked items); compose_post drops repeats.
+        let mut sources = vec![item.outlet.clone()];
+        sources.extend(outlets.iter().cloned());
         let post = compose_post(
             &PostInput {
                 title: &item.title,
