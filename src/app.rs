@@ -319,6 +319,10 @@ fn restart_needed(old: &Config, new: &Config, federating: bool) -> Vec<String> {
             && (new.bot.display_name != old.bot.display_name || new.bot.summary != old.bot.summary),
         "the Fediverse profile (bot.display_name, bot.summary; the feeds and pages use them now)",
     );
+    // The actor's icon/image and the /avatar.<ext>, /header.<ext> routes
+    // are set at start-up (new bytes in the same file are served at once).
+    note(new.bot.avatar != old.bot.avatar, "bot.avatar");
+    note(new.bot.header != old.bot.header, "bot.header");
     note(
         new.federation.enabled != old.federation.enabled,
         "federation.enabled",

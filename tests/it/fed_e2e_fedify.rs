@@ -151,4 +151,42 @@ async fn fedify_peer_follows_and_receives_signed_create() {
         unverified.is_empty(),
         "unverified activities at the peer: {unverified:?}"
     );
+
+    // 5. The peer rotates its key, then Undoes its Follow signed with the
+    //    new key: the bot's cached key fails, it re-fetches the actor once,
+    //    verifies, and removes the follower.
+    let client = reqwest::Client::new();
+    let rotated = client
+        .post(format!("http://127.0.0.1:{peer_port}/_test/rotate"))
+        .send()
+        .await
+        .unwrap();
+    assert!(rotated.status().is_success());
+    let undo = client
+        .post({
+            let mut u =
+                url::Url::parse(&format!("http://127.0.0.1:{peer_port}/_test/undo")).unwrap();
+            u.query_pairs_mut()
+                .append_pair("target", app.fed.actor_id().as_str());
+            u
+        })
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        undo.status().is_success(),
+        "undo failed: {}",
+        undo.text().await.unwrap()
+    );
+    eventually(
+        30,
+        "the bot to drop the Fedify follower after its key rotation",
+        || {
+            let store = store.clone();
+            let pa = peer_actor.clone();
+            async move { (!store.is_follower(&pa).await.unwrap()).then_some(()) }
+        },
+    )
+    .await;
+    assert_eq!(store.follower_count().await.unwrap(), 0);
 }

@@ -4,6 +4,12 @@
 // It serves one actor `peer` at http://localhost:<port>/users/peer with an
 // in-memory KV store and an in-process queue, and exposes a tiny control API:
 //   POST /_test/follow?target=<actor url>  -> the peer follows that actor
+//   POST /_test/rotate                     -> the peer replaces its key pairs
+//                                             (same key ids, new keys), as a
+//                                             server rotating its keys does
+//   POST /_test/undo?target=<actor url>    -> the peer Undoes its last Follow
+//                                             (embedded), signed with its
+//                                             current keys
 //   GET  /_test/received                   -> JSON list of received activities
 // Activities reach `verified` only through Fedify's inbox listeners, which run
 // after Fedify has verified the HTTP signature (and Digest) against the
@@ -19,7 +25,7 @@ import {
   InProcessMessageQueue,
   MemoryKvStore,
 } from "@fedify/fedify";
-import { Activity, Endpoints, Follow, Person } from "@fedify/vocab";
+import { Activity, Endpoints, Follow, Person, Undo } from "@fedify/vocab";
 
 // Node 20 has no global `navigator` (Node 21+ does); Fedify 2.3 reads
 // `navigator.userAgent` when signing. This shim is the "runs on Node 20" part.
@@ -28,6 +34,14 @@ globalThis.navigator ??= { userAgent: `Node.js/${process.version}` };
 const requestedPort = Number(process.argv[2] ?? process.env.PEER_PORT ?? 0);
 const received = [];
 let keyPairs = null;
+let lastFollow = null;
+
+async function newKeyPairs() {
+  return [
+    await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
+    await generateCryptoKeyPair("Ed25519"),
+  ];
+}
 
 const federation = createFederation({
   kv: new MemoryKvStore(),
@@ -52,12 +66,7 @@ federation
   })
   .setKeyPairsDispatcher(async (_ctx, identifier) => {
     if (identifier !== "peer") return [];
-    if (keyPairs == null) {
-      keyPairs = [
-        await generateCryptoKeyPair("RSASSA-PKCS1-v1_5"),
-        await generateCryptoKeyPair("Ed25519"),
-      ];
-    }
+    if (keyPairs == null) keyPairs = await newKeyPairs();
     return keyPairs;
   });
 
@@ -134,12 +143,27 @@ const server = http.createServer(async (req, res) => {
       const bot = await ctx.lookupObject(target);
       if (bot == null) return json(res, 502, { error: `cannot look up ${target}` });
       const followId = new URL(`/follows/${crypto.randomUUID()}`, ctx.getActorUri("peer"));
+      lastFollow = new Follow({ id: followId, actor: ctx.getActorUri("peer"), object: bot.id });
+      await ctx.sendActivity({ identifier: "peer" }, bot, lastFollow);
+      return json(res, 200, { follow: followId.href, bot: bot.id?.href });
+    }
+    if (url.pathname === "/_test/rotate" && req.method === "POST") {
+      keyPairs = await newKeyPairs();
+      return json(res, 200, { rotated: true });
+    }
+    if (url.pathname === "/_test/undo" && req.method === "POST") {
+      if (lastFollow == null) return json(res, 409, { error: "no Follow to undo" });
+      const target = url.searchParams.get("target");
+      const ctx = federation.createContext(new URL(`http://localhost:${port}/`), undefined);
+      const bot = await ctx.lookupObject(target);
+      if (bot == null) return json(res, 502, { error: `cannot look up ${target}` });
+      const undoId = new URL(`/undos/${crypto.randomUUID()}`, ctx.getActorUri("peer"));
       await ctx.sendActivity(
         { identifier: "peer" },
         bot,
-        new Follow({ id: followId, actor: ctx.getActorUri("peer"), object: bot.id }),
+        new Undo({ id: undoId, actor: ctx.getActorUri("peer"), object: lastFollow }),
       );
-      return json(res, 200, { follow: followId.href, bot: bot.id?.href });
+      return json(res, 200, { undo: undoId.href });
     }
     const body = await readBody(req);
     const response = await federation.fetch(toRequest(req, body, port), {
