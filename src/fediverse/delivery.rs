@@ -428,3 +428,15 @@ fn classify(status: u16) -> Outcome {
         _ => Outcome::Retry(Some(status), format!("HTTP {status}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_worker_backs_off_from_1_s_doubling_to_60_s() {
+        let waits: Vec<u64> = (1..=9).map(|n| store_backoff(n).as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(store_backoff(u32::MAX).as_secs(), 60);
+    }
+}
