@@ -716,6 +716,7 @@ async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
     let mut cycles = tokio::task::JoinSet::new();
     let mut sources_failing = false;
     let mut last_maintenance: Option<chrono::DateTime<Utc>> = None;
+    let mut last_full_vacuum = Utc::now();
     loop {
         while let Some(done) = cycles.try_join_next() {
             if let Err(e) = done {
@@ -774,7 +775,11 @@ async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
             && last_maintenance.is_none_or(|t| now - t >= MAINTENANCE_EVERY)
         {
             last_maintenance = Some(now);
-            maintain(&app.store, now, app.config.storage.retain).await;
+            let full = now - last_full_vacuum >= FULL_VACUUM_EVERY;
+            if full {
+                last_full_vacuum = now;
+            }
+            maintain(&app.store, now, app.config.storage.retain, full).await;
         }
         // The schedule in force now: a reload may have changed it.
         let schedule = app.ingest.live().schedule.cron.clone();
@@ -801,15 +806,21 @@ async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
 /// runs SQLite's maintenance (the first tick after start, then hourly).
 pub const MAINTENANCE_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
+/// How often (counted from the daemon's start) maintenance runs a full
+/// `VACUUM` instead of the incremental step, to repack the pages emptied
+/// items leave half-filled.
+pub const FULL_VACUUM_EVERY: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
 /// One retention + maintenance pass; a failure is logged and tried again at
 /// the next pass (the store may be busy or failing: the daemon goes on).
 pub async fn maintain(
     store: &crate::store::Store,
     now: chrono::DateTime<Utc>,
     retain: std::time::Duration,
+    full_vacuum: bool,
 ) {
     let started = std::time::Instant::now();
-    match store.maintain(now, retain).await {
+    match store.maintain(now, retain, full_vacuum).await {
         Ok(r) if r == crate::store::retention::PruneReport::default() => {
             tracing::debug!(
                 took_ms = started.elapsed().as_millis() as u64,
@@ -824,6 +835,7 @@ pub async fn maintain(
             inbox_seen = r.inbox_seen,
             stale_queue = r.stale_queue,
             pages_freed = r.pages_freed,
+            full_vacuum,
             took_ms = started.elapsed().as_millis() as u64,
             "store maintenance done"
         ),

@@ -495,4 +495,11 @@ mod tests {
         assert_eq!(kind(503), ("retry", Some(503)));
         assert_eq!(kind(199), ("retry", Some(199)));
     }
+
+    #[test]
+    fn the_worker_backs_off_from_1_s_doubling_to_60_s() {
+        let waits: Vec<u64> = (1..=9).map(|n| store_backoff(n).as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(store_backoff(u32::MAX).as_secs(), 60);
+    }
 }
