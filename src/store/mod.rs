@@ -20,11 +20,11 @@ use crate::item::Item;
 
 mod fault;
 pub mod fed;
-pub mod labels;
 pub mod fed_interactions;
+pub mod labels;
 pub mod queue;
-pub mod tags;
 pub mod retention;
+pub mod tags;
 
 /// Every migration of the crate, embedded; run by [`Store::open`].
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");

@@ -284,14 +284,17 @@ async fn sigkill_mid_cycle_loses_nothing_and_posts_nothing_twice() {
                 first_log()
             );
         }
+        // Read-only and without migrating: `Store::open` would run the
+        // migrations alongside the child's own, and they take no lock.
         if env.db_path.exists() {
-            if let Ok(store) = Store::open(&env.db_path).await {
-                let n = store
-                    .published_entries(500)
+            use sqlx::Connection;
+            let url = format!("sqlite://{}?mode=ro", env.db_path.display());
+            if let Ok(mut conn) = sqlx::SqliteConnection::connect(&url).await {
+                let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feed_entries")
+                    .fetch_one(&mut conn)
                     .await
-                    .map(|e| e.len())
                     .unwrap_or(0);
-                store.close().await;
+                let _ = conn.close().await;
                 if n > 0 {
                     break;
                 }
