@@ -40,6 +40,7 @@ pub fn router(state: WebState) -> Router {
         .route("/admin/reload", post(reload))
         .route("/admin/sources/check", post(check_source))
         .route("/admin/sources/enabled", post(set_source_enabled))
+        .route("/admin/items/label", post(label_item))
         .route("/admin/playground", get(playground))
         .route("/admin/playground/preview", post(preview))
         .route("/admin/playground/apply", post(apply))
@@ -356,6 +357,62 @@ async fn set_source_enabled(
     }
 }
 
+#[derive(Deserialize)]
+struct LabelForm {
+    csrf: String,
+    item: String,
+    label: u8,
+}
+
+/// A dashboard label button: records the operator's label of one stored
+/// item (with who and when), then back to the dashboard.
+async fn label_item(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<LabelForm>,
+) -> Response {
+    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
+        return *r;
+    }
+    if form.label > 2 {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(pages::message_page(
+                &state.site(),
+                422,
+                "No such label",
+                "A label is 0 (not relevant), 1 (related) or 2 (relevant).",
+            )),
+        )
+            .into_response();
+    }
+    let by = who(&headers);
+    match state
+        .store
+        .set_label(&form.item, form.label, &by, chrono::Utc::now())
+        .await
+    {
+        Ok(true) => {
+            tracing::info!(who = %by, item = %form.item, label = form.label, "admin action: item labelled");
+            Redirect::to("/admin#items").into_response()
+        }
+        Ok(false) => (
+            StatusCode::NOT_FOUND,
+            Html(pages::message_page(
+                &state.site(),
+                404,
+                "No such item",
+                "That item is not stored (any more).",
+            )),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a label");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+        }
+    }
+}
+
 fn not_a_source(state: &WebState) -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -449,6 +506,14 @@ async fn dashboard_view(
         .collect();
     let more = matching.len() > RECENT_ITEMS as usize;
     matching.truncate(RECENT_ITEMS as usize);
+    let ids: Vec<&str> = matching.iter().map(|(i, _)| i.item.id.as_str()).collect();
+    let labels = state
+        .store
+        .labels_of(&ids)
+        .await?
+        .into_iter()
+        .map(|(id, l)| (id, l.label))
+        .collect();
     let items = matching
         .into_iter()
         .map(|(i, d)| ItemView {
@@ -497,6 +562,7 @@ async fn dashboard_view(
         },
         publish_queue,
         csrf: csrf_for(token),
+        labels,
         page,
         more,
     })

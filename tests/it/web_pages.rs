@@ -122,6 +122,7 @@ fn admin_view() -> AdminView {
         csrf: "csrf\"><script>".into(),
         page: 0,
         more: false,
+        labels: [("a".to_string(), 2u8)].into_iter().collect(),
     }
 }
 
@@ -384,6 +385,20 @@ fn admin_renders_health_filters_queue_and_followers() {
     assert!(html.contains("Followers (1)"));
     assert!(html.contains("href=\"/admin/playground\""));
     assert!(html.contains("name=\"csrf\" value=\"csrf&quot;&gt;&lt;script&gt;\""));
+    // Every item has the three label buttons; item a's label (2) is pressed.
+    assert_eq!(html.matches("action=\"/admin/items/label\"").count(), 2);
+    assert!(html.contains("data-label=\"2\""));
+    assert!(
+        html.contains(
+            "value=\"2\" aria-pressed=\"true\" data-testid=\"label-2\">relevant</button>"
+        )
+    );
+    assert_eq!(html.matches("aria-pressed=\"true\"").count(), 1);
+    assert_eq!(
+        html.matches("data-testid=\"label-0\">not relevant</button>")
+            .count(),
+        2
+    );
 }
 
 #[test]

@@ -132,6 +132,9 @@ pub struct AdminView {
     pub page: u32,
     #[serde(default)]
     pub more: bool,
+    /// The operator's latest label of listed items (item id → 0, 1 or 2).
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, u8>,
 }
 
 /// One story in the publication queue.
