@@ -652,6 +652,7 @@ async fn playground(State(state): State<WebState>, headers: HeaderMap) -> Respon
         applied: false,
         csrf: csrf_for(&token),
         warnings: Vec::new(),
+        labelled: None,
     };
     Html(pages::playground_page(&state.site(), &view)).into_response()
 }
@@ -664,11 +665,16 @@ struct PlaygroundForm {
     csrf: String,
 }
 
+/// A preview: the changed rows, how many are unchanged, and the figures on
+/// the labelled items before and after the edit.
+type Preview = (
+    Vec<PreviewRow>,
+    usize,
+    (crate::matching::EvalReport, crate::matching::EvalReport),
+);
+
 /// The items whose decision the edited topic would change, as view rows.
-async fn preview_rows(
-    state: &WebState,
-    form: &PlaygroundForm,
-) -> Result<(Vec<PreviewRow>, usize), String> {
+async fn preview_rows(state: &WebState, form: &PlaygroundForm) -> Result<Preview, String> {
     let cfg = state.reloader.config();
     if !(0.0..=1.0).contains(&form.threshold) {
         return Err(format!("threshold {} is outside 0..1", form.threshold));
@@ -676,10 +682,19 @@ async fn preview_rows(
     let topic = config::compile_topic_text(&cfg.file, &form.topic, Some(form.threshold))?;
     let feeds = crate::sources::load(&cfg.sources.path).unwrap_or_default();
     let n = form.n.clamp(1, 5000);
-    let (total, changes) =
-        crate::tune::replay_changes(&state.store, &std::sync::Arc::new(topic), &feeds, n)
+    let topic = std::sync::Arc::new(topic);
+    let (total, changes) = crate::tune::replay_changes(&state.store, &topic, &feeds, n)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let mut figures = Vec::new();
+    for t in [&cfg.topic, &topic] {
+        let rows = crate::tune::stored_eval_rows(&state.store, t, &feeds)
             .await
             .map_err(|e| format!("{e:#}"))?;
+        figures.push(crate::matching::evaluate_rows(&rows));
+    }
+    let after = figures.pop().unwrap_or_default();
+    let before = figures.pop().unwrap_or_default();
     let unchanged = total - changes.len();
     let rows = changes
         .into_iter()
@@ -702,7 +717,7 @@ async fn preview_rows(
             after_reasons: c.reasons,
         })
         .collect();
-    Ok((rows, unchanged))
+    Ok((rows, unchanged, (before, after)))
 }
 
 async fn preview(
@@ -714,9 +729,9 @@ async fn preview(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    let (preview, unchanged, error) = match preview_rows(&state, &form).await {
-        Ok((rows, unchanged)) => (Some(rows), unchanged, None),
-        Err(e) => (None, 0, Some(e)),
+    let (preview, unchanged, labelled, error) = match preview_rows(&state, &form).await {
+        Ok((rows, unchanged, figures)) => (Some(rows), unchanged, Some(figures), None),
+        Err(e) => (None, 0, None, Some(e)),
     };
     let view = PlaygroundView {
         warnings: config::topic_text_warnings(&form.topic),
@@ -728,6 +743,7 @@ async fn preview(
         error,
         applied: false,
         csrf: csrf_for(&token),
+        labelled,
     };
     Html(pages::playground_page(&state.site(), &view)).into_response()
 }
@@ -767,6 +783,7 @@ async fn apply(
         error: result.err(),
         csrf: csrf_for(&token),
         warnings: Vec::new(),
+        labelled: None,
     };
     Html(pages::playground_page(&state.site(), &view)).into_response()
 }

@@ -354,6 +354,9 @@ async fn dashboard_label_buttons_and_playground_warning() {
     };
     let clean = preview(topic.clone()).await.unwrap().text().await.unwrap();
     assert!(!clean.contains("data-testid=\"playground-warnings\""));
+    // Beside the rows: the figures on the one labelled item, before and after.
+    assert!(clean.contains("data-testid=\"labelled-figures\" data-labelled=\"1\""));
+    assert!(clean.contains("data-testid=\"figure-precision\""));
     let misleading = topic.replace("\"@taiwan @interpol\"", "\"title:DEA or title:FBI\"");
     assert_ne!(
         misleading, topic,

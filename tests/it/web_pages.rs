@@ -161,6 +161,20 @@ fn playground_view() -> PlaygroundView {
         warnings: vec![format!(
             "rule `x`: column 3: `or` is matched as a word here; write OR {XSS}"
         )],
+        labelled: Some((
+            feedwatch::matching::evaluate_rows(&[feedwatch::matching::EvalRow {
+                id: "a".into(),
+                label: 2,
+                published: false,
+                reasons: String::new(),
+            }]),
+            feedwatch::matching::evaluate_rows(&[feedwatch::matching::EvalRow {
+                id: "a".into(),
+                label: 2,
+                published: true,
+                reasons: String::new(),
+            }]),
+        )),
     }
 }
 
@@ -446,6 +460,13 @@ fn playground_preview_shows_changes_and_apply() {
     assert!(html.contains("data-testid=\"playground-topic\">\n\n[topic]"));
     assert!(html.contains("&lt;/textarea&gt;&lt;script&gt;"));
     assert!(!html.contains("data-testid=\"playground-error\""));
+    // Precision and recall on the labelled items, before and after.
+    assert!(html.contains("data-labelled=\"1\""));
+    assert!(
+        html.contains(
+            "data-testid=\"figure-recall-core\" data-before=\"0.000\" data-after=\"1.000\""
+        )
+    );
     // The lower-case operator warning, as `check` words it, escaped.
     assert!(html.contains("data-testid=\"playground-warnings\""));
     assert!(html.contains("`or` is matched as a word here; write OR"));

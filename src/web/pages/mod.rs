@@ -190,4 +190,8 @@ pub struct PlaygroundView {
     /// `feedwatch check` words them.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Precision and recall on the stored labelled items under the rules in
+    /// force (before) and the edited rules (after); `None` before a preview.
+    #[serde(default)]
+    pub labelled: Option<(crate::matching::EvalReport, crate::matching::EvalReport)>,
 }
