@@ -40,6 +40,7 @@ pub fn router(state: WebState) -> Router {
         .route("/admin/reload", post(reload))
         .route("/admin/sources/check", post(check_source))
         .route("/admin/sources/enabled", post(set_source_enabled))
+        .route("/admin/items/label", post(label_item))
         .route("/admin/playground", get(playground))
         .route("/admin/playground/preview", post(preview))
         .route("/admin/playground/apply", post(apply))
@@ -356,6 +357,62 @@ async fn set_source_enabled(
     }
 }
 
+#[derive(Deserialize)]
+struct LabelForm {
+    csrf: String,
+    item: String,
+    label: u8,
+}
+
+/// A dashboard label button: records the operator's label of one stored
+/// item (with who and when), then back to the dashboard.
+async fn label_item(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<LabelForm>,
+) -> Response {
+    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
+        return *r;
+    }
+    if form.label > 2 {
+        return (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(pages::message_page(
+                &state.site(),
+                422,
+                "No such label",
+                "A label is 0 (not relevant), 1 (related) or 2 (relevant).",
+            )),
+        )
+            .into_response();
+    }
+    let by = who(&headers);
+    match state
+        .store
+        .set_label(&form.item, form.label, &by, chrono::Utc::now())
+        .await
+    {
+        Ok(true) => {
+            tracing::info!(who = %by, item = %form.item, label = form.label, "admin action: item labelled");
+            Redirect::to("/admin#items").into_response()
+        }
+        Ok(false) => (
+            StatusCode::NOT_FOUND,
+            Html(pages::message_page(
+                &state.site(),
+                404,
+                "No such item",
+                "That item is not stored (any more).",
+            )),
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot store a label");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+        }
+    }
+}
+
 fn not_a_source(state: &WebState) -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -449,6 +506,14 @@ async fn dashboard_view(
         .collect();
     let more = matching.len() > RECENT_ITEMS as usize;
     matching.truncate(RECENT_ITEMS as usize);
+    let ids: Vec<&str> = matching.iter().map(|(i, _)| i.item.id.as_str()).collect();
+    let labels = state
+        .store
+        .labels_of(&ids)
+        .await?
+        .into_iter()
+        .map(|(id, l)| (id, l.label))
+        .collect();
     let items = matching
         .into_iter()
         .map(|(i, d)| ItemView {
@@ -497,6 +562,7 @@ async fn dashboard_view(
         },
         publish_queue,
         csrf: csrf_for(token),
+        labels,
         page,
         more,
         fediverse: fediverse_view(state).await?,
@@ -637,6 +703,7 @@ async fn playground(State(state): State<WebState>, headers: HeaderMap) -> Respon
         applied: false,
         csrf: csrf_for(&token),
         warnings: Vec::new(),
+        labelled: None,
     };
     Html(pages::playground_page(&state.site(), &view)).into_response()
 }
@@ -649,11 +716,16 @@ struct PlaygroundForm {
     csrf: String,
 }
 
+/// A preview: the changed rows, how many are unchanged, and the figures on
+/// the labelled items before and after the edit.
+type Preview = (
+    Vec<PreviewRow>,
+    usize,
+    (crate::matching::EvalReport, crate::matching::EvalReport),
+);
+
 /// The items whose decision the edited topic would change, as view rows.
-async fn preview_rows(
-    state: &WebState,
-    form: &PlaygroundForm,
-) -> Result<(Vec<PreviewRow>, usize), String> {
+async fn preview_rows(state: &WebState, form: &PlaygroundForm) -> Result<Preview, String> {
     let cfg = state.reloader.config();
     if !(0.0..=1.0).contains(&form.threshold) {
         return Err(format!("threshold {} is outside 0..1", form.threshold));
@@ -661,10 +733,19 @@ async fn preview_rows(
     let topic = config::compile_topic_text(&cfg.file, &form.topic, Some(form.threshold))?;
     let feeds = crate::sources::load(&cfg.sources.path).unwrap_or_default();
     let n = form.n.clamp(1, 5000);
-    let (total, changes) =
-        crate::tune::replay_changes(&state.store, &std::sync::Arc::new(topic), &feeds, n)
+    let topic = std::sync::Arc::new(topic);
+    let (total, changes) = crate::tune::replay_changes(&state.store, &topic, &feeds, n)
+        .await
+        .map_err(|e| format!("{e:#}"))?;
+    let mut figures = Vec::new();
+    for t in [&cfg.topic, &topic] {
+        let rows = crate::tune::stored_eval_rows(&state.store, t, &feeds)
             .await
             .map_err(|e| format!("{e:#}"))?;
+        figures.push(crate::matching::evaluate_rows(&rows));
+    }
+    let after = figures.pop().unwrap_or_default();
+    let before = figures.pop().unwrap_or_default();
     let unchanged = total - changes.len();
     let rows = changes
         .into_iter()
@@ -687,7 +768,7 @@ async fn preview_rows(
             after_reasons: c.reasons,
         })
         .collect();
-    Ok((rows, unchanged))
+    Ok((rows, unchanged, (before, after)))
 }
 
 async fn preview(
@@ -699,9 +780,9 @@ async fn preview(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    let (preview, unchanged, error) = match preview_rows(&state, &form).await {
-        Ok((rows, unchanged)) => (Some(rows), unchanged, None),
-        Err(e) => (None, 0, Some(e)),
+    let (preview, unchanged, labelled, error) = match preview_rows(&state, &form).await {
+        Ok((rows, unchanged, figures)) => (Some(rows), unchanged, Some(figures), None),
+        Err(e) => (None, 0, None, Some(e)),
     };
     let view = PlaygroundView {
         warnings: config::topic_text_warnings(&form.topic),
@@ -713,6 +794,7 @@ async fn preview(
         error,
         applied: false,
         csrf: csrf_for(&token),
+        labelled,
     };
     Html(pages::playground_page(&state.site(), &view)).into_response()
 }
@@ -752,6 +834,7 @@ async fn apply(
         error: result.err(),
         csrf: csrf_for(&token),
         warnings: Vec::new(),
+        labelled: None,
     };
     Html(pages::playground_page(&state.site(), &view)).into_response()
 }

@@ -223,3 +223,149 @@ fn labels_import_export_and_eval_stored_agree_with_eval_labels() {
         .sum();
     assert_eq!(total as usize, dev_count);
 }
+
+const TOKEN: &str = "test-admin-token-0123456789";
+
+/// The dashboard's label buttons and the playground's warning over real
+/// HTTP: a label POST needs the session and the CSRF value, is stored with
+/// who, and shows pressed on the next dashboard; the playground's preview
+/// warns about a lower-case `or` as `check` does.
+#[tokio::test]
+async fn dashboard_label_buttons_and_playground_warning() {
+    use axum::http::{StatusCode, header};
+    let entries = crate::helpers::fixture_feeds(&["mixed-02-rss2.xml"]);
+    let env = TestEnv::with_shipped_topic(&entries);
+    let text = std::fs::read_to_string(&env.config_path).unwrap();
+    std::fs::write(
+        &env.config_path,
+        format!("[admin]\ntoken = \"{TOKEN}\"\n\n{text}"),
+    )
+    .unwrap();
+    let app = feedwatch::app::App::build(env.config()).await.unwrap();
+    app.ingest
+        .run_cycle(
+            app.load_sources().unwrap(),
+            false,
+            tokio_util::sync::CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    let addr = crate::helpers::serve(feedwatch::web::router(app.web_state())).await;
+    let base = format!("http://127.0.0.1:{}", addr.port());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let login = client
+        .post(format!("{base}/admin/login"))
+        .form(&[("token", TOKEN)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::SEE_OTHER);
+    let cookie = login.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let get = |path: String| {
+        client
+            .get(format!("{base}{path}"))
+            .header(header::COOKIE, &cookie)
+            .send()
+    };
+    let post = |path: &str, form: Vec<(&str, String)>, with_cookie: bool| {
+        let mut r = client.post(format!("{base}{path}")).form(&form);
+        if with_cookie {
+            r = r.header(header::COOKIE, &cookie);
+        }
+        r.send()
+    };
+    let page = get("/admin".into()).await.unwrap().text().await.unwrap();
+    let at = page.find("name=\"csrf\" value=\"").unwrap() + "name=\"csrf\" value=\"".len();
+    let csrf = page[at..at + 32].to_string();
+    let rows = page.matches("data-testid=\"item-row\"").count();
+    assert!(rows > 1);
+    assert_eq!(page.matches("data-testid=\"label-form\"").count(), rows);
+    let id_at = page.find("data-item-id=\"").unwrap() + "data-item-id=\"".len();
+    let item = page[id_at..id_at + 32].to_string();
+
+    let form = |label: &str, csrf: &str| {
+        vec![
+            ("csrf", csrf.to_string()),
+            ("item", item.clone()),
+            ("label", label.to_string()),
+        ]
+    };
+    // Refused without the CSRF value and without the session; nothing stored.
+    let forged = post("/admin/items/label", form("2", "0000"), true)
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let anonymous = post("/admin/items/label", form("2", &csrf), false)
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(app.store.labelled_items().await.unwrap().is_empty());
+    let bad = post("/admin/items/label", form("3", &csrf), true)
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    for label in ["1", "0"] {
+        let ok = post("/admin/items/label", form(label, &csrf), true)
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::SEE_OTHER);
+    }
+    let labelled = app.store.labelled_items().await.unwrap();
+    assert_eq!(labelled.len(), 1);
+    assert_eq!(labelled[0].0.item.id, item);
+    assert_eq!(labelled[0].1.label, 0, "the latest wins");
+    assert!(
+        labelled[0].1.by.starts_with("admin (session)"),
+        "{:?}",
+        labelled[0].1
+    );
+    let page = get("/admin".into()).await.unwrap().text().await.unwrap();
+    let row = &page[page.find(&format!("data-item-id=\"{item}\"")).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("aria-pressed=\"true\" data-testid=\"label-0\""),
+        "{row}"
+    );
+
+    // The playground warns about `or` written in lower case, and not
+    // about the shipped topic as it is.
+    let topic = feedwatch::config::topic_section_text(&env.config_path).unwrap();
+    let preview = |topic: String| {
+        post(
+            "/admin/playground/preview",
+            vec![
+                ("topic", topic),
+                ("threshold", "0.35".to_string()),
+                ("n", "50".to_string()),
+                ("csrf", csrf.clone()),
+            ],
+            true,
+        )
+    };
+    let clean = preview(topic.clone()).await.unwrap().text().await.unwrap();
+    assert!(!clean.contains("data-testid=\"playground-warnings\""));
+    // Beside the rows: the figures on the one labelled item, before and after.
+    assert!(clean.contains("data-testid=\"labelled-figures\" data-labelled=\"1\""));
+    assert!(clean.contains("data-testid=\"figure-precision\""));
+    let misleading = topic.replace("\"@taiwan @interpol\"", "\"title:DEA or title:FBI\"");
+    assert_ne!(
+        misleading, topic,
+        "the shipped rule this test edits has moved"
+    );
+    let warned = preview(misleading).await.unwrap().text().await.unwrap();
+    assert!(warned.contains("data-testid=\"playground-warnings\""));
+    assert!(
+        warned.contains("column 11: `or` is matched as a word here; write OR"),
+        "{warned}"
+    );
+}

@@ -137,6 +137,7 @@ fn admin_view() -> AdminView {
                 announces: 1,
             }],
         },
+        labels: [("a".to_string(), 2u8)].into_iter().collect(),
     }
 }
 
@@ -175,6 +176,20 @@ fn playground_view() -> PlaygroundView {
         warnings: vec![format!(
             "rule `x`: column 3: `or` is matched as a word here; write OR {XSS}"
         )],
+        labelled: Some((
+            feedwatch::matching::evaluate_rows(&[feedwatch::matching::EvalRow {
+                id: "a".into(),
+                label: 2,
+                published: false,
+                reasons: String::new(),
+            }]),
+            feedwatch::matching::evaluate_rows(&[feedwatch::matching::EvalRow {
+                id: "a".into(),
+                label: 2,
+                published: true,
+                reasons: String::new(),
+            }]),
+        )),
     }
 }
 
@@ -399,6 +414,20 @@ fn admin_renders_health_filters_queue_and_followers() {
     assert!(html.contains("Followers (1)"));
     assert!(html.contains("href=\"/admin/playground\""));
     assert!(html.contains("name=\"csrf\" value=\"csrf&quot;&gt;&lt;script&gt;\""));
+    // Every item has the three label buttons; item a's label (2) is pressed.
+    assert_eq!(html.matches("action=\"/admin/items/label\"").count(), 2);
+    assert!(html.contains("data-label=\"2\""));
+    assert!(
+        html.contains(
+            "value=\"2\" aria-pressed=\"true\" data-testid=\"label-2\">relevant</button>"
+        )
+    );
+    assert_eq!(html.matches("aria-pressed=\"true\"").count(), 1);
+    assert_eq!(
+        html.matches("data-testid=\"label-0\">not relevant</button>")
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -446,6 +475,13 @@ fn playground_preview_shows_changes_and_apply() {
     assert!(html.contains("data-testid=\"playground-topic\">\n\n[topic]"));
     assert!(html.contains("&lt;/textarea&gt;&lt;script&gt;"));
     assert!(!html.contains("data-testid=\"playground-error\""));
+    // Precision and recall on the labelled items, before and after.
+    assert!(html.contains("data-labelled=\"1\""));
+    assert!(
+        html.contains(
+            "data-testid=\"figure-recall-core\" data-before=\"0.000\" data-after=\"1.000\""
+        )
+    );
     // The lower-case operator warning, as `check` words it, escaped.
     assert!(html.contains("data-testid=\"playground-warnings\""));
     assert!(html.contains("`or` is matched as a word here; write OR"));

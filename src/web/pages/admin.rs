@@ -458,7 +458,7 @@ fn items_section(view: &AdminView) -> String {
         return out;
     }
     out.push_str(
-        "<table class=\"stack\" data-testid=\"items\"><thead><tr><th>Published</th><th>Source</th><th>Title</th><th>Decision</th><th>Score</th><th>Reasons</th></tr></thead><tbody>\n",
+        "<table class=\"stack\" data-testid=\"items\"><thead><tr><th>Published</th><th>Source</th><th>Title</th><th>Decision</th><th>Score</th><th>Reasons</th><th>Label</th></tr></thead><tbody>\n",
     );
     for item in &view.items {
         let _ = writeln!(
@@ -466,7 +466,8 @@ fn items_section(view: &AdminView) -> String {
             "<tr data-testid=\"item-row\" data-decision=\"{d}\" data-source=\"{src}\" data-item-id=\"{id}\">\
              <td data-label=\"Published\">{time}</td><td data-label=\"Source\">{src}</td>\
              <td data-label=\"Title\">{title}</td><td data-label=\"Decision\">{dc}</td>\
-             <td data-label=\"Score\" class=\"num\">{score}</td><td data-label=\"Reasons\" class=\"reasons\">{reasons}{story}</td></tr>",
+             <td data-label=\"Score\" class=\"num\">{score}</td><td data-label=\"Reasons\" class=\"reasons\">{reasons}{story}</td>\
+             <td data-label=\"Label\">{label}</td></tr>",
             d = decision_word(item.decision),
             src = escape_html(&item.source),
             id = escape_html(&item.id),
@@ -484,11 +485,38 @@ fn items_section(view: &AdminView) -> String {
                 ),
                 None => String::new(),
             },
+            label = label_form(view, &item.id),
         );
     }
     out.push_str("</tbody></table>\n");
     out.push_str(&items_pager(view));
     out.push_str("</section>\n");
+    out
+}
+
+/// The words of the labels 0, 1 and 2.
+pub const LABEL_WORDS: [&str; 3] = ["not relevant", "related", "relevant"];
+
+/// The "relevant / related / not relevant" buttons of one item (a POST with
+/// the CSRF value); the item's current label is pressed.
+fn label_form(view: &AdminView, item_id: &str) -> String {
+    let current = view.labels.get(item_id).copied();
+    let mut out = format!(
+        "<form method=\"post\" action=\"/admin/items/label\" class=\"labels\" data-testid=\"label-form\" data-label=\"{}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{}\"><input type=\"hidden\" name=\"item\" value=\"{}\">",
+        current.map_or_else(String::new, |l| l.to_string()),
+        escape_html(&view.csrf),
+        escape_html(item_id),
+    );
+    for label in [2u8, 1, 0] {
+        let _ = write!(
+            out,
+            "<button type=\"submit\" name=\"label\" value=\"{label}\" aria-pressed=\"{}\" data-testid=\"label-{label}\">{}</button>",
+            current == Some(label),
+            LABEL_WORDS[usize::from(label)],
+        );
+    }
+    out.push_str("</form>");
     out
 }
 

@@ -139,6 +139,9 @@ pub struct AdminView {
     /// Mentions, and Likes and Boosts per story.
     #[serde(default)]
     pub fediverse: FediverseActivityView,
+    /// The operator's latest label of listed items (item id → 0, 1 or 2).
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, u8>,
 }
 
 /// One story in the publication queue.
@@ -194,4 +197,8 @@ pub struct PlaygroundView {
     /// `feedwatch check` words them.
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// Precision and recall on the stored labelled items under the rules in
+    /// force (before) and the edited rules (after); `None` before a preview.
+    #[serde(default)]
+    pub labelled: Option<(crate::matching::EvalReport, crate::matching::EvalReport)>,
 }

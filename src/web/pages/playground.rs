@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use super::admin::{admin_nav, decision_cell, decision_word, item_title_cell, score_text};
 use super::html::{Head, document, escape_html, time_tag};
 use super::{PlaygroundView, PreviewRow, SiteInfo};
+use crate::matching::EvalReport;
 
 /// Renders the playground: error (if any) above the form, the form with the
 /// operator's text kept verbatim, then the preview and Apply/Discard.
@@ -116,6 +117,9 @@ fn preview_section(view: &PlaygroundView, rows: &[PreviewRow]) -> String {
         n = view.last_n,
         unchanged = view.unchanged,
     );
+    if let Some((before, after)) = &view.labelled {
+        out.push_str(&labelled_figures(before, after));
+    }
     if !rows.is_empty() {
         out.push_str(
             "<table class=\"stack\" data-testid=\"preview\"><thead><tr><th scope=\"col\">Change</th><th>Item</th><th>Before</th><th>After</th><th>Score</th><th>Reasons (after)</th></tr></thead><tbody>\n",
@@ -171,6 +175,41 @@ fn preview_section(view: &PlaygroundView, rows: &[PreviewRow]) -> String {
         threshold = threshold_value(view.threshold),
         n = view.last_n,
     );
+    out
+}
+
+/// Precision and recall on the stored labelled items, before and after.
+fn labelled_figures(before: &EvalReport, after: &EvalReport) -> String {
+    let n: usize = after.per_label.iter().map(|c| c.total).sum();
+    if n == 0 {
+        return "<p class=\"muted\" data-testid=\"labelled-figures\" data-labelled=\"0\">No labelled items yet: label items on the dashboard or with <code>feedwatch labels import</code> to see precision and recall here.</p>\n".to_owned();
+    }
+    let mut out = format!(
+        "<table data-testid=\"labelled-figures\" data-labelled=\"{n}\"><caption>On the {n} labelled item{s}</caption>\
+         <thead><tr><th scope=\"col\">Figure</th><th scope=\"col\">Before</th><th scope=\"col\">After</th></tr></thead><tbody>\n",
+        s = if n == 1 { "" } else { "s" },
+    );
+    for (name, key, b, a) in [
+        ("Precision", "precision", before.precision, after.precision),
+        (
+            "Recall, relevant (2)",
+            "recall-core",
+            before.recall_core,
+            after.recall_core,
+        ),
+        (
+            "Recall, related (1)",
+            "recall-related",
+            before.recall_related,
+            after.recall_related,
+        ),
+    ] {
+        let _ = writeln!(
+            out,
+            "<tr data-testid=\"figure-{key}\" data-before=\"{b:.3}\" data-after=\"{a:.3}\"><th scope=\"row\">{name}</th><td class=\"num\">{b:.2}</td><td class=\"num\">{a:.2}</td></tr>"
+        );
+    }
+    out.push_str("</tbody></table>\n");
     out
 }
 
