@@ -69,7 +69,7 @@ impl Store {
     /// Every stored item with a label, with its latest label, oldest first.
     pub async fn labelled_items(&self) -> Result<Vec<(StoredItem, ItemLabel)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT i.id, i.feed_url, i.source, i.guid, i.link, i.title, i.summary, i.content,
+            "SELECT i.id, i.feed_url, i.source, i.outlet, i.guid, i.link, i.title, i.summary, i.content,
                     i.lang, i.published_at, i.updated_at, i.first_seen_at, i.content_hash,
                     i.categories, i.revision, i.author,
                     l.label, l.labelled_by, l.labelled_at

@@ -1033,7 +1033,7 @@ fn stored_item_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredItem, sqlx:
             categories: serde_json::from_str(&r.try_get::<String, _>("categories")?)
                 .unwrap_or_default(),
             // Absent from a SELECT that does not name it: empty.
-            author: r.try_get("author").unwrap_or_default(),
+            author: r.try_get("author")?,
         },
         first_seen_at: r.try_get("first_seen_at")?,
         revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),

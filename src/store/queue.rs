@@ -312,7 +312,7 @@ impl Store {
     pub async fn stored_item(&self, id: &str) -> Result<Option<StoredItem>, StoreError> {
         let row = sqlx::query(
             "SELECT id, feed_url, source, outlet, guid, link, title, summary, content, lang, published_at,
-                    updated_at, first_seen_at, content_hash, categories, revision
+                    updated_at, first_seen_at, content_hash, categories, revision, author
              FROM items WHERE id = ?",
         )
         .bind(id)

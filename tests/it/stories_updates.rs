@@ -18,8 +18,11 @@ use crate::helpers::{TestEnv, feed, serve};
 
 fn one_item_feed(title: &str, link: &str, lead: &str) -> String {
     let date = (Utc::now() - Duration::hours(2)).to_rfc2822();
+    // Each outlet's own feed, so the outlet is credited by its configured
+    // name (an item linking elsewhere would be credited by its link's site).
+    let home = url::Url::parse(link).unwrap().join("/").unwrap();
     format!(
-        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>https://o.example/</link><description>d</description><item><title>{title}</title><link>{link}</link><guid>{link}</guid><pubDate>{date}</pubDate><description>{lead}</description></item></channel></rss>"#
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><link>{home}</link><description>d</description><item><title>{title}</title><link>{link}</link><guid>{link}</guid><pubDate>{date}</pubDate><description>{lead}</description></item></channel></rss>"#
     )
 }
 
