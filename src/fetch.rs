@@ -164,11 +164,6 @@ impl Fetcher {
         self.total_timeout
     }
 
-    /// The client, for other fetches (article pages) under the same rules.
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-
     /// Fetches `url`, sending the validators as a conditional GET.
     pub async fn fetch(
         &self,

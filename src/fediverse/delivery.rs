@@ -149,12 +149,6 @@ impl Fediverse {
         })
     }
 
-    /// An edited story: replaces the Note and sends `Update{Note}` with `updated`.
-    pub async fn enqueue_update(&self, post: &StoryPost) -> Result<u64, FediverseError> {
-        let prepared = self.prepare_update(post)?;
-        self.enqueue(&prepared).await
-    }
-
     /// A removed story: tombstones the Note (its URL answers 410) and sends `Delete`.
     pub async fn enqueue_delete(&self, story_id: &str) -> Result<u64, FediverseError> {
         let prepared = self.prepare_delete(story_id, Utc::now())?;

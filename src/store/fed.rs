@@ -632,15 +632,6 @@ impl FedStore {
         Ok(r.rows_affected() > 0)
     }
 
-    pub async fn get_activity_json(&self, id: &str) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT json FROM fed_activities WHERE id = ?")
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
-    }
-
     // ---- delivery queue --------------------------------------------------
 
     /// Queues `activity_id` once per distinct follower inbox (shared inbox

@@ -7,7 +7,6 @@
 //! those items would be lost.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -281,12 +280,6 @@ impl Store {
             pool,
             generation: Default::default(),
         })
-    }
-
-    /// Opens from a `sqlite://` URL (for tools that hold a URL).
-    pub async fn open_url(url: &str) -> Result<Store, StoreError> {
-        let options = SqliteConnectOptions::from_str(url)?;
-        Store::open(options.get_filename()).await
     }
 
     pub async fn feed_state(&self, url: &str) -> Result<Option<FeedState>, StoreError> {
