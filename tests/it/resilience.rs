@@ -418,6 +418,14 @@ async fn slow_feeds_and_slow_article_hosts_never_delay_a_healthy_feed() {
         1,
         "the feed waiting on its article page was polled twice"
     );
+    // The operator sees the skips in the cycle's summary line: both slow
+    // feeds are still in flight on the later ticks.
+    let log = daemon.log();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"cycle done\"") && l.contains("\"skipped\":2")),
+        "no cycle line counts the two feeds still in flight:\n{log}"
+    );
     assert!(daemon.stop().success());
 }
 
