@@ -70,7 +70,7 @@ pub fn index_page_paged(site: &SiteInfo, stories: &[StoryView], paging: &Paging)
         }
         body.push_str("</ol>\n");
     }
-    body.push_str(&pager(paging));
+    body.push_str(&pager("/", paging));
     body.push_str("</section>\n");
     let title = if first {
         site.title.clone()
@@ -89,19 +89,21 @@ pub fn index_page_paged(site: &SiteInfo, stories: &[StoryView], paging: &Paging)
     )
 }
 
-/// "← Newer" / "Older →" between front pages; nothing when there is one.
-fn pager(paging: &Paging) -> String {
+/// "← Newer" / "Older →" between the pages listed at `path` (the front
+/// page, a tag's page); nothing when there is one.
+pub(super) fn pager(path: &str, paging: &Paging) -> String {
     if paging.pages <= 1 {
         return String::new();
     }
+    let path = escape_html(path);
     let mut out = String::from(
         "<nav class=\"pager\" aria-label=\"Older and newer stories\" data-testid=\"pager\">",
     );
     if paging.page > 1 {
         let href = if paging.page == 2 {
-            "/".to_owned()
+            path.clone()
         } else {
-            format!("/?page={}", paging.page - 1)
+            format!("{path}?page={}", paging.page - 1)
         };
         let _ = write!(
             out,
@@ -116,7 +118,7 @@ fn pager(paging: &Paging) -> String {
     if paging.page < paging.pages {
         let _ = write!(
             out,
-            "<a class=\"button\" rel=\"next\" href=\"/?page={}\" data-testid=\"older\">Older stories →</a>",
+            "<a class=\"button\" rel=\"next\" href=\"{path}?page={}\" data-testid=\"older\">Older stories →</a>",
             paging.page + 1
         );
     }

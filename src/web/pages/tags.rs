@@ -47,7 +47,7 @@ pub fn tag_page(
         body.push_str("</li>\n");
     }
     body.push_str("</ol>\n");
-    body.push_str(&pager(&path, paging));
+    body.push_str(&super::public::pager(&path, paging));
     body.push_str("</section>\n");
     let title = format!("#{tag} – {}", site.title);
     document(
@@ -60,42 +60,6 @@ pub fn tag_page(
         },
         &body,
     )
-}
-
-/// "← Newer" / "Older →" between a tag's pages; nothing when there is one.
-fn pager(path: &str, paging: &Paging) -> String {
-    if paging.pages <= 1 {
-        return String::new();
-    }
-    let path = escape_html(path);
-    let mut out = String::from(
-        "<nav class=\"pager\" aria-label=\"Older and newer stories\" data-testid=\"pager\">",
-    );
-    if paging.page > 1 {
-        let href = if paging.page == 2 {
-            path.clone()
-        } else {
-            format!("{path}?page={}", paging.page - 1)
-        };
-        let _ = write!(
-            out,
-            "<a class=\"button\" rel=\"prev\" href=\"{href}\" data-testid=\"newer\">← Newer stories</a>"
-        );
-    }
-    let _ = write!(
-        out,
-        "<span class=\"muted\">Page {} of {}</span>",
-        paging.page, paging.pages
-    );
-    if paging.page < paging.pages {
-        let _ = write!(
-            out,
-            "<a class=\"button\" rel=\"next\" href=\"{path}?page={}\" data-testid=\"older\">Older stories →</a>",
-            paging.page + 1
-        );
-    }
-    out.push_str("</nav>\n");
-    out
 }
 
 #[cfg(test)]
