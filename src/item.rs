@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::sources::FeedSource;
+use crate::text::{html_to_line, html_to_text, normalize_language_tag, one_line, truncate_chars};
 
 /// Upper bound on the plain text kept from an entry's body; summaries need the
 /// lead, not a whole book someone pasted into a feed.
@@ -71,22 +72,35 @@ pub fn normalize(
     let title = entry
         .title
         .as_ref()
-        .map(|t| truncate_chars(&html_to_text(&t.content), MAX_TITLE_CHARS))
+        .map(|t| truncate_chars(&html_to_line(&t.content), MAX_TITLE_CHARS))
         .unwrap_or_default();
-    let content = entry
+    // Content and summary keep their paragraph breaks. The content hash is
+    // taken over their one-line form, cut as before, so that an item stored
+    // before breaks were kept hashes the same and is not taken for an edit.
+    let content_text = entry
         .content
         .as_ref()
         .and_then(|c| c.body.as_deref())
-        .map(|b| truncate_chars(&html_to_text(b), MAX_CONTENT_CHARS))
+        .map(html_to_text)
         .unwrap_or_default();
-    let mut summary = entry
+    let summary_text = entry
         .summary
         .as_ref()
-        .map(|s| truncate_chars(&html_to_text(&s.content), MAX_SUMMARY_CHARS))
+        .map(|s| html_to_text(&s.content))
         .unwrap_or_default();
-    if summary.is_empty() && !content.is_empty() {
-        summary = truncate_chars(&content, MAX_SUMMARY_CHARS);
-    }
+    let content = truncate_chars(&content_text, MAX_CONTENT_CHARS);
+    let content_line = truncate_chars(&one_line(&content_text), MAX_CONTENT_CHARS);
+    let (summary, summary_line) = if summary_text.is_empty() && !content.is_empty() {
+        (
+            truncate_chars(&content, MAX_SUMMARY_CHARS),
+            truncate_chars(&content_line, MAX_SUMMARY_CHARS),
+        )
+    } else {
+        (
+            truncate_chars(&summary_text, MAX_SUMMARY_CHARS),
+            truncate_chars(&one_line(&summary_text), MAX_SUMMARY_CHARS),
+        )
+    };
     let link = pick_link(entry, base.as_ref());
     let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
     let lang = pick_lang(entry, feed, source, &title, &summary);
@@ -99,7 +113,7 @@ pub fn normalize(
         .unwrap_or(seen_at);
     let updated = plausible(entry.updated).unwrap_or(published).max(published);
 
-    let content_hash = hash_hex(&[&title, &summary, &content]);
+    let content_hash = hash_hex(&[&title, &summary_line, &content_line]);
     let key = identity_key(
         source.url.as_str(),
         guid.as_deref(),
@@ -146,7 +160,7 @@ fn author(entry: &feed_rs::model::Entry) -> String {
     let mut names: Vec<String> = Vec::new();
     for p in &entry.authors {
         let raw = p.name.as_deref().or(p.email.as_deref()).unwrap_or("");
-        let text = html_to_text(raw);
+        let text = html_to_line(raw);
         let text = text.trim();
         if !text.is_empty() && !names.iter().any(|n| n == text) {
             names.push(text.to_string());
@@ -172,7 +186,7 @@ pub fn credit(
     feed_home: Option<&Url>,
     feed_name: &str,
 ) -> String {
-    if let Some(s) = entry_source.map(|s| html_to_text(s).trim().to_string()) {
+    if let Some(s) = entry_source.map(|s| html_to_line(s).trim().to_string()) {
         if !s.is_empty() {
             match Url::parse(&s) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {
@@ -226,7 +240,7 @@ fn same_site(a: &str, b: &str) -> bool {
 fn categories(entry: &feed_rs::model::Entry) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in &entry.categories {
-        let text = html_to_text(c.label.as_deref().unwrap_or(&c.term));
+        let text = html_to_line(c.label.as_deref().unwrap_or(&c.term));
         let text = text.trim();
         // Paths and URLs ("News/Asia", "https://…/tag/x") are taxonomies, not tags.
         if text.is_empty() || text.chars().count() > 40 || text.contains("://") {
@@ -377,225 +391,6 @@ pub fn canonical_url(url: &Url) -> String {
     u.to_string()
 }
 
-/// Plain text from a fragment that may hold HTML: tags dropped (block elements
-/// become spaces), every entity decoded, whitespace (including NBSP) folded.
-/// Feeds double-escape often enough (`&amp;nbsp;`) that a second pass runs
-/// when the first one still shows entity or tag syntax.
-pub fn html_to_text(input: &str) -> String {
-    let once = html_fragment_text(input);
-    let looks_escaped = once.contains('<') && once.contains('>')
-        || ["&amp;", "&nbsp;", "&lt;", "&gt;", "&quot;", "&#"]
-            .iter()
-            .any(|e| once.contains(e));
-    let text = if looks_escaped {
-        html_fragment_text(&once)
-    } else {
-        once
-    };
-    fold_whitespace(&repair_mojibake(&text))
-}
-
-/// Repairs UTF-8 that was decoded as Windows-1252/Latin-1 somewhere upstream
-/// ("â€¦" for "…", "Ã©" for "é"): a lead-byte character followed by the right
-/// number of continuation-byte characters, which together are valid UTF-8,
-/// is replaced by what they encode. Text that does not form valid UTF-8 this
-/// way is left alone, so ordinary accented text is not touched.
-pub fn repair_mojibake(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(|c| ('\u{c2}'..='\u{f4}').contains(&c)) {
-        return std::borrow::Cow::Borrowed(s);
-    }
-    let chars: Vec<char> = s.chars().collect();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if let Some(lead) = cp1252_byte(chars[i]).filter(|b| (0xC2..=0xF4).contains(b)) {
-            let need = match lead {
-                0xF0.. => 4,
-                0xE0.. => 3,
-                _ => 2,
-            };
-            if let Some(run) = chars.get(i..i + need) {
-                let bytes: Option<Vec<u8>> = run.iter().map(|c| cp1252_byte(*c)).collect();
-                if let Some(decoded) = bytes.as_deref().and_then(|b| std::str::from_utf8(b).ok()) {
-                    out.push_str(decoded);
-                    i += need;
-                    continue;
-                }
-            }
-        }
-        out.push(chars[i]);
-        i += 1;
-    }
-    std::borrow::Cow::Owned(out)
-}
-
-/// The single Windows-1252 (or Latin-1 C1) byte a non-ASCII char came from.
-fn cp1252_byte(c: char) -> Option<u8> {
-    let u = u32::from(c);
-    if u < 0x80 {
-        return None;
-    }
-    if u <= 0xFF {
-        return u8::try_from(u).ok();
-    }
-    let mut buf = [0u8; 4];
-    let (bytes, _, had_errors) = encoding_rs::WINDOWS_1252.encode(c.encode_utf8(&mut buf));
-    match (had_errors, bytes.as_ref()) {
-        (false, [b]) => Some(*b),
-        _ => None,
-    }
-}
-
-/// One pass of tag stripping and entity decoding. A small scanner rather than
-/// a full HTML parser: feed fields are fragments, and this runs for every
-/// field of every item (the corpus benchmark showed html5ever tree building
-/// costing more than parsing the feed itself).
-fn html_fragment_text(input: &str) -> String {
-    if !input.contains(['<', '&']) {
-        return input.to_string();
-    }
-    let mut out = String::with_capacity(input.len());
-    let bytes = input.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        let Some(lt) = input[i..].find('<') else {
-            out.push_str(&input[i..]);
-            break;
-        };
-        out.push_str(&input[i..i + lt]);
-        i += lt;
-        let rest = &input[i..];
-        if let Some(body) = rest.strip_prefix("<!--") {
-            i += 4 + body.find("-->").map_or(body.len(), |e| e + 3);
-            continue;
-        }
-        if let Some(body) = rest.strip_prefix("<![CDATA[") {
-            let end = body.find("]]>").unwrap_or(body.len());
-            out.push_str(&body[..end]);
-            i += 9 + (end + 3).min(body.len());
-            continue;
-        }
-        let starts_tag = bytes
-            .get(i + 1)
-            .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'/' | b'!' | b'?'));
-        if !starts_tag {
-            out.push('<');
-            i += 1;
-            continue;
-        }
-        // The end of the tag, skipping '>' inside quoted attribute values.
-        let mut j = i + 1;
-        let mut quote = None;
-        while j < bytes.len() {
-            match (quote, bytes[j]) {
-                (Some(q), b) if b == q => quote = None,
-                (None, b @ (b'"' | b'\'')) => quote = Some(b),
-                (None, b'>') => break,
-                _ => {}
-            }
-            j += 1;
-        }
-        let tag = &input[i + 1..j.min(input.len())];
-        let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(char::is_ascii_alphanumeric)
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        i = (j + 1).min(input.len());
-        if !closing && matches!(name.as_str(), "script" | "style" | "noscript" | "template") {
-            // Skip the element's content up to its end tag.
-            let lower = input[i..].to_ascii_lowercase();
-            let end_tag = format!("</{name}");
-            i = match lower.find(&end_tag) {
-                Some(at) => {
-                    let after = i + at;
-                    after
-                        + input[after..]
-                            .find('>')
-                            .map_or(input.len() - after, |e| e + 1)
-                }
-                None => input.len(),
-            };
-            continue;
-        }
-        if is_block(&name) {
-            out.push(' ');
-        }
-    }
-    html_escape::decode_html_entities(&out).into_owned()
-}
-
-fn is_block(name: &str) -> bool {
-    matches!(
-        name,
-        "p" | "br"
-            | "div"
-            | "li"
-            | "ul"
-            | "ol"
-            | "h1"
-            | "h2"
-            | "h3"
-            | "h4"
-            | "h5"
-            | "h6"
-            | "blockquote"
-            | "tr"
-            | "td"
-            | "th"
-            | "table"
-            | "section"
-            | "article"
-            | "figure"
-            | "figcaption"
-            | "hr"
-            | "pre"
-            | "dd"
-            | "dt"
-    )
-}
-
-/// Collapses every run of whitespace (Unicode, NBSP, ideographic space) to one
-/// space and drops control characters.
-pub fn fold_whitespace(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut pending_space = false;
-    for c in s.chars() {
-        if c.is_whitespace() || c == '\u{a0}' || c == '\u{200b}' {
-            pending_space = true;
-        } else if ('\u{80}'..='\u{9f}').contains(&c) {
-            // C1 controls in feeds are almost always Windows-1252 bytes that
-            // went through a Latin-1 decoder (or &#146; references): map them
-            // back to the punctuation that was meant, as browsers do.
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
-            let byte = [u8::try_from(u32::from(c)).unwrap_or(b'?')];
-            let (mapped, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
-            out.extend(mapped.chars().filter(|m| !m.is_control()));
-        } else if c.is_control() {
-            continue;
-        } else {
-            if pending_space && !out.is_empty() {
-                out.push(' ');
-            }
-            pending_space = false;
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn truncate_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => s[..i].to_string(),
-        None => s.to_string(),
-    }
-}
-
 /// Language: the entry's, then the feed's, then the operator's hint for the
 /// source, then detection from the text. The full BCP 47 tag is kept
 /// ("zh-Hant", "zh-TW"): pages and feeds mark text with it, and a reader's
@@ -613,7 +408,7 @@ fn pick_lang(
         .as_deref()
         .or(feed.language.as_deref())
         .or(source.lang.as_deref())
-        .map(|t| canonical_case(&crate::publish::post::normalize_language(t)))
+        .map(normalize_language_tag)
         .filter(|l| l != "und");
     if let Some(l) = declared {
         return l;
@@ -621,25 +416,6 @@ fn pick_lang(
     // Detection cost grows with the text; a few sentences decide a language.
     let sample: String = format!("{title}. {summary}").chars().take(400).collect();
     detect_lang(&sample).unwrap_or_else(|| "und".to_string())
-}
-
-/// BCP 47's conventional casing (feed-rs lower-cases tags): script subtags
-/// in title case, regions in upper case ("zh-hant-tw" -> "zh-Hant-TW").
-fn canonical_case(tag: &str) -> String {
-    tag.split('-')
-        .enumerate()
-        .map(|(i, p)| match (i, p.len()) {
-            (0, _) => p.to_ascii_lowercase(),
-            (_, 4) if p.bytes().all(|b| b.is_ascii_alphabetic()) => {
-                let mut c = p.to_ascii_lowercase();
-                c[..1].make_ascii_uppercase();
-                c
-            }
-            (_, 2) if p.bytes().all(|b| b.is_ascii_alphabetic()) => p.to_ascii_uppercase(),
-            _ => p.to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// The primary language subtag, lower-cased: "zh-Hant-TW" -> "zh".
@@ -759,31 +535,6 @@ mod tests {
         assert_eq!(canonical_url(&u), "https://example.org/a/b?id=7");
         let u = Url::parse("https://example.org/a?utm_medium=rss").expect("test input");
         assert_eq!(canonical_url(&u), "https://example.org/a");
-    }
-
-    #[test]
-    fn html_becomes_folded_plain_text() {
-        assert_eq!(
-            html_to_text(
-                "<p>Taiwan&nbsp;&amp; INTERPOL</p><script>alert(1)</script><p>next&#8230;</p>"
-            ),
-            "Taiwan & INTERPOL next…"
-        );
-        assert_eq!(html_to_text("Fish &amp;amp; chips"), "Fish & chips");
-        assert_eq!(html_to_text("a < b and c > d"), "a < b and c > d");
-        assert_eq!(
-            html_to_text("  many \n\t spaces\u{3000}here "),
-            "many spaces here"
-        );
-    }
-
-    #[test]
-    fn mojibake_is_repaired_and_plain_accents_are_not() {
-        assert_eq!(html_to_text("&#226;&#128;&#166;"), "…");
-        assert_eq!(html_to_text("Taiwanâ€™s bid"), "Taiwan’s bid");
-        assert_eq!(html_to_text("CafÃ© crime"), "Café crime");
-        assert_eq!(html_to_text("Café déjà vu — naïve"), "Café déjà vu — naïve");
-        assert_eq!(html_to_text("don&#146;t"), "don’t");
     }
 
     #[test]

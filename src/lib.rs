@@ -50,5 +50,6 @@ pub mod schedule;
 pub mod sources;
 pub mod store;
 pub mod summary;
+pub mod text;
 pub mod tune;
 pub mod web;

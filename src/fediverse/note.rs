@@ -25,7 +25,7 @@ pub fn activity_id(base: &Url, kind: &str, parts: &[&str]) -> Url {
 }
 
 /// One escaping rule for every output (feeds, pages, Notes).
-pub use crate::publish::escape_html;
+pub use crate::text::escape_html;
 
 /// The Note for a story (no `@context`: it is embedded in activities).
 pub fn build_note(settings: &FediverseSettings, actor_id: &Url, post: &StoryPost) -> Value {

@@ -32,6 +32,10 @@ use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
+/// Script tests and byte truncation live in the text toolkit; re-exported
+/// here because matching code and its callers name them as `text::…`.
+pub use crate::text::{is_cjk, is_han, is_hangul, is_kana, truncate_bytes as truncate};
+
 /// Longest field (in bytes of input) we look at. Feed fields are short leads;
 /// capping them bounds the time every rule, regex and tokenizer can spend on
 /// one hostile item.
@@ -87,22 +91,6 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
     h
 }
 
-/// Han ideographs (incl. extensions and compatibility forms).
-pub fn is_han(c: char) -> bool {
-    matches!(c,
-        '\u{3400}'..='\u{4DBF}'
-        | '\u{4E00}'..='\u{9FFF}'
-        | '\u{F900}'..='\u{FAFF}'
-        | '\u{20000}'..='\u{2FFFF}'
-        | '\u{3005}' | '\u{3007}')
-}
-
-/// Han or Japanese kana: the scripts written without spaces, which we match
-/// as substrings instead of words.
-pub fn is_cjk(c: char) -> bool {
-    is_han(c) || is_kana(c)
-}
-
 /// Combining marks that are accents on alphabetic letters (the blocks that
 /// accent folding should remove). Kana voicing marks and Indic vowel signs
 /// are deliberately not in here.
@@ -113,18 +101,6 @@ fn is_diacritic(c: char) -> bool {
         | '\u{1DC0}'..='\u{1DFF}'
         | '\u{20D0}'..='\u{20FF}'
         | '\u{FE20}'..='\u{FE2F}')
-}
-
-/// Cuts `s` to at most `max` bytes on a character boundary.
-pub fn truncate(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// Canonical matching form of a text (see the module docs). Input beyond
@@ -169,17 +145,6 @@ pub fn to_simplified(text: &str) -> String {
 /// marks count so that Devanagari vowel signs do not split words.
 fn is_word_char(c: char) -> bool {
     (c.is_alphanumeric() && !is_cjk(c)) || (!c.is_ascii() && is_combining_mark(c))
-}
-
-/// Japanese kana (hiragana, katakana, their extensions).
-pub fn is_kana(c: char) -> bool {
-    matches!(c, '\u{3040}'..='\u{30FF}' | '\u{31F0}'..='\u{31FF}')
-}
-
-/// Hangul syllables and jamo: Korean is written with spaces, but particles
-/// attach to the word before them, so Korean rule words match as prefixes.
-pub fn is_hangul(c: char) -> bool {
-    matches!(c, '\u{AC00}'..='\u{D7AF}' | '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}')
 }
 
 /// Thai, Lao, Khmer and Burmese: alphabetic scripts written without spaces

@@ -25,26 +25,8 @@ pub mod story;
 
 use std::collections::{HashMap, HashSet};
 
-/// Escapes text for HTML element content and double-quoted attribute
-/// values.
-///
-/// ammonia's `clean_text` would do, but it also escapes spaces and slashes,
-/// which makes every post's source unreadable for no gain.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + text.len() / 8);
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if crate::summary::text::is_forbidden_char(c) => {}
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// HTML escaping lives in the text toolkit.
+pub use crate::text::escape_html;
 
 /// The URL, normalised by the `url` crate, if it is an absolute `http` or
 /// `https` URL with a host; `None` otherwise.

@@ -30,8 +30,8 @@ use thiserror::Error;
 use url::Url;
 
 use super::{LINK_REL, escape_html, safe_http_url};
-use crate::summary::truncate_at_word;
 use crate::summary::{clean_line, join_sentences, sentences::split_sentences, text::cap_bytes};
+use crate::text::truncate_at_word;
 
 /// Mastodon's default status limit.
 pub const MASTODON_MAX_CHARS: usize = 500;
@@ -124,24 +124,8 @@ pub fn hashtags(topic: &[String], item: &[String], max: usize) -> Vec<String> {
         .collect()
 }
 
-/// A BCP 47-shaped language tag ("zh_TW" → "zh-TW"), or "und" when the
-/// input is not one, since the tag ends up in JSON-LD and HTTP APIs.
-pub fn normalize_language(tag: &str) -> String {
-    let t = tag.trim().replace('_', "-");
-    let mut parts = t.split('-');
-    let primary_ok = parts
-        .next()
-        .is_some_and(|p| (2..=3).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphabetic()));
-    let rest_ok =
-        parts.all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
-    if !(primary_ok && rest_ok) {
-        return "und".to_string();
-    }
-    match t.split_once('-') {
-        Some((primary, rest)) => format!("{}-{rest}", primary.to_ascii_lowercase()),
-        None => t.to_ascii_lowercase(),
-    }
-}
+/// The language-tag normaliser lives in the text toolkit.
+pub use crate::text::normalize_language_tag as normalize_language;
 
 /// What a post is made from. Text fields are plain text (a title as the
 /// feed parser returned it, a summary from [`crate::summary::summarize`]);

@@ -37,10 +37,10 @@ pub mod text;
 use std::collections::HashSet;
 
 use dom_smoothie::{Config, Readability};
-use unicode_segmentation::UnicodeSegmentation;
 
+pub use crate::text::is_cjk;
 pub use sentences::{join_sentences, split_sentences};
-pub use text::{clean_line, html_to_text, is_cjk, plain_text, strip_control_chars};
+pub use text::{clean_line, html_to_text, plain_text, strip_control_chars};
 
 use rank::{Similarity, TopicTerm, W_CENTRALITY, W_LEAD, W_TOPIC, topic_hits};
 use sentences::ends_with_terminal;
@@ -404,58 +404,8 @@ fn collect_candidates(input: &SummaryInput<'_>) -> Vec<Candidate> {
         .collect()
 }
 
-/// Punctuation after which a too-long sentence may be cut cleanly.
-const CLAUSE_BREAKS: &[char] = &['，', '；', '：', '、', ',', ';', ':', '—', '–'];
-
-/// Cuts `text` to at most `max_chars` characters, "…" included, at a word
-/// boundary (UAX #29, which makes every CJK character its own word, so CJK
-/// text is cut between characters). Prefers a clause break (， ； , ;) in the
-/// last 40 % of the room. Text that fits is returned unchanged.
-pub fn truncate_at_word(text: &str, max_chars: usize) -> String {
-    let text = text.trim();
-    if text.chars().count() <= max_chars {
-        return text.to_string();
-    }
-    if max_chars == 0 {
-        return String::new();
-    }
-    let budget = max_chars - 1; // room for "…"
-    let mut end = 0usize; // byte end of the longest prefix of whole segments
-    let mut count = 0usize;
-    let mut clause_end: Option<(usize, usize)> = None; // (byte end, char count)
-    for (idx, seg) in text.split_word_bound_indices() {
-        let seg_chars = seg.chars().count();
-        if count + seg_chars > budget {
-            break;
-        }
-        count += seg_chars;
-        end = idx + seg.len();
-        if seg.chars().all(|c| CLAUSE_BREAKS.contains(&c)) {
-            clause_end = Some((idx, count));
-        }
-    }
-    if let Some((clause, clause_count)) = clause_end
-        && clause_count * 10 >= budget * 6
-    {
-        end = clause;
-    }
-    if end == 0 {
-        // One "word" longer than the room (a URL, a run of symbols): fall
-        // back to whole grapheme clusters so nothing is split mid-character.
-        for (idx, g) in text.grapheme_indices(true) {
-            if text[..idx + g.len()].chars().count() > budget {
-                break;
-            }
-            end = idx + g.len();
-        }
-    }
-    let head = text[..end].trim_end_matches(|c: char| {
-        c.is_whitespace()
-            || CLAUSE_BREAKS.contains(&c)
-            || matches!(c, '(' | '（' | '「' | '"' | '“' | '-')
-    });
-    format!("{head}…")
-}
+/// Cutting at a word with "…" lives in the text toolkit.
+pub use crate::text::truncate_at_word;
 
 #[cfg(test)]
 mod tests {

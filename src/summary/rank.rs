@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::text::is_cjk;
+use crate::text::is_cjk;
 
 /// Weight of centrality (normalised to 0..=1) in the final score.
 pub const W_CENTRALITY: f64 = 0.5;

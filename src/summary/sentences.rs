@@ -19,6 +19,8 @@
 
 use unicode_segmentation::UnicodeSegmentation;
 
+use crate::text::{is_cjk, is_cjk_punctuation};
+
 /// Lower-cased abbreviations (without the final dot) that are followed by a
 /// capitalised word mid-sentence in news English.
 const ABBREVIATIONS: &[&str] = &[
@@ -122,8 +124,8 @@ pub fn join_sentences<S: AsRef<str>>(sentences: &[S]) -> String {
             continue;
         }
         if let (Some(prev), Some(next)) = (out.chars().next_back(), s.chars().next()) {
-            let cjk_join = super::text::is_cjk(prev) && super::text::is_cjk(next)
-                || matches!(prev, '」' | '』') && super::text::is_cjk(next);
+            let wide = |c: char| is_cjk(c) || is_cjk_punctuation(c);
+            let cjk_join = wide(prev) && wide(next);
             if !cjk_join {
                 out.push(' ');
             }

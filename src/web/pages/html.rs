@@ -12,7 +12,7 @@ use super::SiteInfo;
 use super::style::CSS;
 
 /// Shared with the feed renderer, so a title reads the same in both.
-pub use crate::publish::escape_html;
+pub use crate::text::escape_html;
 
 pub use crate::publish::safe_http_url;
 
@@ -50,16 +50,8 @@ pub fn encode_component(s: &str) -> String {
 }
 
 /// A `lang` attribute value: the feed's language if it looks like a BCP 47
-/// tag, else `und`. Feeds declare all sorts of junk here, and an attribute
-/// must never carry it raw.
-pub fn lang_tag(raw: &str) -> String {
-    let t = raw.trim().replace('_', "-");
-    let ok = !t.is_empty()
-        && t.len() <= 35
-        && t.split('-')
-            .all(|p| !p.is_empty() && p.len() <= 8 && p.bytes().all(|b| b.is_ascii_alphanumeric()));
-    if ok { t } else { "und".to_owned() }
-}
+/// tag, else `und` (the text toolkit's one normaliser).
+pub use crate::text::normalize_language_tag as lang_tag;
 
 /// `<time>` with a machine-readable value and a date every reader parses
 /// the same way (UTC, ISO-like; the pages have no client-side code to
