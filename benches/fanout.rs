@@ -85,6 +85,7 @@ async fn run() -> anyhow::Result<()> {
         story_id: "bench-1".into(),
         page_url: Url::parse("https://news.example/bench-1")?,
         html: "<p>INTERPOL and Taiwan: benchmark story.</p>".into(),
+        text: "INTERPOL and Taiwan: benchmark story.".into(),
         language: "en".into(),
         hashtags: vec!["Taiwan".into()],
         sensitive_cw: None,

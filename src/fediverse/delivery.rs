@@ -195,7 +195,7 @@ impl Fediverse {
             return Ok(None);
         };
         let mut status = json!({
-            "status": note::html_to_text(&post.html),
+            "status": post.text,
             "language": post.language,
             "visibility": m.visibility,
         });

@@ -81,6 +81,9 @@ pub struct StoryPost {
     pub page_url: Url,
     /// `p`, `a`, `br` only; already composed and sanitised.
     pub html: String,
+    /// The same post as plain text (paragraphs as blank lines), composed
+    /// alongside `html`: the Mastodon API's `status`.
+    pub text: String,
     pub language: String,
     pub hashtags: Vec<String>,
     pub sensitive_cw: Option<String>,

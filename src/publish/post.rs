@@ -481,6 +481,29 @@ mod tests {
         assert_eq!(tags, vec!["Interpol", "Taiwan", "CyberCrime"]);
     }
 
+    /// The post's plain text travels with it (the Mastodon API's `status`);
+    /// it must say what the HTML says, so nothing downstream re-derives it.
+    #[test]
+    fn text_is_the_html_as_plain_text() -> Result<(), PostError> {
+        let sources = ["CNA".to_string(), "Focus Taiwan".to_string()];
+        let topic = ["INTERPOL".to_string()];
+        let input = PostInput {
+            title: "Taiwan <again> shut out & \"angry\"",
+            summary: "INTERPOL's assembly opened in Lyon. Taiwan's bid was not tabled.",
+            sources: &sources,
+            link: "https://news.example/a?b=1&c=2",
+            language: "en",
+            topic_hashtags: &topic,
+            item_hashtags: &["Taiwan".to_string()],
+            spoiler_text: None,
+        };
+        let post = compose_post(&input, &PostOptions::new("https://bot.example/tags/"))?;
+        assert_eq!(crate::text::html_to_text(&post.html), post.text);
+        assert!(post.text.contains("via CNA"), "{}", post.text);
+        assert!(post.text.ends_with("#INTERPOL #Taiwan"), "{}", post.text);
+        Ok(())
+    }
+
     #[test]
     fn language_tags() {
         assert_eq!(normalize_language("zh_TW"), "zh-TW");

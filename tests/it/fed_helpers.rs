@@ -113,6 +113,7 @@ pub fn story(id: &str) -> StoryPost {
         story_id: id.into(),
         page_url: Url::parse(&format!("https://news.example/stories/{id}")).unwrap(),
         html: "<p>INTERPOL again shuts Taiwan out of its General Assembly &amp; data.</p><p><a href=\"https://news.example/a\">https://news.example/a</a></p>".into(),
+        text: "INTERPOL again shuts Taiwan out of its General Assembly & data.\n\nhttps://news.example/a".into(),
         language: "en".into(),
         hashtags: vec!["Taiwan".into(), "INTERPOL".into()],
         sensitive_cw: Some("politics".into()),
