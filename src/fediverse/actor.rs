@@ -8,59 +8,20 @@ use activitypub_federation::protocol::public_key::PublicKey;
 use activitypub_federation::protocol::verification::verify_domains_match;
 use activitypub_federation::traits::{Actor, Object};
 use async_trait::async_trait;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use url::Url;
 
 use super::keys::ActorKeys;
 use super::note;
+use super::vocab::{context, endpoint, rfc3339};
 use super::{FedInner, FediverseError, FediverseSettings};
 use crate::store::fed::RemoteActorRow;
+use crate::text::escape_html;
 
 /// Outbox page size.
 pub const OUTBOX_PAGE_SIZE: i64 = 20;
-
-/// Builds `{base}/{segments...}` with each segment percent-encoded.
-pub fn endpoint(base: &Url, segments: &[&str]) -> Url {
-    let mut url = base.clone();
-    url.set_query(None);
-    url.set_fragment(None);
-    if let Ok(mut path) = url.path_segments_mut() {
-        path.pop_if_empty();
-        for s in segments {
-            path.push(s);
-        }
-    }
-    url
-}
-
-/// The `@context` of everything we serve: ActivityStreams, the security
-/// vocabulary (without it JSON-LD peers drop `publicKey` and reject every
-/// signature), and the Mastodon/schema.org terms we use, inline so peers
-/// never need to fetch an extra context document.
-pub fn context() -> Value {
-    json!([
-        "https://www.w3.org/ns/activitystreams",
-        "https://w3id.org/security/v1",
-        {
-            "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
-            "sensitive": "as:sensitive",
-            "Hashtag": "as:Hashtag",
-            "toot": "http://joinmastodon.org/ns#",
-            "featured": { "@id": "toot:featured", "@type": "@id" },
-            "discoverable": "toot:discoverable",
-            "indexable": "toot:indexable",
-            "schema": "http://schema.org#",
-            "PropertyValue": "schema:PropertyValue",
-            "value": "schema:value"
-        }
-    ])
-}
-
-pub(crate) fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
 
 /// Our own actor. It implements the library's `Actor` so that the library
 /// can sign with its key (`signed_fetch_actor`).
@@ -138,7 +99,7 @@ pub fn actor_json(inner: &FedInner) -> Value {
         .profile_links
         .iter()
         .map(|(name, url)| {
-            let esc = note::escape_html(url.as_str());
+            let esc = escape_html(url.as_str());
             json!({
                 "type": "PropertyValue",
                 "name": name,
@@ -154,7 +115,7 @@ pub fn actor_json(inner: &FedInner) -> Value {
         "type": "Service",
         "preferredUsername": s.username,
         "name": s.display_name,
-        "summary": format!("<p>{}</p>", note::escape_html(&s.summary)),
+        "summary": format!("<p>{}</p>", escape_html(&s.summary)),
         "url": s.base_url,
         "inbox": inner.actor.inbox,
         "outbox": endpoint(id, &["outbox"]),

@@ -18,9 +18,9 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 use url::Url;
 
-use super::note;
 use super::signatures::{check_remote_url, signed_post};
 use super::{Fediverse, FediverseError, StoryPost};
+use super::{note, vocab};
 use crate::store::fed::{ActivityKind, Channel, DeliveryRow, NoteRow, PreparedActivity};
 
 /// First retry delay; doubles per attempt.
@@ -87,8 +87,8 @@ impl Fediverse {
         let s = &self.inner.settings;
         let actor_id = &self.inner.actor.id;
         let note_json = note::build_note(s, actor_id, post);
-        let note_id = note::note_id(&s.base_url, &post.story_id);
-        let create_id = note::activity_id(&s.base_url, "create", &[&post.story_id]);
+        let note_id = vocab::note_id(&s.base_url, &post.story_id);
+        let create_id = vocab::activity_id(&s.base_url, "create", &[&post.story_id]);
         let create = note::create_activity(create_id.as_str(), actor_id, note_json.clone(), true);
         Ok(PreparedActivity {
             kind: ActivityKind::Create,
@@ -125,10 +125,10 @@ impl Fediverse {
             updated.timestamp_millis(),
             revision_digest(&note_json)
         );
-        let update_id = note::activity_id(&s.base_url, "update", &[&post.story_id, &stamp]);
+        let update_id = vocab::activity_id(&s.base_url, "update", &[&post.story_id, &stamp]);
         let update = note::update_activity(update_id.as_str(), actor_id, note_json.clone());
-        let note_id = note::note_id(&s.base_url, &post.story_id);
-        let create_id = note::activity_id(&s.base_url, "create", &[&post.story_id]);
+        let note_id = vocab::note_id(&s.base_url, &post.story_id);
+        let create_id = vocab::activity_id(&s.base_url, "create", &[&post.story_id]);
         let create = note::create_activity(create_id.as_str(), actor_id, note_json.clone(), true);
         Ok(PreparedActivity {
             kind: ActivityKind::Update,
@@ -138,7 +138,7 @@ impl Fediverse {
             note: NoteRow {
                 story_id: post.story_id.clone(),
                 note_id: note_id.to_string(),
-                create_id: note::activity_id(&s.base_url, "create", &[&post.story_id]).to_string(),
+                create_id: vocab::activity_id(&s.base_url, "create", &[&post.story_id]).to_string(),
                 json: serde_json::to_string(&note_json)?,
                 published_at: post.published,
                 updated_at: Some(updated),
@@ -164,8 +164,8 @@ impl Fediverse {
     ) -> Result<PreparedActivity, FediverseError> {
         let s = &self.inner.settings;
         let actor_id = &self.inner.actor.id;
-        let note_id = note::note_id(&s.base_url, story_id);
-        let delete_id = note::activity_id(&s.base_url, "delete", &[story_id]);
+        let note_id = vocab::note_id(&s.base_url, story_id);
+        let delete_id = vocab::activity_id(&s.base_url, "delete", &[story_id]);
         let delete = note::delete_activity(delete_id.as_str(), actor_id, note_id.as_str(), now);
         Ok(PreparedActivity {
             kind: ActivityKind::Delete,
@@ -175,7 +175,7 @@ impl Fediverse {
             note: NoteRow {
                 story_id: story_id.to_string(),
                 note_id: note_id.to_string(),
-                create_id: note::activity_id(&s.base_url, "create", &[story_id]).to_string(),
+                create_id: vocab::activity_id(&s.base_url, "create", &[story_id]).to_string(),
                 json: serde_json::to_string(&note::tombstone(note_id.as_str(), now))?,
                 published_at: now,
                 updated_at: None,

@@ -4,8 +4,8 @@
 use activitypub_federation::fetch::webfinger::{Webfinger, build_webfinger_response};
 use serde_json::{Value, json};
 
-use super::actor::endpoint;
 use super::signatures::domain_of;
+use super::vocab::endpoint;
 use super::{FedInner, FediverseError};
 
 /// WebFinger for `acct:<username>@<domain>` (domain = host[:port] of
@@ -44,7 +44,7 @@ pub fn without_nulls(v: Value) -> Value {
 /// servers that discover WebFinger through it.
 pub fn host_meta(inner: &FedInner) -> String {
     let wf = endpoint(&inner.settings.base_url, &[".well-known", "webfinger"]);
-    let template = super::note::escape_html(&format!("{wf}?resource={{uri}}"));
+    let template = crate::text::escape_html(&format!("{wf}?resource={{uri}}"));
     format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n\
          <XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \

@@ -185,7 +185,7 @@ async fn act_on(
             store
                 .record_follow(activity.id.as_str(), remote.id.as_str(), now)
                 .await?;
-            let accept_id = note::activity_id(
+            let accept_id = super::vocab::activity_id(
                 &data.settings.base_url,
                 "accept",
                 &[&format!("{:032x}", rand::random::<u128>())],

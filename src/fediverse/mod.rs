@@ -29,6 +29,7 @@ pub mod keys;
 pub mod note;
 pub mod rfc9421;
 pub mod signatures;
+pub mod vocab;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -481,7 +482,7 @@ impl Fediverse {
     pub fn pinned_json(&self) -> serde_json::Value {
         let mut v = note::pinned_note(&self.inner.settings, &self.inner.actor.id);
         if let Some(obj) = v.as_object_mut() {
-            obj.insert("@context".into(), actor::context());
+            obj.insert("@context".into(), vocab::context());
         }
         v
     }
@@ -504,7 +505,7 @@ impl Fediverse {
             .and_then(|u| Url::parse(u).ok())
             .unwrap_or_else(|| self.inner.settings.base_url.clone());
         if let Some(obj) = json.as_object_mut() {
-            obj.insert("@context".into(), actor::context());
+            obj.insert("@context".into(), vocab::context());
         }
         Ok(NoteView::Live { json, page_url })
     }

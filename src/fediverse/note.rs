@@ -8,24 +8,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use url::Url;
 
-use super::actor::{context, endpoint, rfc3339};
+use super::vocab::{context, endpoint, note_id, rfc3339};
 use super::{FediverseSettings, StoryPost};
 use crate::config::PostVisibility;
 
-/// Id of a story's Note: `{base_url}/notes/{story_id}`.
-pub fn note_id(base: &Url, story_id: &str) -> Url {
-    endpoint(base, &["notes", story_id])
-}
-
-/// Id of an activity: `{base_url}/activities/{kind}/{parts...}`.
-pub fn activity_id(base: &Url, kind: &str, parts: &[&str]) -> Url {
-    let mut segs = vec!["activities", kind];
-    segs.extend_from_slice(parts);
-    endpoint(base, &segs)
-}
-
-/// One escaping rule for every output (feeds, pages, Notes).
-pub use crate::text::escape_html;
+use crate::text::escape_html;
 
 /// The Note for a story (no `@context`: it is embedded in activities).
 pub fn build_note(settings: &FediverseSettings, actor_id: &Url, post: &StoryPost) -> Value {
