@@ -481,13 +481,16 @@ impl FedStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| RemoteActorRow {
-            id: r.get(0),
-            inbox: r.get(1),
-            shared_inbox: r.get(2),
-            public_key_pem: r.get(3),
-            fetched_at: from_ms(r.get(4)),
-        }))
+        row.map(|r| -> Result<RemoteActorRow> {
+            Ok(RemoteActorRow {
+                id: r.try_get(0)?,
+                inbox: r.try_get(1)?,
+                shared_inbox: r.try_get(2)?,
+                public_key_pem: r.try_get(3)?,
+                fetched_at: from_ms(r.try_get(4)?),
+            })
+        })
+        .transpose()
     }
 
     pub async fn upsert_remote_actor(&self, a: &RemoteActorRow) -> Result<()> {
@@ -582,7 +585,7 @@ impl FedStore {
         .bind(story_id)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(note_from_row))
+        row.map(note_from_row).transpose()
     }
 
     /// Number of live Notes (the outbox's totalItems).
@@ -605,7 +608,7 @@ impl FedStore {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.into_iter().map(note_from_row).collect())
+        rows.into_iter().map(note_from_row).collect()
     }
 
     /// Stores an outgoing activity; a repeated id is ignored (idempotent publishing).
@@ -708,8 +711,8 @@ impl FedStore {
         let mut out = Vec::with_capacity(rows.len());
         let mut bodies: std::collections::HashMap<String, String> = Default::default();
         for r in rows {
-            let activity_id: String = r.get(1);
-            let payload: Option<String> = r.get(4);
+            let activity_id: String = r.try_get(1)?;
+            let payload: Option<String> = r.try_get(4)?;
             let body = match payload {
                 Some(p) => p,
                 None => match bodies.get(&activity_id) {
@@ -726,13 +729,13 @@ impl FedStore {
                 },
             };
             out.push(DeliveryRow {
-                id: r.get(0),
+                id: r.try_get(0)?,
                 activity_id,
-                channel: Channel::parse(r.get::<String, _>(2).as_str()),
-                target: r.get(3),
+                channel: Channel::parse(r.try_get::<String, _>(2)?.as_str()),
+                target: r.try_get(3)?,
                 body,
-                attempts: r.get(5),
-                created_at: from_ms(r.get(6)),
+                attempts: r.try_get(5)?,
+                created_at: from_ms(r.try_get(6)?),
             });
         }
         tx.commit().await?;
@@ -813,19 +816,20 @@ impl FedStore {
         .bind(activity_id)
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| DeliveryStatus {
-                id: r.get(0),
-                activity_id: r.get(1),
-                target: r.get(2),
-                status: r.get(3),
-                attempts: r.get(4),
-                next_attempt_at: from_ms(r.get(5)),
-                last_status: r.get(6),
-                last_error: r.get(7),
+        rows.into_iter()
+            .map(|r| {
+                Ok(DeliveryStatus {
+                    id: r.try_get(0)?,
+                    activity_id: r.try_get(1)?,
+                    target: r.try_get(2)?,
+                    status: r.try_get(3)?,
+                    attempts: r.try_get(4)?,
+                    next_attempt_at: from_ms(r.try_get(5)?),
+                    last_status: r.try_get(6)?,
+                    last_error: r.try_get(7)?,
+                })
             })
-            .collect())
+            .collect()
     }
 
     /// Row counts per status (metrics, tests).
@@ -846,14 +850,16 @@ impl FedStore {
     }
 }
 
-fn note_from_row(r: sqlx::sqlite::SqliteRow) -> NoteRow {
-    NoteRow {
-        story_id: r.get(0),
-        note_id: r.get(1),
-        create_id: r.get(2),
-        json: r.get(3),
-        published_at: from_ms(r.get(4)),
-        updated_at: r.get::<Option<i64>, _>(5).map(from_ms),
-        deleted_at: r.get::<Option<i64>, _>(6).map(from_ms),
-    }
+/// Decodes a `fed_notes` row; a column that does not decode is an error,
+/// not a panic.
+fn note_from_row(r: sqlx::sqlite::SqliteRow) -> Result<NoteRow> {
+    Ok(NoteRow {
+        story_id: r.try_get(0)?,
+        note_id: r.try_get(1)?,
+        create_id: r.try_get(2)?,
+        json: r.try_get(3)?,
+        published_at: from_ms(r.try_get(4)?),
+        updated_at: r.try_get::<Option<i64>, _>(5)?.map(from_ms),
+        deleted_at: r.try_get::<Option<i64>, _>(6)?.map(from_ms),
+    })
 }
