@@ -21,6 +21,7 @@ use url::Url;
 use super::signatures::{check_remote_url, signed_post};
 use super::{Fediverse, FediverseError, StoryPost};
 use super::{note, vocab};
+use crate::store::fed::FinalState;
 use crate::store::fed::{ActivityKind, Channel, DeliveryRow, NoteRow, PreparedActivity};
 
 /// First retry delay; doubles per attempt.
@@ -266,7 +267,9 @@ impl Fediverse {
             }
             Outcome::Failed(status, err) => {
                 tracing::warn!(status, error = %err, "delivery refused; not retrying");
-                store.mark_final(row.id, "failed", status, &err).await?;
+                store
+                    .mark_final(row.id, FinalState::Failed, status, &err)
+                    .await?;
                 report.failed += 1;
             }
             Outcome::Gone(err) => {
@@ -276,14 +279,18 @@ impl Fediverse {
                     0
                 };
                 tracing::warn!(removed_followers = removed, "inbox is gone (410)");
-                store.mark_final(row.id, "failed", Some(410), &err).await?;
+                store
+                    .mark_final(row.id, FinalState::Failed, Some(410), &err)
+                    .await?;
                 report.failed += 1;
             }
             Outcome::Retry(status, err) => {
                 let age = (now - row.created_at).to_std().unwrap_or_default();
                 if age >= self.inner.settings.dead_after {
                     tracing::warn!(status, error = %err, "delivery dead after retries");
-                    store.mark_final(row.id, "dead", status, &err).await?;
+                    store
+                        .mark_final(row.id, FinalState::Dead, status, &err)
+                        .await?;
                     report.dead += 1;
                 } else {
                     let delay = backoff(row.attempts);

@@ -41,7 +41,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::store::fed::{FedStore, FedStoreError};
+use crate::store::fed::{FedStore, FedStoreError, FinalState};
 
 pub use delivery::DeliveryReport;
 
@@ -370,7 +370,7 @@ impl Fediverse {
         for (id, target) in store.pending_activitypub_targets().await? {
             if self.inner.is_blocked_url(&target) {
                 store
-                    .mark_final(id, "failed", None, "domain blocked")
+                    .mark_final(id, FinalState::Failed, None, "domain blocked")
                     .await?;
                 dropped += 1;
             }

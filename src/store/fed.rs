@@ -135,15 +135,79 @@ pub struct DeliveryStatus {
     pub id: i64,
     pub activity_id: String,
     pub target: String,
-    pub status: String,
+    pub status: DeliveryState,
     pub attempts: i64,
     pub next_attempt_at: DateTime<Utc>,
     pub last_status: Option<i64>,
     pub last_error: Option<String>,
 }
 
-/// Every delivery status, in the order `delivery_counts` lists them.
-const DELIVERY_STATUSES: [&str; 4] = ["dead", "delivered", "failed", "pending"];
+/// Where a delivery row stands (`fed_deliveries.status`). The words are
+/// stored; this is the one place that spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryState {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The peer accepted it (2xx).
+    Delivered,
+    /// The peer refused it for good (4xx, blocked domain, unsafe URL).
+    Failed,
+    /// Retried past `dead_after`.
+    Dead,
+}
+
+impl DeliveryState {
+    /// Every state, in the order `delivery_counts` lists them.
+    pub const ALL: [DeliveryState; 4] = [Self::Dead, Self::Delivered, Self::Failed, Self::Pending];
+
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+            Self::Dead => "dead",
+        }
+    }
+
+    /// The state a stored word names, if any.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+}
+
+impl std::fmt::Display for DeliveryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for DeliveryState {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// How a delivery row ends without being delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FinalState {
+    Failed,
+    Dead,
+}
+
+impl From<FinalState> for DeliveryState {
+    fn from(s: FinalState) -> Self {
+        match s {
+            FinalState::Failed => Self::Failed,
+            FinalState::Dead => Self::Dead,
+        }
+    }
+}
+
+/// A stored status word that no [`DeliveryState`] spells.
+fn bad_state(word: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unknown delivery status {word:?}").into())
+}
 pub(crate) const DELIVERY_COUNT_SQL: &str = "SELECT COUNT(*) FROM fed_deliveries WHERE status = ?";
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
@@ -791,14 +855,14 @@ impl FedStore {
     pub async fn mark_final(
         &self,
         id: i64,
-        final_status: &str,
+        final_status: FinalState,
         status: Option<u16>,
         error: &str,
     ) -> Result<()> {
         sqlx::query(
             "UPDATE fed_deliveries SET status = ?, last_status = ?, last_error = ? WHERE id = ?",
         )
-        .bind(final_status)
+        .bind(DeliveryState::from(final_status).as_str())
         .bind(status.map(i64::from))
         .bind(error)
         .bind(id)
@@ -822,7 +886,10 @@ impl FedStore {
                     id: r.try_get(0)?,
                     activity_id: r.try_get(1)?,
                     target: r.try_get(2)?,
-                    status: r.try_get(3)?,
+                    status: {
+                        let word: String = r.try_get(3)?;
+                        DeliveryState::parse(&word).ok_or_else(|| bad_state(&word))?
+                    },
                     attempts: r.try_get(4)?,
                     next_attempt_at: from_ms(r.try_get(5)?),
                     last_status: r.try_get(6)?,
@@ -837,13 +904,13 @@ impl FedStore {
     /// counters never walk the rows; statuses with no row are left out.
     pub async fn delivery_counts(&self) -> Result<Vec<(String, i64)>> {
         let mut out = Vec::new();
-        for status in DELIVERY_STATUSES {
+        for status in DeliveryState::ALL {
             let n: i64 = sqlx::query_scalar(DELIVERY_COUNT_SQL)
-                .bind(status)
+                .bind(status.as_str())
                 .fetch_one(&self.pool)
                 .await?;
             if n > 0 {
-                out.push((status.to_string(), n));
+                out.push((status.as_str().to_string(), n));
             }
         }
         Ok(out)
@@ -862,4 +929,22 @@ fn note_from_row(r: sqlx::sqlite::SqliteRow) -> Result<NoteRow> {
         updated_at: r.try_get::<Option<i64>, _>(5)?.map(from_ms),
         deleted_at: r.try_get::<Option<i64>, _>(6)?.map(from_ms),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_states_round_trip_their_stored_words() {
+        for s in DeliveryState::ALL {
+            assert_eq!(DeliveryState::parse(s.as_str()), Some(s));
+        }
+        // The words the migrations and the SQL literals use.
+        let words: Vec<&str> = DeliveryState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(words, ["dead", "delivered", "failed", "pending"]);
+        assert_eq!(DeliveryState::parse("Pending"), None);
+        assert_eq!(DeliveryState::from(FinalState::Dead), DeliveryState::Dead);
+        assert_eq!(DeliveryState::from(FinalState::Failed), "failed");
+    }
 }

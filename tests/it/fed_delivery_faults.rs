@@ -203,6 +203,6 @@ async fn app_rows(app: &TestApp, id: &str) -> HashMap<String, String> {
         .await
         .unwrap()
         .into_iter()
-        .map(|r| (r.target, r.status))
+        .map(|r| (r.target, r.status.to_string()))
         .collect()
 }

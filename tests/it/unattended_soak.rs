@@ -207,9 +207,14 @@ async fn ninety_simulated_days_level_off_in_size_and_memory() {
                 .unwrap();
             for (i, row) in due.iter().enumerate() {
                 if i % 10 == 9 {
-                    fed.mark_final(row.id, "dead", Some(503), "HTTP 503")
-                        .await
-                        .unwrap();
+                    fed.mark_final(
+                        row.id,
+                        feedwatch::store::fed::FinalState::Dead,
+                        Some(503),
+                        "HTTP 503",
+                    )
+                    .await
+                    .unwrap();
                 } else {
                     fed.mark_delivered(row.id, 202, now).await.unwrap();
                 }
