@@ -143,13 +143,65 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The decision this verdict stores.
+    pub fn decision(&self) -> Decision {
+        match (&self.held, self.publish) {
+            (Some(_), _) => Decision::Held,
+            (None, true) => Decision::Publish,
+            (None, false) => Decision::Skip,
+        }
+    }
+
     /// The stored decision word: `publish`, `held` or `skip`.
     pub fn decision_label(&self) -> &'static str {
-        match (&self.held, self.publish) {
-            (Some(_), _) => "held",
-            (None, true) => "publish",
-            (None, false) => "skip",
+        self.decision().as_str()
+    }
+}
+
+/// An item's stored decision (`items.decision`; NULL: not evaluated). The
+/// words are stored; this is the one place that spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Relevant and published (or joined a published story).
+    Publish,
+    /// Relevant, but held back (the age gate); see `items.held`.
+    Held,
+    /// Not relevant.
+    Skip,
+}
+
+impl Decision {
+    /// Every decision.
+    pub const ALL: [Decision; 3] = [Self::Publish, Self::Held, Self::Skip];
+
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Publish => "publish",
+            Self::Held => "held",
+            Self::Skip => "skip",
         }
+    }
+
+    /// The decision a stored word names, if any.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == word)
+    }
+}
+
+#[cfg(test)]
+mod decision_tests {
+    use super::Decision;
+
+    #[test]
+    fn decisions_round_trip_their_stored_words() {
+        for d in Decision::ALL {
+            assert_eq!(Decision::parse(d.as_str()), Some(d));
+        }
+        assert_eq!(Decision::Publish.as_str(), "publish");
+        assert_eq!(Decision::Held.as_str(), "held");
+        assert_eq!(Decision::Skip.as_str(), "skip");
+        assert_eq!(Decision::parse("pending"), None);
     }
 }
 
@@ -671,7 +723,7 @@ impl Store {
                 let decision: Option<String> = r.try_get("decision")?;
                 let stored = decision.map(|d| -> Result<StoredDecision, sqlx::Error> {
                     Ok(StoredDecision {
-                        publish: d == "publish",
+                        publish: Decision::parse(&d) == Some(Decision::Publish),
                         score: r.try_get::<Option<f64>, _>("score")?.unwrap_or(0.0),
                         reasons: r
                             .try_get::<Option<String>, _>("reasons")?
