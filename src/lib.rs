@@ -13,15 +13,16 @@
 //! | [`app`] | builds shared state; runs the scheduler and HTTP server until shutdown; one-shot commands |
 //! | [`commands`] | operator commands with their own output: `feeds`, `stories`, `remove`, `check`'s extra gate |
 //! | [`schedule`] | the ingest cycle: due feeds, poll (fetch → parse → normalize → store), backoff |
-//! | [`fediverse`] | the ActivityPub actor: keys, WebFinger/NodeInfo, Notes, inbox (signatures), persistent delivery |
+//! | [`fediverse`] | the ActivityPub actor: keys, WebFinger/NodeInfo, Notes, inbox (signatures), persistent delivery; its vocabulary (ids, `@context`, time format) in the leaf `vocab` |
 //! | [`fetch`] | the only network client for feeds: conditional GET, limits, concurrency |
 //! | [`metrics`] | Prometheus counters and gauges; `/metrics` |
 //! | [`parse`] | bytes → parsed feed: encoding decision, feed-rs behind a panic guard |
 //! | [`dedupe`] | new vs edited vs seen; which story (cluster across outlets) a published item joins; the recent stories' index kept in memory (`index`) |
-//! | [`item`] | the [`item::Item`] type: identity, canonical links, HTML → text, language |
+//! | [`item`] | the [`item::Item`] type: identity, canonical links, field clean-up (through [`text`]), language |
 //! | [`summary`] | extractive 1–3 sentence summaries (en + zh), boilerplate removal, article main text |
 //! | [`publish`] | outputs from plain data: RSS/Atom/JSON Feed rendering, Fediverse post composition; the age gate and posting cap (`gate`), releasing waiting stories (`release`) |
 //! | [`matching`] | the topic: rule language, relevance score, explanations, story fingerprints, eval |
+//! | [`text`] | leaf text toolkit, no I/O: HTML → text keeping paragraphs, `escape_html`, `is_cjk`, the language-tag normaliser, truncation |
 //! | [`store`] | the only place with SQL: SQLite (WAL), embedded migrations; `store::fed` for the Fediverse tables |
 //! | [`tune`] | operator tools: `score`, `eval` (precision/recall) and `replay` (backtest of rule changes) |
 //! | [`web`] | the HTTP face: hyper server with timeouts (`serve`), feeds and `/` from memory (`cache`), pages, admin (server-side `sessions`), ActivityPub, metrics |
