@@ -67,7 +67,7 @@ mod tests {
     #[test]
     fn cjk_punctuation() {
         for c in [
-            '。', '、', '「', '」', '\u{3000}', '，', '；', '：', '！', '？', '﹐',
+            '。', '、', '「', '」', '\u{3000}', '，', '；', '：', '！', '？', '﹁',
         ] {
             assert!(is_cjk_punctuation(c), "{c:?} is CJK punctuation");
         }

@@ -118,9 +118,11 @@ mod tests {
         assert_eq!(truncate_at_word("abcdef", 1), "…");
         assert_eq!(truncate_at_word("abcdef", 0), "");
         // One word longer than the room is cut between graphemes.
+        assert_eq!(truncate_at_word("abcdefghijklmnop", 10), "abcdefghi…");
+        // A URL is several words (UAX #29): cut at one of their bounds.
         assert_eq!(
             truncate_at_word("https://example.org/very/long/path", 10),
-            "https://e…"
+            "https…"
         );
     }
 }
