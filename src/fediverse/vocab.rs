@@ -78,7 +78,7 @@ mod tests {
             activity_id(&base, "update", &["s1", "2025-01-01T00:00:00Z"]).as_str(),
             "https://news.example/fw/activities/update/s1/2025-01-01T00:00:00Z"
         );
-        assert_eq!(endpoint(&base, &[]).as_str(), "https://news.example/fw/");
+        assert_eq!(endpoint(&base, &[]).as_str(), "https://news.example/fw");
     }
 
     #[test]
