@@ -14,12 +14,11 @@ use crate::cli::{Cli, Command, LogFormatArg, SourcesAction};
 use crate::config::{self, Config, LogFormat};
 use crate::fediverse::{Fediverse, FediverseSettings, MastodonApiSettings};
 use crate::fetch::Fetcher;
-use crate::publish::outputs::{self, FeedFormat, FeedIdentity};
-use crate::publish::story::Publisher;
-use crate::schedule::{CycleReport, Ingest, Live, due_feeds};
+use crate::publish::outputs::{self, FeedFormat};
+use crate::schedule::{CycleReport, Ingest, due_feeds};
+use crate::settings::Settings;
 use crate::sources::{self, FeedSource};
 use crate::store::Store;
-use crate::summary::SummaryOptions;
 use crate::web;
 
 /// Entry point of the binary.
@@ -196,177 +195,15 @@ fn check(path: &std::path::Path, data_dir: Option<&std::path::Path>) -> ExitCode
 
 /// Shared state for the pipeline.
 pub struct App {
-    /// The configuration read at start-up (see [`App::reloader`] for the one in force).
-    pub config: Config,
-    pub reloader: Reloader,
+    /// The settings in force, and their one owner (reload, Apply, the
+    /// source toggle).
+    pub settings: Settings,
     pub store: Store,
     pub ingest: Ingest,
     /// The ActivityPub side, when `[federation] enabled`.
     pub fediverse: Option<Fediverse>,
     /// Admin sign-in sessions (server-side; they end with the process).
     pub admin_sessions: Arc<web::sessions::Sessions>,
-}
-
-/// Reloads the configuration without a restart (SIGHUP, the dashboard).
-/// An invalid file is refused with its problems and the old config stays;
-/// keys that only take effect at start-up are named in the answer.
-///
-/// The one owner of the config file while running: a reload and a
-/// playground Apply each take `owner`, then validate -> write (atomic rename)
-/// -> swap, or refuse with the file untouched. Two of them never interleave.
-#[derive(Clone)]
-pub struct Reloader {
-    current: Arc<std::sync::RwLock<Config>>,
-    /// Bumped on every reload (the web cache keys on it).
-    generation: Arc<std::sync::atomic::AtomicU64>,
-    ingest: Ingest,
-    fediverse: Option<Fediverse>,
-    owner: Arc<std::sync::Mutex<()>>,
-}
-
-impl Reloader {
-    /// The configuration in force.
-    pub fn config(&self) -> Config {
-        match self.current.read() {
-            Ok(c) => c.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    /// Changes with every reload.
-    pub fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// The ingest the daemon runs (the dashboard's "check now" polls with it).
-    pub fn ingest(&self) -> &Ingest {
-        &self.ingest
-    }
-
-    fn own(&self) -> std::sync::MutexGuard<'_, ()> {
-        self.owner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Re-reads the config file. The answer lists the changed keys that
-    /// need a restart.
-    pub fn reload(&self) -> Result<Vec<String>, crate::config::Problems> {
-        let _owner = self.own();
-        let new = config::load(&self.config().file)?;
-        Ok(self.swap(new))
-    }
-
-    /// Writes the playground's `[topic]` text into the config file (only
-    /// the tables that changed; see [`config::edit_topic_section`]) and puts
-    /// it in force. Refused, with the file untouched, unless the whole new
-    /// file is valid.
-    pub fn apply_topic(&self, topic_text: &str, threshold: f64) -> Result<Vec<String>, String> {
-        let _owner = self.own();
-        let file = self.config().file;
-        let old = std::fs::read_to_string(&file)
-            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        let edited = config::edit_topic_section(&old, topic_text, threshold)?;
-        let new = config::parse_with_env(&file, edited.clone(), std::env::vars())
-            .map_err(|p| p.to_string())?;
-        let tmp = file.with_extension("toml.tmp");
-        std::fs::write(&tmp, &edited)
-            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
-        if let Err(e) = std::fs::rename(&tmp, &file) {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(format!("cannot replace {}: {e}", file.display()));
-        }
-        Ok(self.swap(new))
-    }
-
-    /// Puts `new` in force; names the changed keys that need a restart.
-    fn swap(&self, new: Config) -> Vec<String> {
-        let old = self.config();
-        let notes = restart_needed(&old, &new, self.fediverse.is_some());
-        self.ingest
-            .replace_live(live_settings(&new, self.fediverse.clone()));
-        if let Some(f) = &self.fediverse {
-            apply_blocked_domains(f.clone(), new.federation.blocked_domains.clone());
-        }
-        match self.current.write() {
-            Ok(mut c) => *c = new,
-            Err(poisoned) => *poisoned.into_inner() = new,
-        }
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        info!(restart_needed = notes.len(), "configuration reloaded");
-        notes
-    }
-}
-
-/// The changed keys that only take effect at start-up (README, "Reloading").
-fn restart_needed(old: &Config, new: &Config, federating: bool) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut note = |changed: bool, key: &str| {
-        if changed {
-            out.push(format!("{key} changed; it takes effect after a restart"));
-        }
-    };
-    note(new.server.listen != old.server.listen, "server.listen");
-    note(
-        new.storage.sqlite_path != old.storage.sqlite_path,
-        "storage.url",
-    );
-    note(new.bot.base_url != old.bot.base_url, "bot.base_url");
-    note(new.bot.username != old.bot.username, "bot.username");
-    note(
-        federating
-            && (new.bot.display_name != old.bot.display_name || new.bot.summary != old.bot.summary),
-        "the Fediverse profile (bot.display_name, bot.summary; the feeds and pages use them now)",
-    );
-    // The actor's icon/image and the /avatar.<ext>, /header.<ext> routes
-    // are set at start-up (new bytes in the same file are served at once).
-    note(new.bot.avatar != old.bot.avatar, "bot.avatar");
-    note(new.bot.header != old.bot.header, "bot.header");
-    note(
-        new.federation.enabled != old.federation.enabled,
-        "federation.enabled",
-    );
-    note(
-        format!("{:?}", new.federation) != format!("{:?}", old.federation)
-            && new.federation.enabled == old.federation.enabled,
-        "[federation]",
-    );
-    note(
-        format!("{:?}", new.fetch) != format!("{:?}", old.fetch),
-        "[fetch]",
-    );
-    note(
-        new.log.level != old.log.level || new.log.format != old.log.format,
-        "[log]",
-    );
-    out
-}
-
-/// The reloadable settings derived from a config.
-fn live_settings(config: &Config, fediverse: Option<Fediverse>) -> Live {
-    let publisher = Publisher {
-        base_url: config.bot.base_url.clone(),
-        summary: SummaryOptions {
-            max_sentences: config.publish.summary_sentences,
-            max_chars: config.publish.summary_chars,
-        },
-        content_warning: config.publish.content_warning.clone(),
-        hashtags: config.topic.hashtags().to_vec(),
-        topic_terms: config.topic.topic_terms(),
-        fediverse,
-        update_on_new_outlet: config.publish.update_on_new_outlet,
-    };
-    Live {
-        schedule: Arc::new(config.schedule.clone()),
-        topic: config.topic.clone(),
-        publisher: Arc::new(publisher),
-        fetch_articles: config.publish.fetch_article,
-        gate: crate::publish::gate::Gate {
-            max_age: config.publish.max_age,
-            max_per_hour: config.publish.max_per_hour,
-        },
-    }
 }
 
 /// The Fediverse service from the config: keys in the data folder (next to
@@ -423,18 +260,6 @@ async fn build_fediverse(config: &Config, store: &Store) -> Result<Fediverse> {
     Ok(fed)
 }
 
-/// Applies a reloaded `[federation] blocked_domains` (removes followers and
-/// queued deliveries on those domains) without blocking the reload.
-fn apply_blocked_domains(fed: Fediverse, domains: Vec<String>) {
-    if let Ok(rt) = tokio::runtime::Handle::try_current() {
-        rt.spawn(async move {
-            if let Err(e) = fed.set_blocked_domains(domains).await {
-                tracing::error!(error = %e, "applying [federation] blocked_domains failed");
-            }
-        });
-    }
-}
-
 impl App {
     pub async fn build(config: Config) -> Result<App> {
         let store = Store::open(&config.storage.sqlite_path)
@@ -451,14 +276,13 @@ impl App {
         } else {
             None
         };
+        let allow_private = config.federation.allow_private_addresses;
+        let settings = Settings::new(config, fediverse.clone());
         let ingest = Ingest {
             store: store.clone(),
             fetcher,
-            live: Arc::new(std::sync::RwLock::new(live_settings(
-                &config,
-                fediverse.clone(),
-            ))),
-            allow_private: config.federation.allow_private_addresses,
+            settings: settings.clone(),
+            allow_private,
             metrics: Arc::new(crate::metrics::Metrics::new()),
             published: Arc::new(tokio::sync::Notify::new()),
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
@@ -466,16 +290,8 @@ impl App {
             health: Arc::default(),
             stories: crate::dedupe::index::StoryIndex::new(),
         };
-        let reloader = Reloader {
-            current: Arc::new(std::sync::RwLock::new(config.clone())),
-            generation: Default::default(),
-            ingest: ingest.clone(),
-            fediverse: fediverse.clone(),
-            owner: Arc::new(std::sync::Mutex::new(())),
-        };
         Ok(App {
-            config,
-            reloader,
+            settings,
             store,
             ingest,
             fediverse,
@@ -487,50 +303,48 @@ impl App {
     pub fn web_state(&self) -> web::WebState {
         web::WebState {
             store: self.store.clone(),
-            identity: self.feed_identity(),
             fediverse: self.fediverse.clone(),
             metrics: self.ingest.metrics.clone(),
-            reloader: self.reloader.clone(),
+            settings: self.settings.clone(),
+            ingest: self.ingest.clone(),
             store_health: self.ingest.health.clone(),
             cache: Default::default(),
             admin_sessions: self.admin_sessions.clone(),
         }
     }
 
-    fn feed_identity(&self) -> FeedIdentity {
-        FeedIdentity {
-            title: self.config.bot.display_name.clone(),
-            description: self.config.bot.summary.clone(),
-            base_url: self.config.bot.base_url.clone(),
-        }
-    }
-
     /// Writes the feed files to `[publish] output_dir`, if set. One snapshot
-    /// of the config in force decides the folder, the length and the identity.
+    /// of the settings in force decides the folder, the length and the identity.
     pub async fn write_feed_files(&self) -> Result<()> {
-        let state = self.web_state();
-        let cfg = state.reloader.config();
-        let Some(dir) = &cfg.publish.output_dir else {
+        let rt = self.settings.load();
+        let Some(dir) = &rt.config.publish.output_dir else {
             return Ok(());
         };
-        let entries = self.store.published_entries(cfg.publish.feed_items).await?;
-        let identity = state.identity_of(&cfg);
+        let entries = self
+            .store
+            .published_entries(rt.config.publish.feed_items)
+            .await?;
         let feeds: Vec<_> = FeedFormat::ALL
             .iter()
             .map(|f| {
                 (
                     *f,
-                    outputs::render(&identity, &entries, *f, |id| state.story_url(id)),
+                    outputs::render(&rt.identity, &entries, *f, |id| rt.story_url(id)),
                 )
             })
             .collect();
-        outputs::write_files(dir, &feeds)
-            .with_context(|| format!("writing the feeds into {}", dir.display()))
+        let dir = dir.clone();
+        tokio::task::spawn_blocking(move || {
+            outputs::write_files(&dir, &feeds)
+                .with_context(|| format!("writing the feeds into {}", dir.display()))
+        })
+        .await
+        .context("the feed-writing task failed")?
     }
 
     /// The source list named by the config in force (`[sources] path` reloads).
     pub fn load_sources(&self) -> Result<Vec<FeedSource>> {
-        sources::load(&self.reloader.config().sources.path).map_err(|p| anyhow::anyhow!("{p}"))
+        sources::load(&self.settings.load().config.sources.path).map_err(|p| anyhow::anyhow!("{p}"))
     }
 }
 
@@ -611,7 +425,7 @@ pub async fn run_daemon(
     };
     #[cfg(unix)]
     {
-        let reloader = app.reloader.clone();
+        let settings = app.settings.clone();
         let token = token.clone();
         tokio::spawn(async move {
             let Ok(mut hup) =
@@ -622,7 +436,8 @@ pub async fn run_daemon(
             loop {
                 tokio::select! {
                     () = token.cancelled() => return,
-                    _ = hup.recv() => match reloader.reload() {
+                    _ = hup.recv() => match settings.reload().await {
+                        // The reload's own log line names the keys that need a restart.
                         Ok(notes) => {
                             for n in notes {
                                 tracing::warn!("{n}");
@@ -645,15 +460,17 @@ pub async fn run_daemon(
     let sources = app
         .load_sources()
         .map_or(0, |f| f.iter().filter(|f| f.enabled).count());
+    let rt = app.settings.load();
     info!(
-        url = %app.config.bot.base_url,
+        url = %rt.config.bot.base_url,
         %addr,
         sources,
-        schedule = %app.config.schedule.cron_text,
+        schedule = %rt.config.schedule.cron_text,
         "scheduler started: the page is {} (listening on {addr}), {sources} enabled sources, schedule \"{}\"",
-        app.config.bot.base_url,
-        app.config.schedule.cron_text
+        rt.config.bot.base_url,
+        rt.config.schedule.cron_text
     );
+    drop(rt);
     // systemd (Type=notify): listening and scheduling; a no-op elsewhere.
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
     let result = scheduler_loop(app.clone(), token.clone()).await;
@@ -779,7 +596,8 @@ async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
             if full {
                 last_full_vacuum = now;
             }
-            maintain(&app.store, now, app.config.storage.retain, full).await;
+            let retain = app.settings.load().config.storage.retain;
+            maintain(&app.store, now, retain, full).await;
         }
         // The schedule in force now: a reload may have changed it.
         let schedule = app.ingest.live().schedule.cron.clone();

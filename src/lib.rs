@@ -11,6 +11,7 @@
 //! | [`config`] | `config.toml` + `FEEDWATCH_*` overrides → validated [`config::Config`]; located problems |
 //! | [`sources`] | the source list (`sources.toml` or OPML), OPML import/export |
 //! | [`app`] | builds shared state; runs the scheduler and HTTP server until shutdown; one-shot commands |
+//! | [`settings`] | the settings in force: one immutable snapshot (config, topic, publisher, feed identity) swapped on reload; the one owner of reload, Apply and the source toggle |
 //! | [`commands`] | operator commands with their own output: `feeds`, `stories`, `remove`, `check`'s extra gate |
 //! | [`schedule`] | the ingest cycle: due feeds, poll (fetch → parse → normalize → store), backoff |
 //! | [`fediverse`] | the ActivityPub actor: keys, WebFinger/NodeInfo, Notes, inbox (signatures), persistent delivery; its vocabulary (ids, `@context`, time format) in the leaf `vocab` |
@@ -48,6 +49,7 @@ pub mod netguard;
 pub mod parse;
 pub mod publish;
 pub mod schedule;
+pub mod settings;
 pub mod sources;
 pub mod store;
 pub mod summary;

@@ -21,7 +21,6 @@ use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
 use crate::item::{Item, normalize};
 use crate::matching::{Candidate, Decision, Topic};
 use crate::parse::{ParseError, parse_feed};
-use crate::publish::story::Publisher;
 use crate::sources::FeedSource;
 use crate::store::{
     Existing, FeedState, ItemRecord, PollCommit, PollOutcome, PollRecord, Publication, Store,
@@ -33,8 +32,8 @@ use crate::store::{
 pub struct Ingest {
     pub store: Store,
     pub fetcher: Fetcher,
-    /// What a config reload replaces; polls in flight keep what they read.
-    pub live: Arc<std::sync::RwLock<Live>>,
+    /// The settings in force; a poll takes one snapshot and keeps it.
+    pub settings: crate::settings::Settings,
     /// Article links come from feeds; private addresses only in test setups.
     pub allow_private: bool,
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -53,17 +52,8 @@ pub struct Ingest {
     pub stories: crate::dedupe::index::StoryIndex,
 }
 
-/// The reloadable part of the ingest settings (SIGHUP, the dashboard).
-#[derive(Clone)]
-pub struct Live {
-    pub schedule: Arc<ScheduleConfig>,
-    pub topic: Arc<Topic>,
-    pub publisher: Arc<Publisher>,
-    /// Fetch article pages of new stories for their summaries.
-    pub fetch_articles: bool,
-    /// The age gate and the posting cap (`[publish] max_age`, `max_per_hour`).
-    pub gate: crate::publish::gate::Gate,
-}
+/// The snapshot of the settings a poll takes and uses throughout.
+pub type Live = crate::settings::Runtime;
 
 /// Why a poll failed, as recorded on the feed.
 #[derive(Debug, thiserror::Error)]
@@ -133,25 +123,14 @@ impl Drop for Claim {
 }
 
 impl Ingest {
-    /// A snapshot of the live settings.
-    pub fn live(&self) -> Live {
-        match self.live.read() {
-            Ok(l) => l.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    /// Replaces the live settings; polls already running finish with the old.
-    pub fn replace_live(&self, live: Live) {
-        match self.live.write() {
-            Ok(mut l) => *l = live,
-            Err(poisoned) => *poisoned.into_inner() = live,
-        }
+    /// One snapshot of the settings in force.
+    pub fn live(&self) -> Arc<Live> {
+        self.settings.load()
     }
 
     /// The topic in force.
     pub fn topic(&self) -> Arc<Topic> {
-        self.live().topic
+        self.live().topic.clone()
     }
 
     /// Polls one feed and records the outcome. Only a store failure is an
@@ -313,7 +292,7 @@ impl Ingest {
             let _serialized = self.commit_lock.lock().await;
             // Re-read under the lock: what an earlier commit stored counts.
             let existing = self.store.existing(&ids).await?;
-            let (items, held) = self.age_gate(items, &existing, now);
+            let (items, held) = self.age_gate(&live, items, &existing, now);
             let (mut records, started) = self
                 .stories
                 .assign(&self.store, items, &existing, now)
@@ -420,7 +399,7 @@ impl Ingest {
             }
         }
         let mut publications = self.publications(live, records, existing, now).await?;
-        publications.extend(self.outlet_updates(records, existing, now).await?);
+        publications.extend(self.outlet_updates(live, records, existing, now).await?);
         let matched = records
             .iter()
             .filter(|r| r.verdict.as_ref().is_some_and(|v| v.publish))
@@ -508,11 +487,12 @@ impl Ingest {
     /// rate-limited in the store to one per story per hour).
     async fn outlet_updates(
         &self,
+        live: &Live,
         records: &[ItemRecord],
         existing: &HashMap<String, Existing>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Publication>, StoreError> {
-        let publisher = self.live().publisher;
+        let publisher = &live.publisher;
         if !publisher.update_on_new_outlet {
             return Ok(Vec::new());
         }
@@ -651,11 +631,12 @@ impl Ingest {
     /// item was held.
     fn age_gate(
         &self,
+        live: &Live,
         mut items: Vec<Evaluated>,
         existing: &HashMap<String, Existing>,
         now: DateTime<Utc>,
     ) -> (Vec<Evaluated>, HashMap<String, String>) {
-        let gate = self.live().gate;
+        let gate = live.gate;
         let mut held = HashMap::new();
         for (item, decision) in &mut items {
             if !decision.publish || existing.contains_key(&item.id) {
@@ -937,7 +918,7 @@ fn parse_slots() -> &'static tokio::sync::Semaphore {
 
 /// A poll fetched and parsed, not yet written.
 struct Prepared {
-    live: Live,
+    live: Arc<Live>,
     state: FeedState,
     record: PollRecord,
     items: Vec<Evaluated>,
@@ -955,7 +936,7 @@ struct Handoff {
 struct Staged {
     feed: FeedSource,
     _claim: Claim,
-    live: Live,
+    live: Arc<Live>,
     state: FeedState,
     record: PollRecord,
     item_count: usize,

@@ -57,8 +57,15 @@ fn csrf_for(token: &str) -> String {
 
 /// The configured token, or the answer to give when admin is off.
 fn configured_token(state: &WebState) -> Result<String, Box<Response>> {
-    state.reloader.config().admin.token.ok_or_else(|| {
-        Box::new(
+    state
+        .settings
+        .load()
+        .config
+        .admin
+        .token
+        .clone()
+        .ok_or_else(|| {
+            Box::new(
             (
                 StatusCode::NOT_FOUND,
                 Html(pages::message_page(
@@ -70,7 +77,7 @@ fn configured_token(state: &WebState) -> Result<String, Box<Response>> {
             )
                 .into_response(),
         )
-    })
+        })
 }
 
 fn presented_bearer(headers: &HeaderMap) -> Option<String> {
@@ -197,7 +204,7 @@ async fn login(State(state): State<WebState>, Form(form): Form<LoginForm>) -> Re
     }
     let mut r = Redirect::to("/admin").into_response();
     let session = state.admin_sessions.open(&expected);
-    let secure = if state.identity.base_url.scheme() == "https" {
+    let secure = if state.settings.load().identity.base_url.scheme() == "https" {
         "; Secure"
     } else {
         ""
@@ -280,8 +287,7 @@ async fn check_source(
     if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
         return *r;
     }
-    let cfg = state.reloader.config();
-    let sources = crate::sources::load(&cfg.sources.path).unwrap_or_default();
+    let sources = state.settings.load().sources().await.unwrap_or_default();
     let Some(feed) = sources
         .into_iter()
         .find(|f| pages::source_key(f.url.as_str()) == form.source)
@@ -289,12 +295,7 @@ async fn check_source(
         return not_a_source(&state);
     };
     tracing::info!(who = %who(&headers), url = %feed.url, "admin action: check now");
-    match state
-        .reloader
-        .ingest()
-        .poll_once(&feed, chrono::Utc::now())
-        .await
-    {
+    match state.ingest.poll_once(&feed, chrono::Utc::now()).await {
         Ok(r) => {
             tracing::info!(url = %feed.url, outcome = ?r.outcome, "checked on request");
             Redirect::to("/admin#sources").into_response()
@@ -323,8 +324,11 @@ async fn set_source_enabled(
         return *r;
     }
     let enabled = form.enabled.as_deref() == Some("true");
-    let path = state.reloader.config().sources.path;
-    let Some(url) = crate::sources::load(&path)
+    let Some(url) = state
+        .settings
+        .load()
+        .sources()
+        .await
         .unwrap_or_default()
         .into_iter()
         .map(|f| f.url.to_string())
@@ -333,11 +337,8 @@ async fn set_source_enabled(
         return not_a_source(&state);
     };
     let logged = url.clone();
-    let result =
-        tokio::task::spawn_blocking(move || crate::sources::set_enabled(&path, &url, enabled))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .and_then(|r| r);
+    // The settings' owner writes the file, in turn with reloads and Applies.
+    let result = state.settings.set_source_enabled(url, enabled).await;
     match result {
         Ok(true) => {
             tracing::info!(who = %who(&headers), url = %logged, enabled, "admin action: source enabled/disabled");
@@ -449,8 +450,7 @@ async fn dashboard_view(
     token: &str,
     q: DashboardQuery,
 ) -> anyhow::Result<AdminView> {
-    let cfg = state.reloader.config();
-    let sources = crate::sources::load(&cfg.sources.path).unwrap_or_default();
+    let sources = state.settings.load().sources().await.unwrap_or_default();
     let states = state.store.feed_states().await?;
     let feeds = sources
         .iter()
@@ -660,12 +660,7 @@ async fn reload(
         return *r;
     }
     tracing::info!(who = %who(&headers), "admin action: reload");
-    let reloader = state.reloader.clone();
-    let reloaded = tokio::task::spawn_blocking(move || reloader.reload()).await;
-    let Ok(reloaded) = reloaded else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "the reload task failed").into_response();
-    };
-    match reloaded {
+    match state.settings.reload().await {
         Ok(notes) => {
             let text = if notes.is_empty() {
                 "The configuration was reloaded and is in force.".to_string()
@@ -692,10 +687,14 @@ async fn playground(State(state): State<WebState>, headers: HeaderMap) -> Respon
         Ok(t) => t,
         Err(r) => return *r,
     };
-    let cfg = state.reloader.config();
+    let rt = state.settings.load();
     let view = PlaygroundView {
-        topic_toml: config::topic_section_text(&cfg.file).unwrap_or_else(|e| format!("# {e}")),
-        threshold: cfg.topic.threshold(),
+        topic_toml: state
+            .settings
+            .topic_text()
+            .await
+            .unwrap_or_else(|e| format!("# {e}")),
+        threshold: rt.topic.threshold(),
         last_n: RECENT_ITEMS,
         preview: None,
         unchanged: 0,
@@ -726,19 +725,23 @@ type Preview = (
 
 /// The items whose decision the edited topic would change, as view rows.
 async fn preview_rows(state: &WebState, form: &PlaygroundForm) -> Result<Preview, String> {
-    let cfg = state.reloader.config();
+    let rt = state.settings.load();
     if !(0.0..=1.0).contains(&form.threshold) {
         return Err(format!("threshold {} is outside 0..1", form.threshold));
     }
-    let topic = config::compile_topic_text(&cfg.file, &form.topic, Some(form.threshold))?;
-    let feeds = crate::sources::load(&cfg.sources.path).unwrap_or_default();
+    // Compiled by the settings' owner, on the blocking pool; not put in force.
+    let topic = state
+        .settings
+        .compile_topic(form.topic.clone(), form.threshold)
+        .await?;
+    let feeds = rt.sources().await.unwrap_or_default();
     let n = form.n.clamp(1, 5000);
     let topic = std::sync::Arc::new(topic);
     let (total, changes) = crate::tune::replay_changes(&state.store, &topic, &feeds, n)
         .await
         .map_err(|e| format!("{e:#}"))?;
     let mut figures = Vec::new();
-    for t in [&cfg.topic, &topic] {
+    for t in [&rt.topic, &topic] {
         let rows = crate::tune::stored_eval_rows(&state.store, t, &feeds)
             .await
             .map_err(|e| format!("{e:#}"))?;
@@ -810,13 +813,12 @@ async fn apply(
         Ok(t) => t,
         Err(r) => return *r,
     };
-    // Reading, compiling and writing are blocking work: off the async threads.
-    let reloader = state.reloader.clone();
-    let (topic, threshold) = (form.topic.clone(), form.threshold);
-    let result =
-        tokio::task::spawn_blocking(move || reloader.apply_topic(&topic, threshold).map(|_| ()))
-            .await
-            .unwrap_or_else(|e| Err(format!("the apply task failed: {e}")));
+    // The settings' owner reads, compiles and writes on the blocking pool.
+    let result = state
+        .settings
+        .apply_topic(form.topic.clone(), form.threshold)
+        .await
+        .map(|_| ());
     if result.is_ok() {
         tracing::info!(
             who = %who(&headers),

@@ -16,20 +16,20 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use crate::fediverse::Fediverse;
-use crate::publish::outputs::{FeedFormat, FeedIdentity, render};
+use crate::publish::outputs::{FeedFormat, render};
 use crate::store::Store;
 
 /// State shared by the routes.
 #[derive(Clone)]
 pub struct WebState {
     pub store: Store,
-    /// The identity at start-up; its `base_url` holds until a restart, the
-    /// title and description reload (see [`WebState::identity_of`]).
-    pub identity: FeedIdentity,
     pub fediverse: Option<Fediverse>,
     pub metrics: std::sync::Arc<crate::metrics::Metrics>,
-    /// The configuration in force, and how to reload it.
-    pub reloader: crate::app::Reloader,
+    /// The settings in force (a request takes one snapshot with
+    /// `settings.load()`), and their owner: reload, Apply, the source toggle.
+    pub settings: crate::settings::Settings,
+    /// The ingest the daemon runs (the dashboard's "check now" polls with it).
+    pub ingest: crate::schedule::Ingest,
     /// Store failures seen by the scheduler: `/readyz` is 503 while it fails.
     pub store_health: std::sync::Arc<crate::health::StoreHealth>,
     /// Rendered feeds and `/`, served from memory until a commit or reload.
@@ -39,46 +39,38 @@ pub struct WebState {
 }
 
 impl WebState {
-    /// The feed identity under `cfg` (a snapshot of the config in force):
-    /// title and description from it, the base URL from start-up.
-    pub fn identity_of(&self, cfg: &crate::config::Config) -> FeedIdentity {
-        FeedIdentity {
-            title: cfg.bot.display_name.clone(),
-            description: cfg.bot.summary.clone(),
-            base_url: self.identity.base_url.clone(),
-        }
-    }
-
     /// What every page says about the bot.
     pub fn site(&self) -> pages::SiteInfo {
-        let cfg = self.reloader.config();
-        let base = self
-            .identity
-            .base_url
-            .as_str()
-            .trim_end_matches('/')
-            .to_string();
-        pages::SiteInfo {
-            title: cfg.bot.display_name.clone(),
-            description: cfg.bot.summary.clone(),
-            handle: format!("@{}@{}", cfg.bot.username, cfg.bot.domain()),
-            actor_url: format!("{base}/users/{}", cfg.bot.username),
-            base_url: base,
-            hashtags: cfg.topic.hashtags().to_vec(),
-        }
+        site_of(&self.settings.load())
     }
 
-    /// What cached renderings are valid for: the store's and the config's generation.
+    /// What cached renderings are valid for: the store's and the settings' generation.
     pub fn generation(&self) -> cache::Generation {
-        (self.store.generation(), self.reloader.generation())
+        (self.store.generation(), self.settings.load().generation)
     }
 
     /// The story page URL: the feed entry id and the Note's `url`.
     pub fn story_url(&self, story_id: &str) -> String {
-        format!(
-            "{}/stories/{story_id}",
-            self.identity.base_url.as_str().trim_end_matches('/')
-        )
+        self.settings.load().story_url(story_id)
+    }
+}
+
+/// What every page says about the bot, under one snapshot of the settings.
+pub fn site_of(rt: &crate::settings::Runtime) -> pages::SiteInfo {
+    let cfg = &rt.config;
+    let base = rt
+        .identity
+        .base_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
+    pages::SiteInfo {
+        title: rt.identity.title.clone(),
+        description: rt.identity.description.clone(),
+        handle: format!("@{}@{}", cfg.bot.username, cfg.bot.domain()),
+        actor_url: format!("{base}/users/{}", cfg.bot.username),
+        base_url: base,
+        hashtags: cfg.topic.hashtags().to_vec(),
     }
 }
 
@@ -269,17 +261,19 @@ async fn feed_body(state: &WebState, headers: &HeaderMap, format: FeedFormat) ->
     if let Some(hit) = state.cache.get(route, generation) {
         return hit.respond(headers, Some(FEED_CACHE_CONTROL));
     }
-    let cfg = state.reloader.config();
-    let entries = match state.store.published_entries(cfg.publish.feed_items).await {
+    let rt = state.settings.load();
+    let entries = match state
+        .store
+        .published_entries(rt.config.publish.feed_items)
+        .await
+    {
         Ok(e) => e,
         Err(e) => {
             tracing::error!(error = %e, "cannot read the feed entries");
             return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
         }
     };
-    let rendered = render(&state.identity_of(&cfg), &entries, format, |id| {
-        state.story_url(id)
-    });
+    let rendered = render(&rt.identity, &entries, format, |id| rt.story_url(id));
     state
         .cache
         .put(

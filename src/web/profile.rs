@@ -23,7 +23,8 @@ enum Which {
 
 /// The routes for the images the configuration in force at start-up serves.
 pub(super) fn router(state: WebState) -> Router {
-    let cfg = state.reloader.config();
+    let rt = state.settings.load();
+    let cfg = &rt.config;
     let mut router = Router::new();
     if let Some(ext) = cfg.bot.avatar.served_extension() {
         router = router.route(
@@ -41,7 +42,8 @@ pub(super) fn router(state: WebState) -> Router {
 }
 
 async fn image(State(state): State<WebState>, headers: HeaderMap, which: Which) -> Response {
-    let cfg = state.reloader.config();
+    let rt = state.settings.load();
+    let cfg = &rt.config;
     let (img, shipped) = match which {
         Which::Avatar => (&cfg.bot.avatar, DEFAULT_AVATAR),
         Which::Header => (&cfg.bot.header, DEFAULT_HEADER),

@@ -108,10 +108,10 @@ pub(super) async fn tag_feed(
     if fold_hashtag(&tag).is_empty() {
         return missing(&state);
     }
-    let cfg = state.reloader.config();
+    let rt = state.settings.load();
     let found = match state
         .store
-        .published_entries_tagged(&tag, cfg.publish.feed_items, 0)
+        .published_entries_tagged(&tag, rt.config.publish.feed_items, 0)
         .await
     {
         Ok(f) => f,
@@ -120,7 +120,7 @@ pub(super) async fn tag_feed(
     if found.total == 0 && !is_topic_tag(&state, &tag) {
         return missing(&state);
     }
-    let site = state.identity_of(&cfg);
+    let site = rt.identity.clone();
     // The feed's home and self links are the tag page and this feed; its
     // stylesheet reference (relative) resolves to `/tags/<tag>/feed.xsl`.
     let mut base = site.base_url.clone();
@@ -136,7 +136,7 @@ pub(super) async fn tag_feed(
         base_url: base,
     };
     let rendered = render(&identity, &found.entries, FeedFormat::Rss, |id| {
-        state.story_url(id)
+        rt.story_url(id)
     });
     let mut response = cache::Hit::uncached(cache::Rendered {
         body: rendered.body.into(),

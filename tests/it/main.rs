@@ -45,6 +45,7 @@ mod publish_summary;
 mod relevance_cli;
 mod resilience;
 mod restart;
+mod settings_reload;
 mod sources_cli;
 mod stop_and_crash;
 mod stories;

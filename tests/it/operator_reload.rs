@@ -204,7 +204,7 @@ async fn reload_changes_decisions_and_the_feed_title() {
         "base_url = \"http://localhost:8080\"\ndisplay_name = \"Reloaded Title\"",
     );
     std::fs::write(&env.config_path, text).unwrap();
-    let notes = app.reloader.reload().unwrap();
+    let notes = app.settings.reload().await.unwrap();
     // Federation is on by default: followers see the new name after a restart.
     assert_eq!(
         notes,
@@ -244,7 +244,7 @@ async fn reload_changes_decisions_and_the_feed_title() {
         text.replace("listen = \"127.0.0.1:0\"", "listen = \"127.0.0.1:1\""),
     )
     .unwrap();
-    let notes = app.reloader.reload().unwrap();
+    let notes = app.settings.reload().await.unwrap();
     assert_eq!(
         notes,
         vec!["server.listen changed; it takes effect after a restart".to_string()]

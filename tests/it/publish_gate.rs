@@ -279,7 +279,7 @@ async fn waiting_stories_past_max_age_are_dropped_as_stale_and_listed() {
         .expect("config")
         .replace("max_age = \"off\"", "max_age = \"2d\"");
     std::fs::write(&env.config_path, text).expect("write");
-    app.reloader.reload().expect("reload");
+    app.settings.reload().await.expect("reload");
     let r = app
         .ingest
         .release(t0 + chrono::Duration::hours(2))

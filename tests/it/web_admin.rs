@@ -237,7 +237,7 @@ async fn dashboard_access_filters_and_the_playground() {
         .await
         .unwrap();
     assert_eq!(applied.status(), StatusCode::OK);
-    assert!((app.reloader.config().topic.threshold() - 0.5).abs() < 1e-9);
+    assert!((app.settings.load().topic.threshold() - 0.5).abs() < 1e-9);
     assert!((app.ingest.topic().threshold() - 0.5).abs() < 1e-9);
     let saved = std::fs::read_to_string(&env.config_path).unwrap();
     assert!(saved.contains("threshold = 0.5"), "persisted");
