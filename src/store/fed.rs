@@ -144,6 +144,8 @@ pub struct DeliveryStatus {
 
 /// Every delivery status, in the order `delivery_counts` lists them.
 const DELIVERY_STATUSES: [&str; 4] = ["dead", "delivered", "failed", "pending"];
+pub(crate) const LIVE_NOTE_COUNT_SQL: &str = "SELECT value FROM counters WHERE name = 'live_notes'";
+pub(crate) const MENTION_COUNT_SQL: &str = "SELECT value FROM counters WHERE name = 'mentions'";
 pub(crate) const DELIVERY_COUNT_SQL: &str = "SELECT COUNT(*) FROM fed_deliveries WHERE status = ?";
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
@@ -588,7 +590,8 @@ impl FedStore {
     /// Number of live Notes (the outbox's totalItems).
     pub async fn outbox_count(&self) -> Result<i64> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM fed_notes WHERE deleted_at IS NULL")
+            // Kept by triggers (migration 1001): no walk over the Notes.
+            sqlx::query_scalar(LIVE_NOTE_COUNT_SQL)
                 .fetch_one(&self.pool)
                 .await?,
         )
