@@ -649,6 +649,8 @@ pub async fn maintain(
             deliveries = r.deliveries,
             activities = r.activities,
             items_emptied = r.items_emptied,
+            items_forgotten = r.items_forgotten,
+            seen_expired = r.seen_expired,
             article_pages = r.article_pages,
             inbox_seen = r.inbox_seen,
             stale_queue = r.stale_queue,

@@ -42,7 +42,7 @@ pub fn assign(
         .into_iter()
         .map(|(item, decision)| {
             let stored = existing.get(&item.id);
-            if stored.is_some_and(|e| e.content_hash == item.content_hash) {
+            if stored.is_some_and(|e| e.unchanged(&item.content_hash)) {
                 return ItemRecord {
                     item,
                     verdict: None,

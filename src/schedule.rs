@@ -989,7 +989,7 @@ fn needs_story(items: &[Evaluated], existing: &HashMap<String, Existing>) -> boo
         d.publish
             && existing
                 .get(&i.id)
-                .is_none_or(|e| e.content_hash != i.content_hash)
+                .is_none_or(|e| !e.unchanged(&i.content_hash))
     })
 }
 

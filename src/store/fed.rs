@@ -208,6 +208,8 @@ impl From<FinalState> for DeliveryState {
 fn bad_state(word: &str) -> sqlx::Error {
     sqlx::Error::Decode(format!("unknown delivery status {word:?}").into())
 }
+pub(crate) const LIVE_NOTE_COUNT_SQL: &str = "SELECT value FROM counters WHERE name = 'live_notes'";
+pub(crate) const MENTION_COUNT_SQL: &str = "SELECT value FROM counters WHERE name = 'mentions'";
 pub(crate) const DELIVERY_COUNT_SQL: &str = "SELECT COUNT(*) FROM fed_deliveries WHERE status = ?";
 
 pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
@@ -655,7 +657,8 @@ impl FedStore {
     /// Number of live Notes (the outbox's totalItems).
     pub async fn outbox_count(&self) -> Result<i64> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM fed_notes WHERE deleted_at IS NULL")
+            // Kept by triggers (migration 1001): no walk over the Notes.
+            sqlx::query_scalar(LIVE_NOTE_COUNT_SQL)
                 .fetch_one(&self.pool)
                 .await?,
         )

@@ -211,7 +211,9 @@ impl FedStore {
     /// Totals for `/metrics`: (mentions, likes, announces), reactions
     /// counted as in [`FedStore::reactions_of`].
     pub async fn interaction_totals(&self) -> Result<(u64, u64, u64)> {
-        let mentions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM fed_mentions")
+        // Kept by triggers (migration 1001); the reactions below are counted
+        // per distinct actor, which no trigger can keep cheaply.
+        let mentions: i64 = sqlx::query_scalar(super::fed::MENTION_COUNT_SQL)
             .fetch_one(self.pool())
             .await?;
         let count = |kind: &'static str| async move {

@@ -25,6 +25,11 @@ pub mod queue;
 pub mod retention;
 pub mod tags;
 
+/// Exact counts kept by triggers (migration 1001), read in one step.
+pub(crate) const ITEM_COUNT_SQL: &str = "SELECT value FROM counters WHERE name = 'items'";
+pub(crate) const FEED_ENTRY_COUNT_SQL: &str =
+    "SELECT value FROM counters WHERE name = 'feed_entries'";
+
 /// Every migration of the crate, embedded; run by [`Store::open`].
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations");
 
@@ -291,6 +296,18 @@ pub struct Existing {
     pub story_id: Option<String>,
     /// When the item leads a published story: that entry's publication time.
     pub published_entry_at: Option<DateTime<Utc>>,
+    /// Only its identity is left (`seen_items`: retention deleted the row of
+    /// an old unpublished item); `content_hash` is empty then. Such an item
+    /// is unchanged whatever its text now: it is never new or edited again.
+    pub forgotten: bool,
+}
+
+impl Existing {
+    /// Whether an item with `content_hash` is unchanged against this record
+    /// (the same hash, or an item whose row retention deleted).
+    pub fn unchanged(&self, content_hash: &str) -> bool {
+        self.forgotten || self.content_hash == content_hash
+    }
 }
 
 /// How a batch of items changed the store.
@@ -457,8 +474,20 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?;
             fault::point("poll: item looked up");
+            // An old unpublished item whose row retention deleted: only its
+            // identity is left, and it is never new again.
+            let forgotten = existing.is_none()
+                && sqlx::query("SELECT 1 FROM seen_items WHERE key_hash = ?")
+                    .bind(retention::seen_key(&item.id))
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .is_some();
             let verdict = record_item.verdict.as_ref();
             let changed = match &existing {
+                None if forgotten => {
+                    counts.unchanged += 1;
+                    false
+                }
                 None => {
                     sqlx::query(
                         "INSERT INTO items (id, feed_url, source, outlet, guid, link, title, summary, content, lang,
@@ -682,8 +711,38 @@ impl Store {
                         content_hash,
                         story_id,
                         published_entry_at,
+                        forgotten: false,
                     },
                 );
+            }
+        }
+        // The rest may be old items whose rows retention deleted.
+        let missing: Vec<(i64, &str)> = ids
+            .iter()
+            .filter(|id| !out.contains_key(**id))
+            .map(|id| (retention::seen_key(id), *id))
+            .collect();
+        for chunk in missing.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(",");
+            let sql = format!("SELECT key_hash FROM seen_items WHERE key_hash IN ({placeholders})");
+            let mut q = sqlx::query_scalar::<_, i64>(&sql);
+            for (key, _) in chunk {
+                q = q.bind(*key);
+            }
+            let seen: std::collections::HashSet<i64> =
+                q.fetch_all(&self.pool).await?.into_iter().collect();
+            for (key, id) in chunk {
+                if seen.contains(key) {
+                    out.insert(
+                        (*id).to_string(),
+                        Existing {
+                            content_hash: String::new(),
+                            story_id: None,
+                            published_entry_at: None,
+                            forgotten: true,
+                        },
+                    );
+                }
             }
         }
         Ok(out)
@@ -785,7 +844,8 @@ impl Store {
 
     /// How many stories are published (the front page's page count).
     pub async fn published_entry_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM feed_entries")
+        // Kept by triggers (migration 1001): no walk over the entries.
+        let n: i64 = sqlx::query_scalar(FEED_ENTRY_COUNT_SQL)
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -920,7 +980,9 @@ impl Store {
 
     /// Number of stored items.
     pub async fn item_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM items")
+        // Kept by triggers (migration 1001): no walk over the items. Items
+        // retention deleted (their ids in `seen_items`) are not counted.
+        let n: i64 = sqlx::query_scalar(ITEM_COUNT_SQL)
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))

@@ -11,6 +11,36 @@ use sqlx::Row;
 
 use super::{Store, StoreError, fed::ms};
 
+/// Items moved from `items` to `seen_items` per chunk (one transaction
+/// each), and at most this many chunks a pass, so that one pass after an
+/// upgrade never holds the writer for long; the next pass takes the rest.
+const FORGET_CHUNK: i64 = 2_000;
+const FORGET_CHUNKS_PER_PASS: usize = 50;
+
+/// The shortest time a seen id is remembered, counted from when the item was
+/// first seen; with a longer `retain`, 4 x retain.
+pub const SEEN_IDS_AT_LEAST: std::time::Duration = std::time::Duration::from_secs(90 * 86_400);
+
+/// How long the identity of an item is remembered after it was first seen:
+/// max(4 x `retain`, 90 days). A feed carries an item for days or weeks;
+/// this is far beyond any feed's memory, and the age gate still holds an
+/// old dated item that reappears after it.
+pub fn seen_ids_horizon(retain: std::time::Duration) -> std::time::Duration {
+    retain.saturating_mul(4).max(SEEN_IDS_AT_LEAST)
+}
+
+/// The compact key of an item id in `seen_items`: the first 8 bytes of its
+/// SHA-256, big-endian, as i64. Two ids share a key with a chance of about
+/// n^2 / 2^65 (1 in 370,000 for ten million ids); a collision only makes a
+/// new item count as seen.
+pub fn seen_key(item_id: &str) -> i64 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(item_id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
+}
+
 /// Pages handed back to the file system per maintenance pass at most, so one
 /// pass after a large prune stays short (4 KiB pages: 16 MiB a pass).
 const VACUUM_PAGES_PER_PASS: i64 = 4096;
@@ -22,8 +52,13 @@ pub struct PruneReport {
     pub deliveries: u64,
     /// Outgoing activities removed (no delivery and no Note refers to them).
     pub activities: u64,
-    /// Unpublished items whose text was dropped (identity kept).
+    /// Unpublished items whose text was dropped (row kept: in a story that
+    /// was never published, or labelled).
     pub items_emptied: u64,
+    /// Unpublished items deleted, their identity kept in `seen_items`.
+    pub items_forgotten: u64,
+    /// `seen_items` rows past their horizon, removed.
+    pub seen_expired: u64,
     /// Cached article pages removed.
     pub article_pages: u64,
     /// Handled inbox activity ids removed.
@@ -89,16 +124,20 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
-        // Unpublished: not in a published story and not waiting to go out.
-        // The guid/link identity, content hash and decision stay, so the item
-        // is never new again; its text, explanation, reasons and fingerprint go.
+        // Unpublished items in no story and without a label: the whole row
+        // goes, in chunks of their own transactions (see below); their
+        // identity stays in `seen_items`, so they are never new again.
+        // Unpublished items that are in a story (never published) or that
+        // carry an operator's label keep their identity, content hash and
+        // decision in place; their text, explanation, reasons and
+        // fingerprint go.
         r.items_emptied = sqlx::query(
             "UPDATE items SET title = '', summary = '', content = '', explanation = NULL,
                               reasons = CASE WHEN reasons IS NULL THEN NULL ELSE '' END,
                               fingerprint = NULL, pruned_at = ?
              WHERE pruned_at IS NULL AND first_seen_at < ?
-               AND (story_id IS NULL
-                    OR NOT EXISTS (SELECT 1 FROM feed_entries f WHERE f.story_id = items.story_id))
+               AND story_id IS NOT NULL
+               AND NOT EXISTS (SELECT 1 FROM feed_entries f WHERE f.story_id = items.story_id)
                AND NOT EXISTS (SELECT 1 FROM publish_queue q
                                WHERE q.story_id = items.id AND q.state = 'waiting')",
         )
@@ -107,6 +146,27 @@ impl Store {
         .execute(&mut *tx)
         .await?
         .rows_affected();
+        r.items_emptied += sqlx::query(
+            "UPDATE items SET title = '', summary = '', content = '', explanation = NULL,
+                              reasons = CASE WHEN reasons IS NULL THEN NULL ELSE '' END,
+                              fingerprint = NULL, pruned_at = ?
+             WHERE pruned_at IS NULL AND first_seen_at < ? AND +story_id IS NULL
+               AND EXISTS (SELECT 1 FROM item_labels l WHERE l.item_id = items.id)",
+        )
+        .bind(now)
+        .bind(cutoff)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let seen_cutoff = chrono::Duration::from_std(seen_ids_horizon(retain))
+            .ok()
+            .and_then(|h| now.checked_sub_signed(h))
+            .map_or(i64::MIN, |t| t.timestamp());
+        r.seen_expired = sqlx::query("DELETE FROM seen_items WHERE first_seen < ?")
+            .bind(seen_cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         r.article_pages = sqlx::query("DELETE FROM article_pages WHERE fetched_at < ?")
             .bind(cutoff)
             .execute(&mut *tx)
@@ -124,7 +184,44 @@ impl Store {
                 .await?
                 .rows_affected();
         tx.commit().await?;
+        r.items_forgotten = self.forget_items(cutoff).await?;
         Ok(r)
+    }
+
+    /// Deletes unpublished items first seen before `cutoff` that are in no
+    /// story, carry no label and wait in no queue, after writing their
+    /// identity to `seen_items`; chunk by chunk, each in one transaction.
+    /// Returns how many went.
+    async fn forget_items(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut forgotten = 0;
+        for _ in 0..FORGET_CHUNKS_PER_PASS {
+            let mut tx = self.pool.begin().await?;
+            let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(FORGET_SELECT_SQL)
+                .bind(cutoff)
+                .bind(FORGET_CHUNK)
+                .fetch_all(&mut *tx)
+                .await?;
+            for (id, first_seen) in &rows {
+                sqlx::query(
+                    "INSERT INTO seen_items (key_hash, first_seen) VALUES (?, ?)
+                     ON CONFLICT (key_hash) DO UPDATE SET first_seen = MAX(first_seen, excluded.first_seen)",
+                )
+                .bind(seen_key(id))
+                .bind(first_seen.timestamp())
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query("DELETE FROM items WHERE id = ?")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            forgotten += rows.len() as u64;
+            if (rows.len() as i64) < FORGET_CHUNK {
+                break;
+            }
+        }
+        Ok(forgotten)
     }
 
     /// Converts the database file at `path`, made before feedwatch set
@@ -220,6 +317,17 @@ impl Store {
         Ok((before - after).max(0))
     }
 }
+
+/// The items [`Store::prune`] deletes (keeping their identity in
+/// `seen_items`): unpublished, in no story, unlabelled, older than retain.
+/// An item in no story is in no queue either (a queued story's id is its
+/// lead item's, whose `story_id` is set). The unary `+` keeps SQLite from
+/// walking `items_by_story` over every story-less item, fresh ones too:
+/// the pass reads the old unpruned range of `items_unpruned_by_seen`.
+const FORGET_SELECT_SQL: &str = "SELECT id, first_seen_at FROM items
+     WHERE pruned_at IS NULL AND first_seen_at < ? AND +story_id IS NULL
+       AND NOT EXISTS (SELECT 1 FROM item_labels l WHERE l.item_id = items.id)
+     LIMIT ?";
 
 #[cfg(test)]
 mod tests {
@@ -356,11 +464,18 @@ mod tests {
         let old = now - chrono::Duration::days(40);
         let fresh = now - chrono::Duration::days(2);
         // Items: old unpublished, old published (a story with an entry),
-        // old waiting in the queue, fresh unpublished.
+        // old waiting in the queue, fresh unpublished, old labelled, old in
+        // a story that was never published.
         item(&store, "old-skip", old, None).await;
         item(&store, "old-pub", old, Some("old-pub")).await;
-        item(&store, "old-wait", old, None).await;
+        item(&store, "old-wait", old, Some("old-wait")).await;
         item(&store, "fresh", fresh, None).await;
+        item(&store, "old-labelled", old, None).await;
+        item(&store, "old-unposted", old, Some("old-unposted")).await;
+        store
+            .set_label("old-labelled", 2, "test", old)
+            .await
+            .unwrap();
         sqlx::query(
             "INSERT INTO feed_entries (story_id, title, summary, link, lang, hashtags, post_html,
                                        post_text, published_at, updated_at)
@@ -379,6 +494,15 @@ mod tests {
         .execute(&store.pool)
         .await
         .unwrap();
+        // A seen id far past its horizon (max(4 x 30 d, 90 d)) and one within.
+        for (key, days) in [(1i64, 121), (2, 119)] {
+            sqlx::query("INSERT INTO seen_items (key_hash, first_seen) VALUES (?, ?)")
+                .bind(key)
+                .bind((now - chrono::Duration::days(days)).timestamp())
+                .execute(&store.pool)
+                .await
+                .unwrap();
+        }
         // Deliveries: old delivered and dead go; old pending and fresh stay.
         delivery(&store, "a-old", "delivered", old).await;
         delivery(&store, "a-old", "dead", old).await;
@@ -408,31 +532,69 @@ mod tests {
             PruneReport {
                 deliveries: 3,
                 activities: 1,
-                items_emptied: 1,
+                items_emptied: 2,
+                items_forgotten: 1,
+                seen_expired: 1,
                 article_pages: 1,
                 inbox_seen: 1,
                 stale_queue: 0,
                 pages_freed: 0,
             }
         );
-        // The emptied item keeps its identity, hash and decision.
-        let (title, guid, hash, decision, explanation): (String, String, String, String, Option<String>) =
-            sqlx::query_as(
-                "SELECT title, guid, content_hash, decision, explanation FROM items WHERE id = 'old-skip'",
+        // The old unpublished item in no story is gone; its identity stays
+        // in seen_items, where `existing` finds it.
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM items WHERE id = 'old-skip'").await,
+            0
+        );
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM seen_items").await,
+            2,
+            "old-skip's key and the seen id within its horizon"
+        );
+        let existing = store
+            .existing(&["old-skip", "fresh", "never"])
+            .await
+            .unwrap();
+        assert!(existing["old-skip"].forgotten, "{existing:?}");
+        assert!(existing["old-skip"].unchanged("any other hash"));
+        assert!(!existing["fresh"].forgotten);
+        assert!(!existing.contains_key("never"));
+        // The labelled and the never-posted items keep their identity, hash
+        // and decision (and the label), not their text.
+        for id in ["old-labelled", "old-unposted"] {
+            let (title, guid, hash, decision, explanation): (
+                String,
+                String,
+                String,
+                String,
+                Option<String>,
+            ) = sqlx::query_as(
+                "SELECT title, guid, content_hash, decision, explanation FROM items WHERE id = ?",
             )
+            .bind(id)
             .fetch_one(&store.pool)
             .await
             .unwrap();
-        assert_eq!((title.as_str(), guid.as_str()), ("", "guid-old-skip"));
-        assert_eq!(
-            (hash.as_str(), decision.as_str(), explanation),
-            ("hash", "skip", None)
-        );
+            assert_eq!((title.as_str(), guid), ("", format!("guid-{id}")));
+            assert_eq!(
+                (hash.as_str(), decision.as_str(), explanation),
+                ("hash", "skip", None)
+            );
+        }
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM item_labels").await, 1);
         assert_eq!(
             count(&store, "SELECT COUNT(*) FROM items WHERE title = 'Title'").await,
             3,
             "published, waiting and fresh items keep their text"
         );
+        // The counter the triggers keep is exact.
+        assert_eq!(store.item_count().await.unwrap(), 5);
+        assert_eq!(
+            store.item_count().await.unwrap() as i64,
+            count(&store, "SELECT COUNT(*) FROM items").await
+        );
+        assert_eq!(store.published_entry_count().await.unwrap(), 1);
         assert_eq!(
             count(&store, "SELECT COUNT(*) FROM fed_activities").await,
             2,
@@ -451,6 +613,112 @@ mod tests {
             store.prune(now, 30 * DAY).await.unwrap(),
             PruneReport::default()
         );
+    }
+
+    /// The counters the triggers keep (migration 1001) equal COUNT(*)
+    /// through inserts, upserts, tombstones and deletes.
+    #[tokio::test]
+    async fn trigger_counters_stay_exact() {
+        let (_d, store) = store().await;
+        let now = Utc::now();
+        let fed = store.fed();
+        let check = |store: &Store| {
+            let store = store.clone();
+            async move {
+                let fed = store.fed();
+                assert_eq!(
+                    store.item_count().await.unwrap() as i64,
+                    count(&store, "SELECT COUNT(*) FROM items").await
+                );
+                assert_eq!(
+                    store.published_entry_count().await.unwrap() as i64,
+                    count(&store, "SELECT COUNT(*) FROM feed_entries").await
+                );
+                assert_eq!(
+                    fed.outbox_count().await.unwrap(),
+                    count(
+                        &store,
+                        "SELECT COUNT(*) FROM fed_notes WHERE deleted_at IS NULL"
+                    )
+                    .await
+                );
+                assert_eq!(
+                    fed.interaction_totals().await.unwrap().0 as i64,
+                    count(&store, "SELECT COUNT(*) FROM fed_mentions").await
+                );
+            }
+        };
+        check(&store).await;
+        for id in ["a", "b", "c"] {
+            item(&store, id, now, Some(id)).await;
+            sqlx::query(
+                "INSERT INTO feed_entries (story_id, title, summary, link, lang, hashtags, post_html,
+                                           post_text, published_at, updated_at)
+                 VALUES (?, 'T', 'S', 'https://f.example/', 'en', '[]', '', '', ?, ?)",
+            )
+            .bind(id)
+            .bind(now)
+            .bind(now)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+            let note = |deleted: Option<DateTime<Utc>>| crate::store::fed::NoteRow {
+                story_id: id.to_string(),
+                note_id: format!("https://b.example/notes/{id}"),
+                create_id: format!("https://b.example/activities/{id}"),
+                json: "{}".to_string(),
+                published_at: now,
+                updated_at: None,
+                deleted_at: deleted,
+            };
+            let mut tx = store.pool.begin().await.unwrap();
+            crate::store::fed::FedStore::upsert_note_tx(&mut tx, &note(None))
+                .await
+                .unwrap();
+            // A re-publication: the upsert's UPDATE path.
+            crate::store::fed::FedStore::upsert_note_tx(&mut tx, &note(None))
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            sqlx::query(
+                "INSERT INTO fed_mentions (activity_id, object_id, actor_id, content_html, received_at)
+                 VALUES (?, 'o', 'https://p.example/u', 'hi', 0)",
+            )
+            .bind(format!("https://p.example/m/{id}"))
+            .execute(&store.pool)
+            .await
+            .unwrap();
+            check(&store).await;
+        }
+        assert_eq!(store.item_count().await.unwrap(), 3);
+        assert_eq!(fed.outbox_count().await.unwrap(), 3);
+        let mut tx = store.pool.begin().await.unwrap();
+        assert!(
+            crate::store::fed::FedStore::tombstone_note_tx(&mut tx, "a", now)
+                .await
+                .unwrap()
+        );
+        tx.commit().await.unwrap();
+        check(&store).await;
+        assert_eq!(fed.outbox_count().await.unwrap(), 2);
+        assert!(store.remove_story("b", None, now).await.unwrap());
+        sqlx::query("DELETE FROM items WHERE id = 'c'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM fed_notes WHERE story_id = 'c'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM fed_mentions WHERE activity_id = 'https://p.example/m/c'")
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        check(&store).await;
+        assert_eq!(store.item_count().await.unwrap(), 2);
+        assert_eq!(store.published_entry_count().await.unwrap(), 2);
+        assert_eq!(fed.outbox_count().await.unwrap(), 1);
+        assert_eq!(fed.interaction_totals().await.unwrap().0, 2);
     }
 
     /// The counters of /metrics and the dashboard and the retention pass
@@ -484,6 +752,13 @@ mod tests {
             "DELETE FROM article_pages WHERE fetched_at < ?".to_string(),
             "DELETE FROM fed_inbox_seen WHERE received_at < ?".to_string(),
             "SELECT id FROM items WHERE pruned_at IS NULL AND first_seen_at < ?".to_string(),
+            FORGET_SELECT_SQL.to_string(),
+            "DELETE FROM seen_items WHERE first_seen < ?".to_string(),
+            "SELECT key_hash FROM seen_items WHERE key_hash IN (?, ?)".to_string(),
+            super::super::ITEM_COUNT_SQL.to_string(),
+            super::super::FEED_ENTRY_COUNT_SQL.to_string(),
+            super::super::fed::LIVE_NOTE_COUNT_SQL.to_string(),
+            super::super::fed::MENTION_COUNT_SQL.to_string(),
         ];
         for sql in checks {
             let p = plan(sql.clone()).await;
@@ -493,6 +768,9 @@ mod tests {
                 .split(" | ")
                 .any(|step| step.starts_with("SCAN ") && step != "SCAN CONSTANT ROW");
             assert!(!scans, "{sql}\n=> {p}");
+            if sql == FORGET_SELECT_SQL {
+                assert!(p.contains("items_unpruned_by_seen"), "{sql}\n=> {p}");
+            }
             assert!(p.contains("SEARCH "), "{sql}\n=> {p}");
         }
     }

@@ -51,6 +51,8 @@ mod stop_and_crash;
 mod stories;
 mod stories_updates;
 mod unattended_credit;
+mod unattended_delivery_store;
+mod unattended_seen;
 mod unattended_soak;
 mod web_admin;
 mod web_browser;

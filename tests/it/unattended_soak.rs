@@ -11,7 +11,8 @@
 //! because the followers' inboxes are not real servers here.
 //!
 //! It asserts that the database file and the process's resident memory
-//! level off: what day 90 adds over day 60 is bounded, and prints the
+//! level off: what days 60 to 90 add is at most 40 % of what the first
+//! 30 days made, the file stays within an absolute bound, and it prints the
 //! figures. Bounded: 90 days x 1 tick x 2 feeds (8 new items each a day),
 //! and the whole run must finish within 180 s (about 35 s on an idle
 //! machine in debug; most of it is the polls' matching).
@@ -304,6 +305,7 @@ async fn ninety_simulated_days_level_off_in_size_and_memory() {
     for sql in [
         "SELECT COUNT(*) FROM items",
         "SELECT COUNT(*) FROM items WHERE pruned_at IS NOT NULL",
+        "SELECT COUNT(*) FROM seen_items",
         "SELECT SUM(LENGTH(title)+LENGTH(summary)+LENGTH(content)+IFNULL(LENGTH(explanation),0)+IFNULL(LENGTH(reasons),0)+IFNULL(LENGTH(fingerprint),0)) FROM items",
         "SELECT SUM(LENGTH(explanation)) FROM items",
         "SELECT SUM(LENGTH(fingerprint)) FROM items",
@@ -344,15 +346,24 @@ async fn ninety_simulated_days_level_off_in_size_and_memory() {
         text90 <= text60 + text60 / 4,
         "item text keeps growing: {text60} B at day 60, {text90} B at day 90"
     );
-    // The file grows more slowly than before anything was pruned. It does
-    // not stop: every item keeps its identity row (about 450 B) so it is
-    // never new again, and published stories are kept (a known gap: see the
-    // report; a compact table of seen ids would shrink the rows).
+    // The file levels off: what days 60 to 90 add is a fraction of what
+    // the first 30 days made (one run: 1.26 MB at day 30, 1.65 MB at 60,
+    // 2.02 MB at 90, so 29 %; before seen ids, 0.77 MB of 1.01 MB). Old
+    // unpublished items leave `items` whole (their identity stays in
+    // `seen_items`, about 30 B each); what keeps growing is what the bot
+    // keeps by design, the published stories (entries, Notes, their items),
+    // and here the deliveries to a follower list that grows by one a day.
     let first = size30 as i64;
     let last = size90 as i64 - size60 as i64;
     assert!(
-        last < first,
-        "the database grows as fast as before pruning: {size30} B at day 30, {size60} B at day 60, {size90} B at day 90"
+        last * 10 <= first * 4,
+        "the database does not level off: {size30} B at day 30, {size60} B at day 60, {size90} B at day 90"
+    );
+    // And in absolute terms: this farm (16 items a day from 2 feeds, a
+    // story every day and a half) stays under 2.5 MiB after 90 days.
+    assert!(
+        size90 < 5 * 512 * 1024,
+        "the database is {size90} B at day 90 (30: {size30} B, 60: {size60} B)"
     );
     // Memory: day 90 within 25 % (+16 MiB for allocator noise) of day 60.
     assert!(
