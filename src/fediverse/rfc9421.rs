@@ -366,5 +366,172 @@ mod tests {
         assert!(check_content_digest(&h, b"{ }").is_err());
         h.insert("content-digest", "md5=:AAAA:".parse().expect("header"));
         assert!(check_content_digest(&h, body).is_err());
+        // sha-512 alone is enough; every digest present must match.
+        let sha512 = format!("sha-512=:{}:", B64.encode(Sha512::digest(body)));
+        h.insert("content-digest", sha512.parse().expect("header"));
+        assert!(check_content_digest(&h, body).is_ok());
+        assert!(check_content_digest(&h, b"{ }").is_err());
+        let mixed = format!("{good}, sha-512=:{}:", B64.encode(Sha512::digest(b"x")));
+        h.insert("content-digest", mixed.parse().expect("header"));
+        assert!(check_content_digest(&h, body).is_err());
+    }
+
+    const NOW: u64 = 1_700_000_000;
+    const KEY: &str = "https://a.example/u#k";
+    const BODY: &[u8] = br#"{"type":"Create"}"#;
+
+    fn at(secs: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    }
+
+    /// A POST to our inbox carrying `input` as its `Signature-Input` and
+    /// `signature` as its `Signature`, with a Content-Digest of [`BODY`].
+    fn request(input: &str, signature: &str) -> Parts {
+        let digest = format!("sha-256=:{}:", B64.encode(Sha256::digest(BODY)));
+        axum::http::Request::builder()
+            .method("POST")
+            .uri("/inbox?page=1")
+            .header("host", "Feeds.Example")
+            .header("content-digest", digest)
+            .header("signature-input", input)
+            .header("signature", signature)
+            .body(())
+            .expect("test request")
+            .into_parts()
+            .0
+    }
+
+    /// The `Signature-Input` member `sig1` over `components` with `params`.
+    fn input(components: &str, params: &str) -> String {
+        format!("sig1=({components}){params}")
+    }
+
+    const ALL: &str = r#""@method" "@target-uri" "content-digest""#;
+
+    fn params(created: u64) -> String {
+        format!(r#";created={created};keyid="{KEY}";alg="rsa-v1_5-sha256""#)
+    }
+
+    fn check(input: &str) -> Result<Rfc9421Signature, FediverseError> {
+        precheck(
+            &request(input, "sig1=:AQID:"),
+            BODY,
+            "https",
+            "unused.example",
+            at(NOW),
+        )
+    }
+
+    #[test]
+    fn precheck_builds_the_signature_base_of_the_matching_label() {
+        let i = input(ALL, &params(NOW));
+        let sig = precheck(
+            &request(&i, "sig0=:AAAA:, sig1=:AQID:"),
+            BODY,
+            "https",
+            "unused.example",
+            at(NOW),
+        )
+        .expect("a complete signature passes");
+        assert_eq!(sig.key_id, KEY);
+        assert_eq!(sig.signature, [1, 2, 3], "the member labelled sig1");
+        let digest = format!("sha-256=:{}:", B64.encode(Sha256::digest(BODY)));
+        assert_eq!(
+            sig.base,
+            format!(
+                "\"@method\": POST\n\"@target-uri\": https://feeds.example/inbox?page=1\n\
+                 \"content-digest\": {digest}\n\"@signature-params\": ({ALL}){}",
+                params(NOW)
+            )
+        );
+        // No Signature member for the input's label.
+        assert!(
+            precheck(
+                &request(&i, "sig2=:AQID:"),
+                BODY,
+                "https",
+                "unused.example",
+                at(NOW)
+            )
+            .is_err()
+        );
+        // The body must match the Content-Digest.
+        assert!(
+            precheck(
+                &request(&i, "sig1=:AQID:"),
+                b"{}",
+                "https",
+                "unused.example",
+                at(NOW)
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn precheck_requires_method_target_and_digest_components() {
+        let p = params(NOW);
+        for ok in [
+            ALL,
+            r#""@method" "@path" "content-digest""#,
+            r#""@method" "@request-target" "content-digest""#,
+        ] {
+            assert!(check(&input(ok, &p)).is_ok(), "{ok}");
+        }
+        for bad in [
+            r#""@target-uri" "content-digest""#,
+            r#""@method" "content-digest""#,
+            r#""@method" "@target-uri""#,
+            r#""@method" "@path" "host""#,
+        ] {
+            assert!(check(&input(bad, &p)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn precheck_checks_algorithm_key_id_and_time() {
+        assert!(check(&input(ALL, &format!(r#";created={NOW};keyid="{KEY}""#))).is_ok());
+        let hmac = format!(r#";created={NOW};keyid="{KEY}";alg="hmac-sha256""#);
+        assert!(check(&input(ALL, &hmac)).is_err(), "unsupported alg");
+        assert!(
+            check(&input(ALL, &format!(";created={NOW}"))).is_err(),
+            "no keyid"
+        );
+        assert!(
+            check(&input(ALL, &format!(r#";keyid="{KEY}""#))).is_err(),
+            "no created"
+        );
+        let window = SIGNATURE_WINDOW.as_secs();
+        for created in [NOW - window, NOW + window] {
+            assert!(check(&input(ALL, &params(created))).is_ok(), "{created}");
+        }
+        for created in [NOW - window - 1, NOW + window + 1] {
+            assert!(check(&input(ALL, &params(created))).is_err(), "{created}");
+        }
+        let expires = |e: u64| format!("{};expires={e}", params(NOW));
+        assert!(check(&input(ALL, &expires(NOW + 60))).is_ok());
+        assert!(check(&input(ALL, &expires(NOW))).is_ok(), "expires now");
+        assert!(check(&input(ALL, &expires(NOW - 1))).is_err(), "expired");
+    }
+
+    #[test]
+    fn verify_accepts_only_the_keys_signature_over_the_base() {
+        use rsa::RsaPrivateKey;
+        use rsa::pkcs8::DecodePrivateKey;
+        let pair =
+            activitypub_federation::http_signatures::generate_actor_keypair().expect("test key");
+        let key = RsaPrivateKey::from_pkcs8_pem(&pair.private_key).expect("test key");
+        let mut sig = check(&input(ALL, &params(NOW))).expect("precheck");
+        sig.signature = key
+            .sign(
+                Pkcs1v15Sign::new::<Sha256>(),
+                &Sha256::digest(sig.base.as_bytes()),
+            )
+            .expect("sign");
+        assert!(verify(&sig, &pair.public_key).is_ok());
+        let mut tampered = sig.clone();
+        tampered.base = tampered.base.replace("POST", "GET");
+        assert!(verify(&tampered, &pair.public_key).is_err());
+        assert!(verify(&sig, "not a key").is_err());
     }
 }

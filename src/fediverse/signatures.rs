@@ -356,4 +356,94 @@ mod tests {
         );
         assert!(precheck_signature(&h, now).is_err());
     }
+
+    /// Headers of a draft-cavage request signed over `signed` with `extra`
+    /// signature parameters, dated `date`.
+    fn cavage(signed: &str, extra: &str, date: SystemTime) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("digest", "SHA-256=x".parse().expect("test input"));
+        h.insert(
+            "date",
+            httpdate::fmt_http_date(date).parse().expect("test input"),
+        );
+        h.insert(
+            "signature",
+            format!(r#"keyId="https://a.example/u#k",headers="{signed}"{extra},signature="x""#)
+                .parse()
+                .expect("test input"),
+        );
+        h
+    }
+
+    #[test]
+    fn precheck_returns_the_key_id_and_needs_target_digest_and_a_date() {
+        // Whole seconds: HTTP dates carry no fractions.
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let all = "(request-target) host date digest";
+        for alg in ["", r#",algorithm="hs2019""#, r#",algorithm="RSA-SHA256""#] {
+            assert_eq!(
+                precheck_signature(&cavage(all, alg, now), now).expect("accepted"),
+                "https://a.example/u#k",
+                "{alg}"
+            );
+        }
+        for signed in [
+            "host date digest",
+            "(request-target) host date",
+            "(request-target) digest",
+        ] {
+            assert!(
+                precheck_signature(&cavage(signed, "", now), now).is_err(),
+                "{signed}"
+            );
+        }
+        let mut no_digest = cavage(all, "", now);
+        no_digest.remove("digest");
+        assert!(precheck_signature(&no_digest, now).is_err());
+        let mut no_key = cavage(all, "", now);
+        no_key.insert(
+            "signature",
+            r#"headers="(request-target) date digest""#
+                .parse()
+                .expect("test input"),
+        );
+        assert!(precheck_signature(&no_key, now).is_err());
+        assert!(precheck_signature(&HeaderMap::new(), now).is_err());
+
+        // `(created)` instead of a Date header.
+        let created = |t: u64| format!(",created={t}");
+        let signed = "(request-target) (created) digest";
+        let mut h = cavage(signed, &created(1_700_000_000), now);
+        h.remove("date");
+        assert!(precheck_signature(&h, now).is_ok());
+        for bad in [
+            created(1_700_000_000 - 7200),
+            ",created=soon".to_string(),
+            String::new(),
+        ] {
+            let mut h = cavage(signed, &bad, now);
+            h.remove("date");
+            assert!(precheck_signature(&h, now).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_date_window_is_inclusive_both_ways() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let second = Duration::from_secs(1);
+        for t in [now, now - SIGNATURE_WINDOW, now + SIGNATURE_WINDOW] {
+            assert!(within_window(t, now).is_ok());
+        }
+        for t in [
+            now - SIGNATURE_WINDOW - second,
+            now + SIGNATURE_WINDOW + second,
+        ] {
+            assert!(within_window(t, now).is_err());
+        }
+        let all = "(request-target) date digest";
+        assert!(precheck_signature(&cavage(all, "", now - SIGNATURE_WINDOW), now).is_ok());
+        assert!(
+            precheck_signature(&cavage(all, "", now + SIGNATURE_WINDOW + second), now).is_err()
+        );
+    }
 }

@@ -951,3 +951,143 @@ mod tests {
         assert_eq!(DeliveryState::from(FinalState::Failed), "failed");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn follower(actor: &str, inbox: &str, shared: Option<&str>) -> Follower {
+        Follower {
+            actor_id: actor.to_string(),
+            inbox: inbox.to_string(),
+            shared_inbox: shared.map(str::to_string),
+            follow_id: None,
+        }
+    }
+
+    /// The queue's promises on a real SQLite file: one row per distinct
+    /// inbox, queued once; claims honour due time and limit and lease the
+    /// rows they take; delivered/retry/final record what happened.
+    #[tokio::test]
+    async fn the_delivery_queue_claims_leases_retries_and_ends_rows() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(sqlx::Error::Io)?;
+        let fed = FedStore::open(&dir.path().join("q.db")).await?;
+        let t0 = from_ms(1_700_000_000_000);
+        let shared = "https://a.example/inbox";
+        let b_inbox = "https://b.example/u/3/inbox";
+        fed.insert_followers(
+            &[
+                follower(
+                    "https://a.example/u/1",
+                    "https://a.example/u/1/in",
+                    Some(shared),
+                ),
+                follower(
+                    "https://a.example/u/2",
+                    "https://a.example/u/2/in",
+                    Some(shared),
+                ),
+                follower("https://b.example/u/3", b_inbox, None),
+            ],
+            t0,
+        )
+        .await?;
+        let activity = r#"{"id":"https://feeds.example/a/1","type":"Create"}"#;
+        let status = r#"{"status":"hello"}"#;
+        let mut tx = fed.pool.begin().await?;
+        FedStore::insert_activity_tx(&mut tx, "act-1", "Create", None, activity, t0).await?;
+        assert_eq!(FedStore::enqueue_fanout_tx(&mut tx, "act-1", t0).await?, 2);
+        assert_eq!(FedStore::enqueue_fanout_tx(&mut tx, "act-1", t0).await?, 0);
+        for queued in [1, 0] {
+            let n = FedStore::enqueue_delivery_tx(
+                &mut tx,
+                "act-1",
+                Channel::MastodonApi,
+                "https://m.example",
+                Some(status),
+                t0 + TimeDelta::seconds(1),
+            )
+            .await?;
+            assert_eq!(n, queued, "queued once");
+        }
+        tx.commit().await?;
+        assert_eq!(fed.next_due_at().await?, Some(t0));
+
+        let lease = Duration::from_secs(300);
+        let lease_delta = TimeDelta::seconds(300);
+        let ms1 = TimeDelta::milliseconds(1);
+        assert!(
+            fed.claim_due(t0 - ms1, 10, lease).await?.is_empty(),
+            "not due yet"
+        );
+        let first = fed.claim_due(t0, 10, lease).await?;
+        assert_eq!(first.len(), 2, "the API row is due a second later");
+        let mut targets: Vec<_> = first.iter().map(|d| d.target.as_str()).collect();
+        targets.sort_unstable();
+        assert_eq!(targets, [shared, b_inbox]);
+        for d in &first {
+            assert_eq!(
+                (d.channel, d.body.as_str()),
+                (Channel::ActivityPub, activity)
+            );
+            assert_eq!((d.attempts, d.created_at), (1, t0));
+        }
+        let api_row = fed.claim_due(t0 + TimeDelta::seconds(1), 1, lease).await?;
+        assert_eq!(api_row.len(), 1);
+        assert_eq!(
+            (api_row[0].channel, api_row[0].body.as_str()),
+            (Channel::MastodonApi, status)
+        );
+        // Claimed rows are leased: nobody takes them again before the lease ends.
+        assert_eq!(fed.next_due_at().await?, Some(t0 + lease_delta));
+        assert!(
+            fed.claim_due(t0 + lease_delta - ms1, 10, lease)
+                .await?
+                .is_empty()
+        );
+
+        let (a, b, m) = (first[0].id, first[1].id, api_row[0].id);
+        fed.mark_delivered(a, 202, t0).await?;
+        fed.mark_retry(b, t0 + TimeDelta::seconds(60), Some(503), "busy")
+            .await?;
+        fed.mark_final(m, "failed", Some(403), "refused").await?;
+        let rows = fed.deliveries_for("act-1").await?;
+        let by_id = |id: i64| rows.iter().find(|r| r.id == id).expect("row");
+        assert_eq!(
+            (
+                by_id(a).status.as_str(),
+                by_id(a).last_status,
+                by_id(a).last_error.as_deref()
+            ),
+            ("delivered", Some(202), None)
+        );
+        assert_eq!(
+            (
+                by_id(b).status.as_str(),
+                by_id(b).last_status,
+                by_id(b).last_error.as_deref()
+            ),
+            ("pending", Some(503), Some("busy"))
+        );
+        assert_eq!(by_id(b).next_attempt_at, t0 + TimeDelta::seconds(60));
+        assert_eq!(
+            (
+                by_id(m).status.as_str(),
+                by_id(m).last_status,
+                by_id(m).last_error.as_deref()
+            ),
+            ("failed", Some(403), Some("refused"))
+        );
+        // Only the retried row is left, due at its retry time, on its second attempt.
+        assert_eq!(fed.next_due_at().await?, Some(t0 + TimeDelta::seconds(60)));
+        let again = fed
+            .claim_due(t0 + TimeDelta::seconds(60), 10, lease)
+            .await?;
+        assert_eq!(
+            again.iter().map(|d| (d.id, d.attempts)).collect::<Vec<_>>(),
+            [(b, 2)]
+        );
+        Ok(())
+    }
+}

@@ -21,6 +21,8 @@ mod fault;
 pub mod fed;
 pub mod fed_interactions;
 pub mod labels;
+#[cfg(test)]
+mod poll_tests;
 pub mod queue;
 pub mod retention;
 pub mod tags;

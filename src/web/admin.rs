@@ -840,3 +840,52 @@ async fn apply(
     };
     Html(pages::playground_page(&state.site(), &view)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(k, HeaderValue::from_str(v).expect("test header"));
+        }
+        h
+    }
+
+    #[test]
+    fn the_bearer_and_the_session_cookie_are_read_exactly() {
+        let bearer = |v: &str| presented_bearer(&headers(&[(header::AUTHORIZATION, v)]));
+        assert_eq!(bearer("Bearer s3cret ").as_deref(), Some("s3cret"));
+        assert_eq!(bearer("Basic s3cret"), None);
+        assert_eq!(presented_bearer(&HeaderMap::new()), None);
+
+        let session = |vs: &[&str]| {
+            let pairs: Vec<_> = vs.iter().map(|v| (header::COOKIE, *v)).collect();
+            presented_session(&headers(&pairs))
+        };
+        assert_eq!(
+            session(&["theme=dark; feedwatch_admin=abc123"]).as_deref(),
+            Some("abc123")
+        );
+        assert_eq!(
+            session(&["theme=dark", "feedwatch_admin=def"]).as_deref(),
+            Some("def")
+        );
+        assert_eq!(session(&["theme=dark; feedwatch_admin_x=1"]), None);
+        assert_eq!(session(&[]), None);
+    }
+
+    #[test]
+    fn tokens_and_csrf_values_compare_exactly() {
+        assert!(token_matches("s3cret", "s3cret"));
+        assert!(!token_matches("s3cre", "s3cret"));
+        assert!(!token_matches("", "s3cret"));
+        let csrf = csrf_for("s3cret");
+        assert_eq!(csrf.len(), 32);
+        assert!(csrf.chars().all(|c| c.is_ascii_hexdigit()));
+        assert_eq!(csrf, csrf_for("s3cret"), "stable for one token");
+        assert_ne!(csrf, csrf_for("rotated"));
+        assert!(!csrf.contains("s3cret"));
+    }
+}

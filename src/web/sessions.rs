@@ -54,10 +54,13 @@ impl Sessions {
 
     /// Opens a session for the holder of `token`; returns its id.
     pub fn open(&self, token: &str) -> String {
+        self.open_at(token, Instant::now())
+    }
+
+    fn open_at(&self, token: &str, now: Instant) -> String {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
         let id = hex::encode(bytes);
-        let now = Instant::now();
         self.with(|s| {
             s.sessions.retain(|_, v| v.expires > now);
             s.sessions.insert(
@@ -73,7 +76,10 @@ impl Sessions {
 
     /// Whether `id` is a live session opened with the token now configured.
     pub fn valid(&self, id: &str, token: &str) -> bool {
-        let now = Instant::now();
+        self.valid_at(id, token, Instant::now())
+    }
+
+    fn valid_at(&self, id: &str, token: &str, now: Instant) -> bool {
         let want = token_digest(token);
         self.with(|s| {
             s.sessions
@@ -91,7 +97,10 @@ impl Sessions {
     /// Whether a sign-in may be tried now (fewer than the allowed failures
     /// in the window).
     pub fn may_try_login(&self) -> bool {
-        let now = Instant::now();
+        self.may_try_login_at(Instant::now())
+    }
+
+    fn may_try_login_at(&self, now: Instant) -> bool {
         self.with(|s| {
             while s
                 .failures
@@ -105,7 +114,11 @@ impl Sessions {
     }
 
     pub fn login_failed(&self) {
-        self.with(|s| s.failures.push_back(Instant::now()));
+        self.login_failed_at(Instant::now());
+    }
+
+    fn login_failed_at(&self, now: Instant) {
+        self.with(|s| s.failures.push_back(now));
     }
 }
 
@@ -141,5 +154,42 @@ mod tests {
             sessions.login_failed();
         }
         assert!(!sessions.may_try_login());
+    }
+
+    #[test]
+    fn a_session_lasts_twelve_hours_and_expired_ones_are_dropped() {
+        assert_eq!(SESSION_TTL, Duration::from_secs(12 * 60 * 60));
+        let sessions = Sessions::default();
+        let t0 = Instant::now();
+        let second = Duration::from_secs(1);
+        let a = sessions.open_at("secret", t0);
+        assert!(sessions.valid_at(&a, "secret", t0 + SESSION_TTL - second));
+        assert!(!sessions.valid_at(&a, "secret", t0 + SESSION_TTL));
+        let live = || sessions.with(|s| s.sessions.len());
+        let b = sessions.open_at("secret", t0 + SESSION_TTL - second);
+        assert_eq!(live(), 2, "a is still live");
+        let c = sessions.open_at("secret", t0 + SESSION_TTL);
+        assert_eq!(live(), 2, "opening a session drops the expired a");
+        assert!(sessions.valid_at(&b, "secret", t0 + SESSION_TTL));
+        assert!(sessions.valid_at(&c, "secret", t0 + SESSION_TTL));
+    }
+
+    #[test]
+    fn failed_sign_ins_are_forgotten_after_the_window() {
+        let sessions = Sessions::default();
+        let t0 = Instant::now();
+        for _ in 0..MAX_FAILURES {
+            sessions.login_failed_at(t0);
+        }
+        assert!(!sessions.may_try_login_at(t0 + FAILURE_WINDOW));
+        assert!(sessions.may_try_login_at(t0 + FAILURE_WINDOW + Duration::from_secs(1)));
+        // The old failures are gone: four new ones still leave one try.
+        let later = t0 + FAILURE_WINDOW * 2;
+        for _ in 1..MAX_FAILURES {
+            sessions.login_failed_at(later);
+        }
+        assert!(sessions.may_try_login_at(later));
+        sessions.login_failed_at(later);
+        assert!(!sessions.may_try_login_at(later));
     }
 }

@@ -1,0 +1,163 @@
+//! Unit tests of [`Store::commit_poll`] and [`Store::commit_polls`] on a
+//! real SQLite file: what a poll counts, what it keeps of the feed's state,
+//! and that the published outputs' generation moves only when something
+//! changed (the served feeds and pages are cached by generation).
+
+use super::*;
+use crate::item::Item;
+
+const FEED: &str = "https://f.example/rss";
+
+fn at(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap_or_default()
+}
+
+fn record(outcome: PollOutcome, etag: Option<&str>, secs: i64) -> PollRecord {
+    PollRecord {
+        at: at(secs),
+        outcome,
+        status: Some(match outcome {
+            PollOutcome::Ok => 200,
+            PollOutcome::NotModified => 304,
+            PollOutcome::Error => 500,
+        }),
+        error: (outcome == PollOutcome::Error).then(|| "HTTP 500".to_string()),
+        etag: etag.map(str::to_string),
+        last_modified: None,
+        error_count: u32::from(outcome == PollOutcome::Error),
+        next_check_at: at(secs + 600),
+        item_count: None,
+    }
+}
+
+fn item(id: &str, title: &str) -> ItemRecord {
+    let item: Item = serde_json::from_value(serde_json::json!({
+        "id": id,
+        "feed_url": FEED,
+        "source": "F",
+        "guid": format!("guid-{id}"),
+        "link": format!("https://f.example/{id}"),
+        "title": title,
+        "summary": "Summary",
+        "content": "Content",
+        "lang": "en",
+        "published": at(0),
+        "updated": at(0),
+        "content_hash": format!("hash-{title}"),
+    }))
+    .expect("test item");
+    ItemRecord {
+        item,
+        verdict: None,
+    }
+}
+
+#[tokio::test]
+async fn commit_poll_counts_items_keeps_state_and_bumps_the_generation_on_change() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("p.db")).await.expect("open");
+    let g0 = store.generation();
+
+    let first = store
+        .commit_poll(
+            FEED,
+            &record(PollOutcome::Ok, Some("\"v1\""), 0),
+            &[item("a", "A")],
+            &[],
+        )
+        .await
+        .expect("commit");
+    assert_eq!((first.inserted, first.updated, first.unchanged), (1, 0, 0));
+    assert_eq!(store.generation(), g0 + 1, "a new item");
+
+    let same = store
+        .commit_poll(
+            FEED,
+            &record(PollOutcome::Ok, None, 60),
+            &[item("a", "A")],
+            &[],
+        )
+        .await
+        .expect("commit");
+    assert_eq!((same.inserted, same.updated, same.unchanged), (0, 0, 1));
+    assert_eq!(store.generation(), g0 + 1, "nothing changed");
+
+    let edited = store
+        .commit_poll(
+            FEED,
+            &record(PollOutcome::Ok, None, 120),
+            &[item("a", "A2")],
+            &[],
+        )
+        .await
+        .expect("commit");
+    assert_eq!(
+        (edited.inserted, edited.updated, edited.unchanged),
+        (0, 1, 0)
+    );
+    assert_eq!(store.generation(), g0 + 2, "an edit");
+    let stored = store.stored_item("a").await.expect("read").expect("stored");
+    assert_eq!((stored.item.title.as_str(), stored.revision), ("A2", 2));
+
+    let not_modified = store
+        .commit_poll(FEED, &record(PollOutcome::NotModified, None, 180), &[], &[])
+        .await
+        .expect("commit");
+    assert_eq!(not_modified, UpsertCounts::default());
+    assert_eq!(store.generation(), g0 + 2);
+    store
+        .commit_poll(FEED, &record(PollOutcome::Error, None, 240), &[], &[])
+        .await
+        .expect("commit");
+    let state = store.feed_state(FEED).await.expect("read").expect("state");
+    assert_eq!(state.etag.as_deref(), Some("\"v1\""), "kept by later polls");
+    assert_eq!(state.last_success_at, Some(at(180)));
+    assert_eq!(state.last_fetch_at, Some(at(240)));
+    assert_eq!(
+        (state.error_count, state.total_errors, state.total_fetches),
+        (1, 1, 5)
+    );
+    assert_eq!(state.last_outcome.as_deref(), Some("error"));
+}
+
+#[tokio::test]
+async fn commit_polls_bumps_the_generation_once_when_any_poll_changed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("p.db")).await.expect("open");
+    let ok = record(PollOutcome::Ok, None, 0);
+    let a = [item("a", "A")];
+    let b = [item("b", "B")];
+    let poll = |items| PollCommit {
+        feed_url: FEED,
+        record: &ok,
+        items,
+        publications: &[],
+    };
+    store.commit_polls(&[poll(&a)]).await.expect("batch");
+    let g = store.generation();
+
+    let unchanged = store
+        .commit_polls(&[poll(&a), poll(&a)])
+        .await
+        .expect("batch");
+    assert_eq!(unchanged.len(), 2);
+    for r in &unchanged {
+        assert_eq!(r.as_ref().map(|c| c.unchanged).ok(), Some(1));
+    }
+    assert_eq!(store.generation(), g, "nothing changed");
+
+    let mixed = store
+        .commit_polls(&[poll(&a), poll(&b)])
+        .await
+        .expect("batch");
+    let counts: Vec<_> = mixed
+        .iter()
+        .map(|r| r.as_ref().map(|c| (c.inserted, c.unchanged)).ok())
+        .collect();
+    assert_eq!(counts, [Some((0, 1)), Some((1, 0))]);
+    assert_eq!(
+        store.generation(),
+        g + 1,
+        "the new item b, one bump per batch"
+    );
+}
