@@ -14,7 +14,7 @@ use crate::cli::{Cli, Command, LogFormatArg, SourcesAction};
 use crate::config::{self, Config, LogFormat};
 use crate::fediverse::{Fediverse, FediverseSettings, MastodonApiSettings};
 use crate::fetch::Fetcher;
-use crate::publish::outputs::{self, FeedFormat, FeedIdentity};
+use crate::publish::outputs::FeedIdentity;
 use crate::publish::story::Publisher;
 use crate::schedule::{CycleReport, Ingest, Live, due_feeds};
 use crate::sources::{self, FeedSource};
@@ -508,24 +508,7 @@ impl App {
     /// Writes the feed files to `[publish] output_dir`, if set. One snapshot
     /// of the config in force decides the folder, the length and the identity.
     pub async fn write_feed_files(&self) -> Result<()> {
-        let state = self.web_state();
-        let cfg = state.reloader.config();
-        let Some(dir) = &cfg.publish.output_dir else {
-            return Ok(());
-        };
-        let entries = self.store.published_entries(cfg.publish.feed_items).await?;
-        let identity = state.identity_of(&cfg);
-        let feeds: Vec<_> = FeedFormat::ALL
-            .iter()
-            .map(|f| {
-                (
-                    *f,
-                    outputs::render(&identity, &entries, *f, |id| state.story_url(id)),
-                )
-            })
-            .collect();
-        outputs::write_files(dir, &feeds)
-            .with_context(|| format!("writing the feeds into {}", dir.display()))
+        self.web_state().write_feed_files().await
     }
 
     /// The source list named by the config in force (`[sources] path` reloads).

@@ -23,6 +23,7 @@ pub mod fed_interactions;
 pub mod labels;
 pub mod queue;
 pub mod retention;
+pub mod review;
 pub mod tags;
 
 /// Every migration of the crate, embedded; run by [`Store::open`].

@@ -73,6 +73,26 @@ impl WebState {
         (self.store.generation(), self.reloader.generation())
     }
 
+    /// Writes the feed files to `[publish] output_dir`, if set. One snapshot
+    /// of the config in force decides the folder, the length and the identity.
+    /// (The daemon after a cycle, `remove`, and the dashboard's Publish and
+    /// Retract.)
+    pub async fn write_feed_files(&self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let cfg = self.reloader.config();
+        let Some(dir) = &cfg.publish.output_dir else {
+            return Ok(());
+        };
+        let entries = self.store.published_entries(cfg.publish.feed_items).await?;
+        let identity = self.identity_of(&cfg);
+        let feeds: Vec<_> = FeedFormat::ALL
+            .iter()
+            .map(|f| (*f, render(&identity, &entries, *f, |id| self.story_url(id))))
+            .collect();
+        crate::publish::outputs::write_files(dir, &feeds)
+            .with_context(|| format!("writing the feeds into {}", dir.display()))
+    }
+
     /// The story page URL: the feed entry id and the Note's `url`.
     pub fn story_url(&self, story_id: &str) -> String {
         format!(
