@@ -130,11 +130,11 @@ fn pages_work_in_a_real_browser() {
     crate::helpers::ran_with("Chromium");
 }
 
-/// One item about Taiwan's police that no include rule of the shipped topic
-/// admits (so it is not published), dated `now`.
+/// One item about Taiwan (weather, no crime) that no include rule of the
+/// shipped topic admits (so it is not published), dated `now`.
 fn review_feed_text(now: chrono::DateTime<chrono::Utc>) -> String {
     format!(
-        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Review Desk</title><link>https://review.example/</link><description>d</description><item><title>Taiwan police review cross-border fraud cooperation</title><link>https://review.example/fraud</link><guid>https://review.example/fraud</guid><pubDate>{}</pubDate><description>Taiwan's Criminal Investigation Bureau met foreign police liaison officers about telecom fraud.</description></item></channel></rss>"#,
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Review Desk</title><link>https://review.example/</link><description>d</description><item><title>Typhoon brings heavy rain to Taiwan's east coast</title><link>https://review.example/typhoon</link><guid>https://review.example/typhoon</guid><pubDate>{}</pubDate><description>Schools closed in Hualien as the storm approached; police closed mountain roads.</description></item></channel></rss>"#,
         now.to_rfc2822()
     )
 }
