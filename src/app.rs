@@ -14,7 +14,6 @@ use crate::cli::{Cli, Command, LogFormatArg, SourcesAction};
 use crate::config::{self, Config, LogFormat};
 use crate::fediverse::{Fediverse, FediverseSettings, MastodonApiSettings};
 use crate::fetch::Fetcher;
-use crate::publish::outputs::{self, FeedFormat};
 use crate::schedule::{CycleReport, Ingest, due_feeds};
 use crate::settings::Settings;
 use crate::sources::{self, FeedSource};
@@ -316,30 +315,7 @@ impl App {
     /// Writes the feed files to `[publish] output_dir`, if set. One snapshot
     /// of the settings in force decides the folder, the length and the identity.
     pub async fn write_feed_files(&self) -> Result<()> {
-        let rt = self.settings.load();
-        let Some(dir) = &rt.config.publish.output_dir else {
-            return Ok(());
-        };
-        let entries = self
-            .store
-            .published_entries(rt.config.publish.feed_items)
-            .await?;
-        let feeds: Vec<_> = FeedFormat::ALL
-            .iter()
-            .map(|f| {
-                (
-                    *f,
-                    outputs::render(&rt.identity, &entries, *f, |id| rt.story_url(id)),
-                )
-            })
-            .collect();
-        let dir = dir.clone();
-        tokio::task::spawn_blocking(move || {
-            outputs::write_files(&dir, &feeds)
-                .with_context(|| format!("writing the feeds into {}", dir.display()))
-        })
-        .await
-        .context("the feed-writing task failed")?
+        self.web_state().write_feed_files().await
     }
 
     /// The source list named by the config in force (`[sources] path` reloads).

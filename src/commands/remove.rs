@@ -7,6 +7,7 @@ use chrono::Utc;
 
 use crate::app::App;
 use crate::config::Config;
+use crate::publish::operator::{Retraction, retract_story};
 
 /// The story id in `arg`: the id itself, or the last path segment of a
 /// story page URL (`…/stories/<id>`, with or without a trailing slash).
@@ -25,27 +26,19 @@ pub fn story_id(arg: &str) -> String {
 pub async fn run(config: &Config, arg: &str) -> Result<()> {
     let story_id = story_id(arg);
     let app = App::build(config.clone()).await?;
-    if app.store.story_removed(&story_id).await? {
-        app.store.close().await;
-        // An error (exit 1), so a script notices; nothing is sent again.
-        anyhow::bail!("story {story_id} was already removed; nothing was sent again");
-    }
     let now = Utc::now();
-    let delete = match &app.fediverse {
-        Some(f) => Some(
-            f.prepare_delete(&story_id, now)
-                .context("preparing the Delete")?,
-        ),
-        None => None,
-    };
-    let removed = app
-        .store
-        .remove_story(&story_id, delete.as_ref(), now)
-        .await?;
-    anyhow::ensure!(
-        removed,
-        "no published story {story_id} (`feedwatch stories` lists them)"
-    );
+    // The same function as the dashboard's Retract.
+    match retract_story(&app.store, app.fediverse.as_ref(), &story_id, now).await? {
+        Retraction::Removed => {}
+        Retraction::AlreadyRemoved => {
+            app.store.close().await;
+            // An error (exit 1), so a script notices; nothing is sent again.
+            anyhow::bail!("story {story_id} was already removed; nothing was sent again");
+        }
+        Retraction::NotPublished => {
+            anyhow::bail!("no published story {story_id} (`feedwatch stories` lists them)")
+        }
+    }
     app.write_feed_files().await?;
     if let Some(f) = &app.fediverse {
         f.deliver_once(Utc::now())

@@ -11,6 +11,10 @@ fn default_name() -> String {
 fn default_threshold() -> f64 {
     0.35
 }
+/// The dashboard's Review list shows items scoring this far below the threshold.
+fn default_review_margin() -> f64 {
+    0.1
+}
 fn default_similarity_weight() -> f64 {
     0.4
 }
@@ -62,6 +66,11 @@ pub struct TopicConfig {
     /// Publish when admitted and score >= threshold. In [0, 1].
     #[serde(default = "default_threshold")]
     pub threshold: f64,
+    /// The dashboard's Review list shows items scoring within this margin
+    /// below `threshold` (threshold - margin <= score < threshold). In
+    /// [0, threshold); 0 turns the list's near-threshold part off.
+    #[serde(default = "default_review_margin")]
+    pub review_margin: f64,
     /// Multiplier of the profile similarity in the score. In [0, 1].
     #[serde(default = "default_similarity_weight")]
     pub similarity_weight: f64,
@@ -94,6 +103,7 @@ impl Default for TopicConfig {
             rule: Vec::new(),
             exclude: Vec::new(),
             threshold: default_threshold(),
+            review_margin: default_review_margin(),
             similarity_weight: default_similarity_weight(),
             similarity_half: default_similarity_half(),
             title_weight: default_title_weight(),

@@ -139,6 +139,19 @@ fn validate(cfg: &TopicConfig) -> Result<(), TopicError> {
     }
     check_unit(cfg, "threshold", cfg.threshold)?;
     check_unit(cfg, "similarity_weight", cfg.similarity_weight)?;
+    // 0 (list off) always; otherwise strictly under the threshold, so the
+    // Review list never reaches down to a score of 0 or below.
+    let m = cfg.review_margin;
+    if !(m == 0.0 || (m > 0.0 && m < cfg.threshold)) {
+        return Err(invalid(
+            cfg,
+            "review_margin",
+            format!(
+                "must be 0 or more and below the threshold ({}), got {m}",
+                cfg.threshold
+            ),
+        ));
+    }
     if !(cfg.similarity_half > 0.0 && cfg.similarity_half.is_finite()) {
         return Err(invalid(cfg, "similarity_half", "must be a positive number"));
     }
@@ -361,6 +374,11 @@ impl Topic {
         let mut cfg = self.cfg.clone();
         if let Some(t) = ov.threshold {
             cfg.threshold = t;
+            // The Review list reads the shared threshold and margin; a
+            // feed's lower threshold must not make the shared margin invalid.
+            if cfg.review_margin >= t {
+                cfg.review_margin = 0.0;
+            }
         }
         if let Some(w) = ov.similarity_weight {
             cfg.similarity_weight = w;
@@ -403,6 +421,12 @@ impl Topic {
 
     pub fn threshold(&self) -> f64 {
         self.cfg.threshold
+    }
+
+    /// `[topic] review_margin`: how far below the threshold the dashboard's
+    /// Review list reaches (0: not at all).
+    pub fn review_margin(&self) -> f64 {
+        self.cfg.review_margin
     }
 
     pub fn hashtags(&self) -> &[String] {

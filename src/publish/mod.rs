@@ -18,6 +18,7 @@
 
 pub mod feed;
 pub mod gate;
+pub mod operator;
 pub mod outputs;
 pub mod post;
 pub mod release;

@@ -25,6 +25,7 @@ pub mod labels;
 mod poll_tests;
 pub mod queue;
 pub mod retention;
+pub mod review;
 pub mod tags;
 
 /// Exact counts kept by triggers (migration 1001), read in one step.

@@ -41,6 +41,9 @@ pub fn router(state: WebState) -> Router {
         .route("/admin/sources/check", post(check_source))
         .route("/admin/sources/enabled", post(set_source_enabled))
         .route("/admin/items/label", post(label_item))
+        .route("/admin/review/publish", post(review_publish))
+        .route("/admin/review/dismiss", post(review_dismiss))
+        .route("/admin/stories/retract", post(retract))
         .route("/admin/playground", get(playground))
         .route("/admin/playground/preview", post(preview))
         .route("/admin/playground/apply", post(apply))
@@ -414,6 +417,161 @@ async fn label_item(
     }
 }
 
+/// How many items the Review list shows at most.
+const REVIEW_ITEMS: u32 = 50;
+
+#[derive(Deserialize)]
+struct ReviewForm {
+    /// Absent counts as wrong: 403, like a forged value.
+    #[serde(default)]
+    csrf: String,
+    item: String,
+}
+
+fn no_such_item(state: &WebState) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Html(pages::message_page(
+            &state.site(),
+            404,
+            "No such item",
+            "That item is not stored (any more).",
+        )),
+    )
+        .into_response()
+}
+
+fn store_unavailable(e: &dyn std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "admin action failed in the store");
+    (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+}
+
+/// After Publish or Retract: the feed files (`[publish] output_dir`) follow
+/// the store now, as after a cycle (the pages and feeds served follow it by
+/// the store's generation).
+async fn refresh_feed_files(state: &WebState) {
+    if let Err(e) = state.write_feed_files().await {
+        tracing::error!(error = %format!("{e:#}"), "cannot write the feed files");
+    }
+}
+
+/// Review list "Publish": the operator publishes an item the filter or the
+/// age gate kept back, through the automatic path (see
+/// [`crate::schedule::Ingest::publish_reviewed`]), labelled relevant.
+/// A second Publish of the same item changes nothing.
+async fn review_publish(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<ReviewForm>,
+) -> Response {
+    use crate::publish::operator::ReviewPublish;
+    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
+        return *r;
+    }
+    let by = who(&headers);
+    let ingest = state.ingest.clone();
+    match ingest
+        .publish_reviewed(&form.item, &by, chrono::Utc::now())
+        .await
+    {
+        Ok(ReviewPublish::Published { story_id } | ReviewPublish::Joined { story_id }) => {
+            tracing::info!(who = %by, item = %form.item, story = %story_id, "admin action: item published from the review list");
+            refresh_feed_files(&state).await;
+            Redirect::to("/admin#review").into_response()
+        }
+        Ok(ReviewPublish::AlreadyPublished) => {
+            tracing::info!(who = %by, item = %form.item, "admin action: publish of an item already published; nothing sent again");
+            Redirect::to("/admin#review").into_response()
+        }
+        Ok(ReviewPublish::NoSuchItem) => no_such_item(&state),
+        Ok(ReviewPublish::NotComposable) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Html(pages::message_page(
+                &state.site(),
+                422,
+                "Not published",
+                "No post can be made of that item (it has no usable link or title).",
+            )),
+        )
+            .into_response(),
+        Err(e) => store_unavailable(&e),
+    }
+}
+
+/// Review list "Dismiss": labels the item not relevant (0), which takes it
+/// off the list.
+async fn review_dismiss(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<ReviewForm>,
+) -> Response {
+    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
+        return *r;
+    }
+    let by = who(&headers);
+    match state
+        .store
+        .set_label(&form.item, 0, &by, chrono::Utc::now())
+        .await
+    {
+        Ok(true) => {
+            tracing::info!(who = %by, item = %form.item, "admin action: item dismissed from the review list (label 0)");
+            Redirect::to("/admin#review").into_response()
+        }
+        Ok(false) => no_such_item(&state),
+        Err(e) => store_unavailable(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct RetractForm {
+    /// Absent counts as wrong: 403, like a forged value.
+    #[serde(default)]
+    csrf: String,
+    story: String,
+}
+
+/// "Retract" on a published story: what `feedwatch remove` does, by the
+/// same function (entry gone, page 410, Delete to followers).
+async fn retract(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Form(form): Form<RetractForm>,
+) -> Response {
+    use crate::publish::operator::{Retraction, retract_story};
+    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
+        return *r;
+    }
+    let by = who(&headers);
+    let story_id = crate::commands::remove::story_id(&form.story);
+    let now = chrono::Utc::now();
+    match retract_story(&state.store, state.fediverse.as_ref(), &story_id, now).await {
+        Ok(Retraction::Removed) => {
+            tracing::info!(who = %by, story = %story_id, "admin action: story retracted");
+            refresh_feed_files(&state).await;
+            if let Some(f) = &state.fediverse {
+                f.wake_worker();
+            }
+            Redirect::to("/admin#recent-stories").into_response()
+        }
+        Ok(Retraction::AlreadyRemoved) => {
+            tracing::info!(who = %by, story = %story_id, "admin action: retract of a story already removed; nothing sent again");
+            Redirect::to("/admin#recent-stories").into_response()
+        }
+        Ok(Retraction::NotPublished) => (
+            StatusCode::NOT_FOUND,
+            Html(pages::message_page(
+                &state.site(),
+                404,
+                "No such story",
+                "No published story has that id.",
+            )),
+        )
+            .into_response(),
+        Err(e) => store_unavailable(&format!("{e:#}")),
+    }
+}
+
 fn not_a_source(state: &WebState) -> Response {
     (
         StatusCode::NOT_FOUND,
@@ -566,6 +724,36 @@ async fn dashboard_view(
         page,
         more,
         fediverse: fediverse_view(state).await?,
+        review: review_view(state, &state.settings.load().config).await?,
+    })
+}
+
+/// The Review list under the topic in force.
+async fn review_view(
+    state: &WebState,
+    cfg: &config::Config,
+) -> Result<pages::ReviewView, crate::store::StoreError> {
+    let (threshold, margin) = (cfg.topic.threshold(), cfg.topic.review_margin());
+    let items = state
+        .store
+        .review_items(threshold, margin, REVIEW_ITEMS)
+        .await?
+        .into_iter()
+        .map(|i| pages::ReviewItemView {
+            id: i.id,
+            title: i.title,
+            outlet: i.outlet,
+            link: i.link,
+            lang: i.lang,
+            published: i.published,
+            score: i.score,
+            held: i.held,
+        })
+        .collect();
+    Ok(pages::ReviewView {
+        items,
+        threshold,
+        margin,
     })
 }
 

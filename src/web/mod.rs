@@ -49,6 +49,32 @@ impl WebState {
         (self.store.generation(), self.settings.load().generation)
     }
 
+    /// Writes the feed files to `[publish] output_dir`, if set. One snapshot
+    /// of the config in force decides the folder, the length and the identity.
+    /// (The daemon after a cycle, `remove`, and the dashboard's Publish and
+    /// Retract.)
+    pub async fn write_feed_files(&self) -> anyhow::Result<()> {
+        use anyhow::Context;
+        let rt = self.settings.load();
+        let Some(dir) = rt.config.publish.output_dir.clone() else {
+            return Ok(());
+        };
+        let entries = self
+            .store
+            .published_entries(rt.config.publish.feed_items)
+            .await?;
+        let feeds: Vec<_> = FeedFormat::ALL
+            .iter()
+            .map(|f| (*f, render(&rt.identity, &entries, *f, |id| rt.story_url(id))))
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            crate::publish::outputs::write_files(&dir, &feeds)
+                .with_context(|| format!("writing the feeds into {}", dir.display()))
+        })
+        .await
+        .context("the feed-writing task failed")?
+    }
+
     /// The story page URL: the feed entry id and the Note's `url`.
     pub fn story_url(&self, story_id: &str) -> String {
         self.settings.load().story_url(story_id)

@@ -8,11 +8,13 @@
 // and a phone (375 px) width: front page, first story, /admin refused
 // without a token, sign-in, dashboard, decision filter, playground preview
 // with an added exclude rule and with the threshold raised to 0.99 (each
-// expects a dropped row), Discard. Then the readers' pass: axe-core
+// expects a dropped row), Discard; on the desktop pass also Publish from the
+// Review list (then / and /feed.json) and Retract (then 410). Then the readers' pass: axe-core
 // (serious/critical fail), control border contrast and the skip link on
 // every page at 1366/390 px in light and dark; per-item lang, compression,
 // paging on /, the feed stylesheet rendering and the 404 page.
-// It never presses Apply, so it is safe against a live instance.
+// It never presses Apply; Publish and Retract change the instance's state,
+// so run it against a test instance only.
 // Screenshots of every step go to OUT_DIR (default ./out). Exits 1 with
 // the failing step on the first failure.
 
@@ -143,6 +145,32 @@ async function run(context, vp) {
     await shot('4b-admin-disabled');
     await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), row().locator('[data-testid="enable"]').click()]);
     expect(await row().getAttribute('data-enabled') === 'true', `Enable left ${src} disabled`);
+
+    // The Review list: Publish its newest item by clicking, see it on /
+    // and in /feed.json, then Retract it from the recent stories: 410.
+    step = `${vp.name}: Review list Publish`;
+    await page.goto(`${base}/admin#review`);
+    const reviewRow = page.locator('[data-testid="review-item"]').first();
+    expect(await reviewRow.count() === 1, 'the Review list is empty (the test serves a near-threshold item)');
+    const itemId = await reviewRow.getAttribute('data-item-id');
+    await shot('4c-admin-review');
+    await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), reviewRow.locator('[data-testid="review-publish"]').click()]);
+    expect(await page.locator(`[data-testid="review-item"][data-item-id="${itemId}"]`).count() === 0, 'the published item is still in the Review list');
+    await page.goto(`${base}/`);
+    expect(await page.locator(`[data-testid="story"][data-story-id="${itemId}"]`).count() === 1, `the published item ${itemId} is not on /`);
+    let feed = await (await page.request.get(`${base}/feed.json`)).json();
+    expect(feed.items.some((i) => JSON.stringify(i).includes(`/stories/${itemId}`)), `the published item ${itemId} is not in /feed.json`);
+
+    step = `${vp.name}: Retract`;
+    await page.goto(`${base}/admin#recent-stories`);
+    const storyRow = page.locator(`[data-testid="recent-story"][data-story-id="${itemId}"]`);
+    expect(await storyRow.count() === 1, `the story ${itemId} is not among the recent stories`);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/admin'), storyRow.locator('[data-testid="story-retract"]').click()]);
+    const gone = await page.request.get(`${base}/stories/${itemId}`);
+    expect(gone.status() === 410, `after Retract /stories/${itemId} answered ${gone.status()}, not 410`);
+    feed = await (await page.request.get(`${base}/feed.json`)).json();
+    expect(!feed.items.some((i) => JSON.stringify(i).includes(`/stories/${itemId}`)), `the retracted story ${itemId} is still in /feed.json`);
+    await shot('4d-admin-retracted');
   }
 
   step = `${vp.name}: filter items by decision`;

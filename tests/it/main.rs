@@ -34,6 +34,7 @@ mod operator_dashboard;
 mod operator_deploy;
 mod operator_labels;
 mod operator_reload;
+mod operator_review;
 mod perf;
 mod perf_pipeline;
 mod publish_feeds;

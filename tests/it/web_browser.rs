@@ -26,9 +26,28 @@ fn pages_work_in_a_real_browser() {
         "playwright-core is required for this test: {INSTALL}"
     );
 
-    let entries = fixture_feeds(&["mixed-02-rss2.xml", "mixed-04-rdf.xml"]);
+    let mut entries = fixture_feeds(&["mixed-02-rss2.xml", "mixed-04-rdf.xml"]);
+    // One fresh item the shipped topic scores above 0 but below its
+    // threshold: the newest row of the dashboard's Review list, which the
+    // browser publishes and then retracts.
+    let scratch = tempfile::tempdir().unwrap();
+    let review_feed = scratch.path().join("review.xml");
+    std::fs::write(&review_feed, review_feed_text(chrono::Utc::now())).unwrap();
+    entries.push(crate::helpers::feed(
+        format!("file://{}", review_feed.display()),
+        "Review Desk",
+    ));
     let env = TestEnv::with_shipped_topic(&entries);
-    let text = std::fs::read_to_string(&env.config_path).unwrap();
+    let score = near_threshold_score(&env, &review_feed);
+    // The list reaches from 0.01 up to the threshold 0.35.
+    assert!(
+        (0.01..0.35).contains(&score),
+        "the review item must score in [0.01, 0.35): {score}"
+    );
+    let text = std::fs::read_to_string(&env.config_path)
+        .unwrap()
+        .replace("review_margin = 0.1\n", "review_margin = 0.34\n");
+    assert!(text.contains("review_margin = 0.34\n"));
     std::fs::write(
         &env.config_path,
         format!("[admin]\ntoken = \"{TOKEN}\"\n\n{text}"),
@@ -109,4 +128,33 @@ fn pages_work_in_a_real_browser() {
         out_dir.display()
     );
     crate::helpers::ran_with("Chromium");
+}
+
+/// One item about Taiwan (weather, no crime) that no include rule of the
+/// shipped topic admits (so it is not published), dated `now`.
+fn review_feed_text(now: chrono::DateTime<chrono::Utc>) -> String {
+    format!(
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Review Desk</title><link>https://review.example/</link><description>d</description><item><title>Typhoon brings heavy rain to Taiwan's east coast</title><link>https://review.example/typhoon</link><guid>https://review.example/typhoon</guid><pubDate>{}</pubDate><description>Schools closed in Hualien as the storm approached; police closed mountain roads.</description></item></channel></rss>"#,
+        now.to_rfc2822()
+    )
+}
+
+/// The shipped topic's score of the review item, by `feedwatch score`;
+/// asserts it is not published.
+fn near_threshold_score(env: &TestEnv, feed: &Path) -> f64 {
+    let out = Command::new(env!("CARGO_BIN_EXE_feedwatch"))
+        .args([
+            "--config",
+            env.config_path.to_str().unwrap(),
+            "score",
+            "--json",
+        ])
+        .arg(feed)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let row: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(row["matched"], false, "{row}");
+    row["score"].as_f64().unwrap()
 }

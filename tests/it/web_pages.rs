@@ -138,6 +138,20 @@ fn admin_view() -> AdminView {
             }],
         },
         labels: [("a".to_string(), 2u8)].into_iter().collect(),
+        review: feedwatch::web::pages::ReviewView {
+            items: vec![feedwatch::web::pages::ReviewItemView {
+                id: format!("r{XSS}"),
+                title: format!("Review {XSS}"),
+                outlet: format!("Outlet {XSS}"),
+                link: Some("javascript:alert(14)".into()),
+                lang: format!("en{XSS}"),
+                published: when(),
+                score: 0.3,
+                held: Some(format!("older than max_age {XSS}")),
+            }],
+            threshold: 0.35,
+            margin: 0.1,
+        },
     }
 }
 

@@ -18,6 +18,11 @@ pub fn admin_page(site: &SiteInfo, view: &AdminView) -> String {
     body.push_str(&admin_nav(&view.csrf));
     body.push_str(&actions_bar(view));
     body.push_str(&queue_section(view));
+    body.push_str(&super::review::review_section(view));
+    body.push_str(&super::review::stories_section(
+        &view.fediverse.stories,
+        &view.csrf,
+    ));
     body.push_str(&publish_queue_section(view));
     body.push_str(&feeds_section(&view.feeds, &view.csrf));
     body.push_str(&items_section(view));

@@ -18,6 +18,7 @@ pub mod fedi_admin;
 pub mod html;
 pub mod playground;
 pub mod public;
+pub mod review;
 mod style;
 pub mod tags;
 
@@ -28,6 +29,7 @@ pub use admin::{admin_page, login_page, message_page, source_key};
 pub use fedi_admin::{FediverseActivityView, MentionView, ReactedStoryView};
 pub use playground::playground_page;
 pub use public::{Paging, STORIES_PER_PAGE, index_page, index_page_paged, story_page};
+pub use review::{ReviewItemView, ReviewView};
 pub use tags::tag_page;
 
 /// What the whole site says about itself; the same on every page.
@@ -142,6 +144,9 @@ pub struct AdminView {
     /// The operator's latest label of listed items (item id → 0, 1 or 2).
     #[serde(default)]
     pub labels: std::collections::BTreeMap<String, u8>,
+    /// The Review list: near-threshold and held items to decide on.
+    #[serde(default)]
+    pub review: ReviewView,
 }
 
 /// One story in the publication queue.
