@@ -488,7 +488,7 @@ mod tests {
         let sources = ["CNA".to_string(), "Focus Taiwan".to_string()];
         let topic = ["INTERPOL".to_string()];
         let input = PostInput {
-            title: "Taiwan <again> shut out & \"angry\"",
+            title: "Taiwan shut out & \"angry\"",
             summary: "INTERPOL's assembly opened in Lyon. Taiwan's bid was not tabled.",
             sources: &sources,
             link: "https://news.example/a?b=1&c=2",
