@@ -350,7 +350,11 @@ async fn measured_cycle(
 
 /// One run of the three phases on a fresh database: (wall, cpu, rss) per
 /// phase and the database bytes per item after the cold cycle.
-fn feedwatch_run(farm: &FarmProcess, rt: &tokio::runtime::Runtime) -> (Vec<(f64, f64, f64)>, f64) {
+fn feedwatch_run(
+    farm: &FarmProcess,
+    rt: &tokio::runtime::Runtime,
+    print_dbstat: bool,
+) -> (Vec<(f64, f64, f64)>, f64) {
     farm.post("/reset");
     let dir = tempfile::tempdir().expect("temp dir");
     write_deployment(dir.path(), &farm.urls);
@@ -366,7 +370,14 @@ fn feedwatch_run(farm: &FarmProcess, rt: &tokio::runtime::Runtime) -> (Vec<(f64,
         // Closing checkpoints the WAL into the file; the reopened app
         // reloads its story index on first use, as after a restart.
         app.store.close().await;
-        let bytes = std::fs::metadata(dir.path().join("data/feedwatch.db")).map_or(0, |m| m.len());
+        let db = dir.path().join("data/feedwatch.db");
+        let bytes = std::fs::metadata(&db).map_or(0, |m| m.len());
+        if print_dbstat {
+            dbstat(&db, items);
+        }
+        // The cold cycle's App goes before the next one is built: the warm
+        // and bump phases' peak RSS is one daemon's, as in production.
+        drop(app);
         let app = feedwatch::app::App::build(load()).await.expect("app");
         let (warm, r) = measured_cycle(&app, &feeds).await;
         assert_eq!(r.not_modified, feeds.len(), "warm: all 304");
@@ -385,6 +396,27 @@ fn feedwatch_run(farm: &FarmProcess, rt: &tokio::runtime::Runtime) -> (Vec<(f64,
 // ------------------------------------------------------------- the peer
 
 /// One run of the Python bot; it prints one JSON line per phase.
+/// Bytes per stored item of each table and index (SQLite's `dbstat`, read
+/// with the `sqlite3` shell; skipped, saying so, when it is absent).
+fn dbstat(db: &Path, items: u64) {
+    let out = Command::new("sqlite3")
+        .arg(db)
+        .arg("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 12")
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            println!("dbstat after the first cold cycle ({items} items), bytes per item:");
+            for line in String::from_utf8_lossy(&o.stdout).lines() {
+                if let Some((name, bytes)) = line.split_once('|') {
+                    let bytes: f64 = bytes.trim().parse().unwrap_or(0.0);
+                    println!("  {name:<28} {:>8.1}", bytes / items.max(1) as f64);
+                }
+            }
+        }
+        _ => println!("dbstat skipped: no sqlite3 shell with dbstat"),
+    }
+}
+
 fn peer_run(farm: &FarmProcess) -> Option<Vec<(f64, f64, f64)>> {
     farm.post("/reset");
     let dir = tempfile::tempdir().expect("temp dir");
@@ -441,7 +473,7 @@ fn main() {
         };
         for &feedwatch_turn in order {
             if feedwatch_turn {
-                let (p, per_item) = feedwatch_run(&farm, &rt);
+                let (p, per_item) = feedwatch_run(&farm, &rt, run == 0);
                 bytes_per_item.push(per_item);
                 for (s, (w, c, r)) in ours.iter_mut().zip(p) {
                     s.wall.push(w);

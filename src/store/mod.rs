@@ -20,6 +20,8 @@ use crate::item::Item;
 mod fault;
 pub mod fed;
 pub mod fed_interactions;
+#[cfg(test)]
+mod index_tests;
 pub mod labels;
 #[cfg(test)]
 mod poll_tests;
