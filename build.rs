@@ -27,5 +27,8 @@ fn main() {
             }
         }
     }
+    // `sqlx::migrate!` embeds the migrations at compile time; without this a
+    // new migration file alone would not rebuild the crate.
+    println!("cargo:rerun-if-changed=src/store/migrations");
     println!("cargo:rerun-if-changed=build.rs");
 }

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use super::{Publication, Store, StoreError, StoryAssignment, Verdict, insert_new_entry_tx};
 
 /// The Review list's held part: relevant items the age gate kept back,
-/// not published, not pruned, not labelled. Reads `items_by_decision`.
+/// not published, not pruned, not labelled. Reads `items_by_decision_score`
+/// by its `decision` prefix (1030 dropped the older `items_by_decision`).
 pub(crate) const REVIEW_HELD_SQL: &str =
     "SELECT i.id, i.title, COALESCE(i.outlet, i.source), i.link, i.lang,
         i.published_at, i.score, i.held
@@ -188,7 +189,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("r.sqlite")).await.unwrap();
         for (sql, index) in [
-            (REVIEW_HELD_SQL, "items_by_decision"),
+            (REVIEW_HELD_SQL, "items_by_decision_score"),
             (REVIEW_NEAR_SQL, "items_by_decision_score"),
         ] {
             let explain = format!("EXPLAIN QUERY PLAN {sql}");
