@@ -1047,7 +1047,8 @@ mod tests {
         fed.mark_delivered(a, 202, t0).await?;
         fed.mark_retry(b, t0 + TimeDelta::seconds(60), Some(503), "busy")
             .await?;
-        fed.mark_final(m, FinalState::Failed, Some(403), "refused").await?;
+        fed.mark_final(m, FinalState::Failed, Some(403), "refused")
+            .await?;
         let rows = fed.deliveries_for("act-1").await?;
         let by_id = |id: i64| rows.iter().find(|r| r.id == id).expect("row");
         assert_eq!(

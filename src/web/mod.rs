@@ -65,7 +65,12 @@ impl WebState {
             .await?;
         let feeds: Vec<_> = FeedFormat::ALL
             .iter()
-            .map(|f| (*f, render(&rt.identity, &entries, *f, |id| rt.story_url(id))))
+            .map(|f| {
+                (
+                    *f,
+                    render(&rt.identity, &entries, *f, |id| rt.story_url(id)),
+                )
+            })
             .collect();
         tokio::task::spawn_blocking(move || {
             crate::publish::outputs::write_files(&dir, &feeds)
