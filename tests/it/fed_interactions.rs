@@ -72,7 +72,9 @@ async fn count(app: &App, sql: &str) -> i64 {
 /// The `<tr>` of a story in the dashboard's reactions table.
 fn reactions_row<'a>(html: &'a str, story: &str) -> &'a str {
     let start = html
-        .find(&format!("data-story-id=\"{story}\""))
+        .find(&format!(
+            "data-testid=\"reacted-story\" data-story-id=\"{story}\""
+        ))
         .unwrap_or_else(|| panic!("{story} in {html}"));
     let rest = &html[start..];
     &rest[..rest.find("</tr>").unwrap()]
