@@ -315,6 +315,10 @@ impl Existing {
     }
 }
 
+/// A seen id met again in its feed has its time moved to that poll, at most
+/// this often, so a feed full of old items writes a row a day, not a poll.
+const SEEN_ID_REFRESH_SECS: i64 = 86_400;
+
 /// How a batch of items changed the store.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct UpsertCounts {
@@ -487,6 +491,21 @@ impl Store {
                     .fetch_optional(&mut *tx)
                     .await?
                     .is_some();
+            if forgotten {
+                // A feed that still carries the item keeps its seen id alive:
+                // the horizon counts from the last poll that met it (moved at
+                // most once a day), so an item a feed carries for months, such
+                // as an undated evergreen page, never comes back as new.
+                let met = record.at.timestamp();
+                sqlx::query(
+                    "UPDATE seen_items SET first_seen = ? WHERE key_hash = ? AND first_seen < ?",
+                )
+                .bind(met)
+                .bind(retention::seen_key(&item.id))
+                .bind(met - SEEN_ID_REFRESH_SECS)
+                .execute(&mut *tx)
+                .await?;
+            }
             let verdict = record_item.verdict.as_ref();
             let changed = match &existing {
                 None if forgotten => {

@@ -17,11 +17,12 @@ use super::{Store, StoreError, fed::ms};
 const FORGET_CHUNK: i64 = 2_000;
 const FORGET_CHUNKS_PER_PASS: usize = 50;
 
-/// The shortest time a seen id is remembered, counted from when the item was
-/// first seen; with a longer `retain`, 4 x retain.
+/// The shortest time a seen id is remembered, counted from when a poll last
+/// met the item (its first sighting, moved on by `commit_poll` at most daily
+/// while its feed carries it); with a longer `retain`, 4 x retain.
 pub const SEEN_IDS_AT_LEAST: std::time::Duration = std::time::Duration::from_secs(90 * 86_400);
 
-/// How long the identity of an item is remembered after it was first seen:
+/// How long the identity of an item is remembered after a poll last met it:
 /// max(4 x `retain`, 90 days). A feed carries an item for days or weeks;
 /// this is far beyond any feed's memory, and the age gate still holds an
 /// old dated item that reappears after it.

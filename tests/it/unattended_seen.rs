@@ -1,6 +1,7 @@
 //! Issue 9 §4: retention deletes the row of an old unpublished item and
 //! keeps only its identity (`seen_items`); when the item reappears in its
-//! feed, even re-dated and on topic, it is not new and is not published.
+//! feed, even re-dated and on topic, it is not new and is not published,
+//! and a feed that keeps carrying it keeps its seen id alive.
 //!
 //! In-process, with an injected clock through the calls the daemon's tick
 //! makes (`Ingest::poll_once`, `Ingest::release`, `app::maintain`): 40 days
@@ -121,4 +122,22 @@ async fn an_item_retention_deleted_reappears_and_is_not_published() {
     app.ingest.release(day42).await.unwrap();
     assert_eq!(app.store.published_entry_count().await.unwrap(), 1);
     assert_eq!(app.store.item_count().await.unwrap(), 1);
+
+    // The feed keeps carrying it for months, as an evergreen item: each poll
+    // that meets it moves its seen id's time on, so it outlives the horizon
+    // counted from the first sighting (max(4 x 30 d, 90 d) = 120 d, day 120).
+    let day100 = t0 + TimeDelta::days(100);
+    let r = app.ingest.poll_once(source, day100).await.unwrap();
+    assert_eq!((r.counts.inserted, r.counts.unchanged), (0, 2));
+    let day130 = t0 + TimeDelta::days(130);
+    feedwatch::app::maintain(&app.store, day130, retain, false).await;
+    assert_eq!(
+        count(&pool, "SELECT COUNT(*) FROM seen_items").await,
+        1,
+        "a seen id its feed still carries is kept past the first sighting's horizon"
+    );
+    let r = app.ingest.poll_once(source, day130).await.unwrap();
+    assert_eq!((r.counts.inserted, r.counts.unchanged), (0, 2));
+    app.ingest.release(day130).await.unwrap();
+    assert_eq!(app.store.published_entry_count().await.unwrap(), 1);
 }
