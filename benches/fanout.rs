@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use feedwatch::fediverse::{Fediverse, FediverseSettings, StoryPost};
+use feedwatch::fediverse::{Fediverse, FediverseSettings};
+use feedwatch::model::StoryPost;
 use feedwatch::store::fed::{FedStore, Follower};
 use rsa::pkcs8::DecodePrivateKey;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};

@@ -22,7 +22,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use feedwatch::store::{FeedEntryRow, PollOutcome, PollRecord, Publication};
+use feedwatch::model::{FeedEntryRow, PollOutcome, PollRecord, Publication};
 use tokio_util::sync::CancellationToken;
 
 const CONNECTIONS: usize = 16;

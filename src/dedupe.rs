@@ -13,7 +13,7 @@ pub mod index;
 
 use crate::item::Item;
 use crate::matching::{Decision, StoryFingerprint, StoryIndex, StoryMatch};
-use crate::store::{Existing, ItemRecord, StoryAssignment, Verdict};
+use crate::model::{Existing, ItemRecord, StoryAssignment, Verdict};
 
 /// How far back a new item looks for a story to join.
 pub const STORY_WINDOW_HOURS: i64 = 72;

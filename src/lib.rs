@@ -19,6 +19,7 @@
 //! | [`metrics`] | Prometheus counters and gauges; `/metrics` |
 //! | [`parse`] | bytes → parsed feed: encoding decision, feed-rs behind a panic guard |
 //! | [`dedupe`] | new vs edited vs seen; which story (cluster across outlets) a published item joins; the recent stories' index kept in memory (`index`) |
+//! | [`model`] | the domain's plain values, no SQL, no I/O: poll records, verdicts and decisions, feed entries, publications, the prepared Fediverse activity, the story's post |
 //! | [`item`] | the [`item::Item`] type: identity, canonical links, field clean-up (through [`text`]), language |
 //! | [`summary`] | extractive 1–3 sentence summaries (en + zh), boilerplate removal, article main text |
 //! | [`publish`] | outputs from plain data: RSS/Atom/JSON Feed rendering, Fediverse post composition; the age gate and posting cap (`gate`), releasing waiting stories (`release`) |
@@ -45,6 +46,7 @@ pub mod lock;
 pub mod logging;
 pub mod matching;
 pub mod metrics;
+pub mod model;
 pub mod netguard;
 pub mod parse;
 pub mod publish;

@@ -20,12 +20,10 @@ use crate::dedupe;
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
 use crate::item::{Item, normalize};
 use crate::matching::{Candidate, Decision, Topic};
+use crate::model::{Existing, ItemRecord, PollOutcome, PollRecord, Publication, StoryAssignment};
 use crate::parse::{ParseError, parse_feed};
 use crate::sources::FeedSource;
-use crate::store::{
-    Existing, FeedState, ItemRecord, PollCommit, PollOutcome, PollRecord, Publication, Store,
-    StoreError, StoryAssignment, UpsertCounts,
-};
+use crate::store::{FeedState, PollCommit, Store, StoreError, UpsertCounts};
 
 /// What polling needs, shared by every task of a cycle.
 #[derive(Clone)]

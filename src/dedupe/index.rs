@@ -19,7 +19,8 @@ use tokio::sync::OnceCell;
 use super::{RecentStory, STORY_WINDOW_HOURS, assign};
 use crate::item::Item;
 use crate::matching::{Decision, StoryFingerprint, StoryMatch};
-use crate::store::{Existing, ItemRecord, Store, StoreError};
+use crate::model::{Existing, ItemRecord};
+use crate::store::{Store, StoreError};
 
 /// The in-memory index of recent stories; cheap to clone (shared).
 #[derive(Clone, Default)]

@@ -19,10 +19,11 @@ use tracing::Instrument;
 use url::Url;
 
 use super::signatures::{check_remote_url, signed_post};
-use super::{Fediverse, FediverseError, StoryPost};
+use super::{Fediverse, FediverseError};
 use super::{note, vocab};
+use crate::model::{ActivityKind, NoteRow, PreparedActivity, StoryPost};
 use crate::store::fed::FinalState;
-use crate::store::fed::{ActivityKind, Channel, DeliveryRow, NoteRow, PreparedActivity};
+use crate::store::fed::{Channel, DeliveryRow};
 
 /// First retry delay; doubles per attempt.
 pub const BACKOFF_BASE: Duration = Duration::from_secs(30);

@@ -38,12 +38,13 @@ use std::time::Duration;
 use activitypub_federation::config::{Data, FederationConfig};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::store::fed::{FedStore, FedStoreError, FinalState};
 
 pub use delivery::DeliveryReport;
+// Moved to `model`; re-exported for merged branches.
+pub use crate::model::StoryPost;
 
 /// What the operator configures about the account.
 #[derive(Debug, Clone)]
@@ -72,24 +73,6 @@ pub struct FediverseSettings {
     pub feed_url: Url,
     /// `[federation] visibility`: how Notes are addressed.
     pub visibility: crate::config::PostVisibility,
-}
-
-/// One story, composed and sanitised by the summary stage.
-#[derive(Debug, Clone)]
-pub struct StoryPost {
-    pub story_id: String,
-    /// HTML page of the story; the Note's `url`.
-    pub page_url: Url,
-    /// `p`, `a`, `br` only; already composed and sanitised.
-    pub html: String,
-    /// The same post as plain text (paragraphs as blank lines), composed
-    /// alongside `html`: the Mastodon API's `status`.
-    pub text: String,
-    pub language: String,
-    pub hashtags: Vec<String>,
-    pub sensitive_cw: Option<String>,
-    pub published: DateTime<Utc>,
-    pub updated: Option<DateTime<Utc>>,
 }
 
 /// Posting through an existing Mastodon account instead of (or besides) our

@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use url::Url;
 
+use super::FediverseSettings;
 use super::vocab::{context, endpoint, note_id, rfc3339};
-use super::{FediverseSettings, StoryPost};
 use crate::config::PostVisibility;
+use crate::model::StoryPost;
 
 use crate::text::escape_html;
 

@@ -29,6 +29,8 @@ use sha2::{Digest, Sha256};
 
 use super::{escape_html, safe_http_url, sanitize_html};
 use crate::summary::strip_control_chars;
+// Moved to `model`; re-exported for merged branches.
+pub use crate::model::{FeedEntry, SourceRef};
 
 /// `Content-Type` for `/feed.xml`.
 pub const CONTENT_TYPE_RSS: &str = "application/rss+xml; charset=utf-8";
@@ -62,32 +64,6 @@ pub struct FeedMeta {
     /// Time of the newest change; `lastBuildDate` / `updated`.
     pub updated: DateTime<Utc>,
     pub author: String,
-}
-
-/// An outlet that reported the story.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SourceRef {
-    pub name: String,
-    pub url: String,
-}
-
-/// One published story.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedEntry {
-    /// Stable identity: the story page URL.
-    pub id: String,
-    pub title: String,
-    /// Plain-text summary.
-    pub summary: String,
-    /// The original article.
-    pub link: String,
-    /// Every outlet that reported it ("also reported by").
-    pub sources: Vec<SourceRef>,
-    /// Without "#".
-    pub hashtags: Vec<String>,
-    pub language: String,
-    pub published: DateTime<Utc>,
-    pub updated: DateTime<Utc>,
 }
 
 /// Absolute URL of one of our feed files.

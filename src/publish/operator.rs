@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::fediverse::Fediverse;
+use crate::model::{Publication, StoryAssignment};
 use crate::schedule::Ingest;
-use crate::store::{Publication, Store, StoreError, StoryAssignment};
+use crate::store::{Store, StoreError};
 
 /// What an operator's Publish did.
 #[derive(Debug, Clone, PartialEq, Eq)]

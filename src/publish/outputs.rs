@@ -6,11 +6,11 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+use crate::model::{FeedEntry, PublishedEntry, SourceRef};
 use crate::publish::feed::{
-    CONTENT_TYPE_ATOM, CONTENT_TYPE_JSON, CONTENT_TYPE_RSS, FeedEntry, FeedMeta, SourceRef,
-    etag_for, render_atom, render_json, render_rss,
+    CONTENT_TYPE_ATOM, CONTENT_TYPE_JSON, CONTENT_TYPE_RSS, FeedMeta, etag_for, render_atom,
+    render_json, render_rss,
 };
-use crate::store::PublishedEntry;
 
 /// The three formats of the published feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,10 +5,10 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::fediverse::{Fediverse, StoryPost};
+use crate::fediverse::Fediverse;
 use crate::item::Item;
+use crate::model::{FeedEntryRow, Publication, StoryPost};
 use crate::publish::post::{PostInput, PostOptions, compose_post};
-use crate::store::{FeedEntryRow, Publication};
 use crate::summary::{SummaryInput, SummaryOptions, summarize};
 
 /// What publishing needs to know, built once from the config.

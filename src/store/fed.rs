@@ -15,6 +15,9 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+// Moved to `model` (plain values, no SQL); re-exported for merged branches.
+pub use crate::model::{ActivityKind, NoteRow, PreparedActivity};
+
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]
 pub enum FedStoreError {
@@ -49,45 +52,6 @@ pub struct RemoteActorRow {
     pub shared_inbox: Option<String>,
     pub public_key_pem: String,
     pub fetched_at: DateTime<Utc>,
-}
-
-/// A published Note's current state.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NoteRow {
-    pub story_id: String,
-    pub note_id: String,
-    pub create_id: String,
-    pub json: String,
-    pub published_at: DateTime<Utc>,
-    pub updated_at: Option<DateTime<Utc>>,
-    pub deleted_at: Option<DateTime<Utc>>,
-}
-
-/// Which activity a [`PreparedActivity`] carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ActivityKind {
-    Create,
-    Update,
-    /// Removes the Note: it becomes a Tombstone (410).
-    Delete,
-}
-
-/// Everything publishing one activity writes, built by `fediverse` without
-/// touching the database and applied here inside the caller's transaction.
-#[derive(Debug, Clone)]
-pub struct PreparedActivity {
-    pub kind: ActivityKind,
-    pub activity_id: String,
-    pub object_id: String,
-    pub activity_json: String,
-    pub note: NoteRow,
-    /// (instance URL, status JSON) for the Mastodon API channel.
-    pub mastodon: Option<(String, String)>,
-    /// For an `Update`: the `Create` (id, JSON) of the edited Note, sent
-    /// instead when the story has no Note at all (it was never federated,
-    /// e.g. published while federation was off), so an edit always
-    /// reaches followers. A deleted (tombstoned) Note stays deleted.
-    pub create_fallback: Option<(String, String)>,
 }
 
 /// Which way a queued delivery leaves the building.

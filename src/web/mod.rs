@@ -322,7 +322,7 @@ async fn feed_body(state: &WebState, headers: &HeaderMap, format: FeedFormat) ->
 
 const FEED_CACHE_CONTROL: &str = "public, max-age=300";
 
-fn story_view(state: &WebState, p: &crate::store::PublishedEntry) -> pages::StoryView {
+fn story_view(state: &WebState, p: &crate::model::PublishedEntry) -> pages::StoryView {
     pages::StoryView {
         id: p.entry.story_id.clone(),
         page_url: state.story_url(&p.entry.story_id),

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use chrono::Utc;
 use feedwatch::app::App;
-use feedwatch::store::PollOutcome;
+use feedwatch::model::PollOutcome;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{TestEnv, feed, rss, serve};

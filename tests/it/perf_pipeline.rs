@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::Utc;
 use feedwatch::app::App;
-use feedwatch::store::{PollCommit, PollOutcome, PollRecord};
+use feedwatch::model::{PollOutcome, PollRecord};
+use feedwatch::store::PollCommit;
 use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 

@@ -7,9 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, TimeZone, Utc};
+use feedwatch::model::{FeedEntry, SourceRef};
 use feedwatch::publish::feed::{
-    CONTENT_TYPE_ATOM, CONTENT_TYPE_JSON, CONTENT_TYPE_RSS, FeedEntry, FeedMeta, SourceRef,
-    entry_html, etag_for, render_atom, render_json, render_rss,
+    CONTENT_TYPE_ATOM, CONTENT_TYPE_JSON, CONTENT_TYPE_RSS, FeedMeta, entry_html, etag_for,
+    render_atom, render_json, render_rss,
 };
 use feedwatch::publish::safe_http_url;
 use scraper::{Html, Selector};

@@ -1,0 +1,332 @@
+//! The domain's plain values: what a poll records, an item's verdict and
+//! decision, a story's feed entry and its Fediverse post, the activities a
+//! publication writes. No SQL and no I/O: the stages build and pass these,
+//! `store` writes them and decodes its rows into them, and no stage imports
+//! `store` for a type.
+//!
+//! The item itself is [`crate::item::Item`] (no I/O either).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use url::Url;
+
+use crate::item::Item;
+
+// ---- polls, verdicts, decisions (stored by `store`) ----
+
+/// The outcome of one poll, to be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollOutcome {
+    Ok,
+    NotModified,
+    Error,
+}
+
+impl PollOutcome {
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PollOutcome::Ok => "ok",
+            PollOutcome::NotModified => "not_modified",
+            PollOutcome::Error => "error",
+        }
+    }
+}
+
+/// The new fetch state of a feed after a poll.
+#[derive(Debug, Clone)]
+pub struct PollRecord {
+    pub at: DateTime<Utc>,
+    pub outcome: PollOutcome,
+    pub status: Option<u16>,
+    pub error: Option<String>,
+    /// New validators; `None` keeps the stored ones (a 304 or an error).
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Consecutive failures after this poll.
+    pub error_count: u32,
+    pub next_check_at: DateTime<Utc>,
+    pub item_count: Option<u32>,
+}
+
+/// The relevance verdict stored with an item (decided by `matching`; the
+/// store keeps it as plain values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    pub publish: bool,
+    pub score: f64,
+    /// JSON of the full explanation; empty (stored as NULL) for a compact
+    /// decision, which keeps only the score and the reasons.
+    pub explanation: String,
+    /// The explanation on one line, for listings.
+    pub reasons: String,
+    /// JSON story fingerprint; set for published items.
+    pub fingerprint: Option<String>,
+    pub story: StoryAssignment,
+    /// Why the item joined its story (the matcher's reasons), when it did.
+    pub story_reasons: Option<String>,
+    /// Relevant but not published, and why (the age gate): stored as the
+    /// decision `held`.
+    pub held: Option<String>,
+}
+
+impl Verdict {
+    /// The decision this verdict stores.
+    pub fn decision(&self) -> Decision {
+        match (&self.held, self.publish) {
+            (Some(_), _) => Decision::Held,
+            (None, true) => Decision::Publish,
+            (None, false) => Decision::Skip,
+        }
+    }
+
+    /// The stored decision word: `publish`, `held` or `skip`.
+    pub fn decision_label(&self) -> &'static str {
+        self.decision().as_str()
+    }
+}
+
+/// An item's stored decision (`items.decision`; NULL: not evaluated). The
+/// words are stored; this is the one place that spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Relevant and published (or joined a published story).
+    Publish,
+    /// Relevant, but held back (the age gate); see `items.held`.
+    Held,
+    /// Not relevant.
+    Skip,
+}
+
+impl Decision {
+    /// Every decision.
+    pub const ALL: [Decision; 3] = [Self::Publish, Self::Held, Self::Skip];
+
+    /// The stored word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Publish => "publish",
+            Self::Held => "held",
+            Self::Skip => "skip",
+        }
+    }
+
+    /// The decision a stored word names, if any.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == word)
+    }
+}
+
+/// Where a published item goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoryAssignment {
+    /// Not published: no story.
+    None,
+    /// The first item of a new story (the story id is the item id).
+    New,
+    /// Another outlet's report of an existing story.
+    Join(String),
+}
+
+/// An item with its verdict, ready to be committed.
+#[derive(Debug, Clone)]
+pub struct ItemRecord {
+    pub item: Item,
+    pub verdict: Option<Verdict>,
+}
+
+/// One entry of the published feed (one per story).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedEntryRow {
+    pub story_id: String,
+    pub title: String,
+    pub summary: String,
+    pub link: String,
+    pub lang: String,
+    pub hashtags: Vec<String>,
+    pub post_html: String,
+    pub post_text: String,
+    pub spoiler_text: Option<String>,
+    pub published_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub revision: u32,
+}
+
+/// A change to the published outputs, committed with the poll that caused it.
+#[derive(Debug, Clone)]
+pub enum Publication {
+    /// A new story: its feed entry, and its Fediverse `Create` when federating.
+    New {
+        entry: FeedEntryRow,
+        activity: Option<PreparedActivity>,
+    },
+    /// The lead item of a published story was edited: its entry is replaced
+    /// (revision + 1) and followers get an `Update`.
+    Edit {
+        entry: FeedEntryRow,
+        activity: Option<PreparedActivity>,
+    },
+    /// Other outlets joined a published story: its Note lists them. Applied
+    /// (entry re-composed, `Update` queued) only when the story's outlets
+    /// were not updated after `not_since`: one such Update per story per hour.
+    /// Otherwise the story is marked as having outlets pending, and
+    /// `Ingest::release` (in `schedule`) sends them once the hour
+    /// has passed.
+    Outlets {
+        entry: FeedEntryRow,
+        activity: Option<PreparedActivity>,
+        not_since: DateTime<Utc>,
+    },
+}
+
+/// A published entry with the outlets that carried its story.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishedEntry {
+    pub entry: FeedEntryRow,
+    /// (outlet name, article link), the lead item first.
+    pub sources: Vec<(String, String)>,
+}
+
+/// What the store already holds for an item id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Existing {
+    pub content_hash: String,
+    pub story_id: Option<String>,
+    /// When the item leads a published story: that entry's publication time.
+    pub published_entry_at: Option<DateTime<Utc>>,
+    /// Only its identity is left (`seen_items`: retention deleted the row of
+    /// an old unpublished item); `content_hash` is empty then. Such an item
+    /// is unchanged whatever its text now: it is never new or edited again.
+    pub forgotten: bool,
+}
+
+impl Existing {
+    /// Whether an item with `content_hash` is unchanged against this record
+    /// (the same hash, or an item whose row retention deleted).
+    pub fn unchanged(&self, content_hash: &str) -> bool {
+        self.forgotten || self.content_hash == content_hash
+    }
+}
+
+/// An item as stored, with bookkeeping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredItem {
+    pub item: Item,
+    pub first_seen_at: DateTime<Utc>,
+    pub revision: u32,
+}
+
+/// A decision as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredDecision {
+    pub publish: bool,
+    pub score: f64,
+    pub reasons: String,
+    pub story_id: Option<String>,
+    /// Why the item joined its story (the matcher's reasons), when it did.
+    pub story_reasons: Option<String>,
+}
+
+// ---- the Fediverse activity a publication writes (`store::fed` applies it) ----
+
+/// A published Note's current state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteRow {
+    pub story_id: String,
+    pub note_id: String,
+    pub create_id: String,
+    pub json: String,
+    pub published_at: DateTime<Utc>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// Which activity a [`PreparedActivity`] carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ActivityKind {
+    Create,
+    Update,
+    /// Removes the Note: it becomes a Tombstone (410).
+    Delete,
+}
+
+/// Everything publishing one activity writes, built by `fediverse` without
+/// touching the database and applied by `store::fed` inside the caller's
+/// transaction.
+#[derive(Debug, Clone)]
+pub struct PreparedActivity {
+    pub kind: ActivityKind,
+    pub activity_id: String,
+    pub object_id: String,
+    pub activity_json: String,
+    pub note: NoteRow,
+    /// (instance URL, status JSON) for the Mastodon API channel.
+    pub mastodon: Option<(String, String)>,
+    /// For an `Update`: the `Create` (id, JSON) of the edited Note, sent
+    /// instead when the story has no Note at all (it was never federated,
+    /// e.g. published while federation was off), so an edit always
+    /// reaches followers. A deleted (tombstoned) Note stays deleted.
+    pub create_fallback: Option<(String, String)>,
+}
+
+// ---- outputs: the feed entry as rendered, the post as federated ----
+
+/// An outlet that reported the story.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SourceRef {
+    pub name: String,
+    pub url: String,
+}
+
+/// One published story.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedEntry {
+    /// Stable identity: the story page URL.
+    pub id: String,
+    pub title: String,
+    /// Plain-text summary.
+    pub summary: String,
+    /// The original article.
+    pub link: String,
+    /// Every outlet that reported it ("also reported by").
+    pub sources: Vec<SourceRef>,
+    /// Without "#".
+    pub hashtags: Vec<String>,
+    pub language: String,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+}
+
+/// One story, composed and sanitised by the summary stage.
+#[derive(Debug, Clone)]
+pub struct StoryPost {
+    pub story_id: String,
+    /// HTML page of the story; the Note's `url`.
+    pub page_url: Url,
+    /// `p`, `a`, `br` only; already composed and sanitised.
+    pub html: String,
+    /// The same post as plain text (paragraphs as blank lines), composed
+    /// alongside `html`: the Mastodon API's `status`.
+    pub text: String,
+    pub language: String,
+    pub hashtags: Vec<String>,
+    pub sensitive_cw: Option<String>,
+    pub published: DateTime<Utc>,
+    pub updated: Option<DateTime<Utc>>,
+}
+
+#[cfg(test)]
+mod decision_tests {
+    use super::Decision;
+
+    #[test]
+    fn decisions_round_trip_their_stored_words() {
+        for d in Decision::ALL {
+            assert_eq!(Decision::parse(d.as_str()), Some(d));
+        }
+        assert_eq!(Decision::Publish.as_str(), "publish");
+        assert_eq!(Decision::Held.as_str(), "held");
+        assert_eq!(Decision::Skip.as_str(), "skip");
+        assert_eq!(Decision::parse("pending"), None);
+    }
+}
