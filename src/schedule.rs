@@ -313,7 +313,7 @@ impl Ingest {
         if needs_story {
             self.release(now).await?;
         }
-        Ok(self.finish(feed, &live, &state, &record, item_count, counts, published))
+        Ok(self.finish(feed, &state, &record, item_count, counts, published))
     }
 
     /// After a poll is committed: metrics, wake-ups, its log line and report.
@@ -321,7 +321,6 @@ impl Ingest {
     fn finish(
         &self,
         feed: &FeedSource,
-        live: &Live,
         state: &FeedState,
         record: &PollRecord,
         item_count: usize,
@@ -331,7 +330,7 @@ impl Ingest {
         if published > 0 {
             self.metrics.items_published.inc_by(published as u64);
             info!(feed.url = %feed.url, stories = published, "stories updated");
-            if let Some(f) = &live.publisher.fediverse {
+            if let Some(f) = self.settings.fediverse() {
                 f.wake_worker();
             }
             self.published.notify_waiters();
@@ -831,7 +830,6 @@ impl Ingest {
             Ok(publications) => batch.push(Staged {
                 feed,
                 _claim: claim,
-                live,
                 state,
                 record,
                 item_count,
@@ -882,7 +880,6 @@ impl Ingest {
             let r = r.map(|counts| {
                 self.finish(
                     &s.feed,
-                    &s.live,
                     &s.state,
                     &s.record,
                     s.item_count,
@@ -934,7 +931,6 @@ struct Handoff {
 struct Staged {
     feed: FeedSource,
     _claim: Claim,
-    live: Arc<Live>,
     state: FeedState,
     record: PollRecord,
     item_count: usize,

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
 
 use crate::config::{self, Config, Problems, ScheduleConfig};
-use crate::fediverse::Fediverse;
+use crate::fediverse::{Composer, Fediverse};
 use crate::matching::Topic;
 use crate::publish::gate::Gate;
 use crate::publish::outputs::FeedIdentity;
@@ -51,7 +51,7 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    fn new(config: Config, fediverse: Option<Fediverse>, generation: u64) -> Runtime {
+    fn new(config: Config, composer: Option<Composer>, generation: u64) -> Runtime {
         let publisher = Publisher {
             base_url: config.bot.base_url.clone(),
             summary: SummaryOptions {
@@ -61,7 +61,7 @@ impl Runtime {
             content_warning: config.publish.content_warning.clone(),
             hashtags: config.topic.hashtags().to_vec(),
             topic_terms: config.topic.topic_terms(),
-            fediverse,
+            composer,
             update_on_new_outlet: config.publish.update_on_new_outlet,
         };
         Runtime {
@@ -120,7 +120,7 @@ struct Inner {
 impl Settings {
     /// The settings of the configuration read at start-up.
     pub fn new(config: Config, fediverse: Option<Fediverse>) -> Settings {
-        let runtime = Runtime::new(config, fediverse.clone(), 0);
+        let runtime = Runtime::new(config, fediverse.as_ref().map(composer_of), 0);
         Settings {
             inner: Arc::new(Inner {
                 current: watch::Sender::new(Arc::new(runtime)),
@@ -128,6 +128,13 @@ impl Settings {
                 fediverse,
             }),
         }
+    }
+
+    /// The Fediverse service when federating: the delivery side (its worker
+    /// is woken after a commit queued activities). The snapshot holds none:
+    /// its publisher composes activities as data ([`Composer`]).
+    pub fn fediverse(&self) -> Option<&Fediverse> {
+        self.inner.fediverse.as_ref()
     }
 
     /// One snapshot of the settings in force.
@@ -241,7 +248,8 @@ impl Settings {
         if let Some(f) = &self.inner.fediverse {
             apply_blocked_domains(f.clone(), new.federation.blocked_domains.clone());
         }
-        let runtime = Runtime::new(new, self.inner.fediverse.clone(), old.generation + 1);
+        let composer = self.inner.fediverse.as_ref().map(composer_of);
+        let runtime = Runtime::new(new, composer, old.generation + 1);
         self.inner.current.send_replace(Arc::new(runtime));
         tracing::info!(
             restart_needed = notes.len(),
@@ -254,6 +262,12 @@ impl Settings {
         );
         notes
     }
+}
+
+/// The publisher's composer: the service's own (start-up settings, which a
+/// reload does not change: the Fediverse keys are restart-only).
+fn composer_of(fediverse: &Fediverse) -> Composer {
+    fediverse.composer().clone()
 }
 
 /// `text` into `file` through a temporary file and a rename: a reader sees

@@ -14,14 +14,13 @@ use std::time::Duration;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tracing::Instrument;
 use url::Url;
 
 use super::signatures::{check_remote_url, signed_post};
-use super::{Fediverse, FediverseError};
-use super::{note, vocab};
-use crate::model::{ActivityKind, NoteRow, PreparedActivity, StoryPost};
+use super::{Composer, Fediverse, FediverseError};
+use crate::model::{PreparedActivity, StoryPost};
 use crate::store::fed::FinalState;
 use crate::store::fed::{Channel, DeliveryRow};
 
@@ -81,74 +80,14 @@ impl Fediverse {
         Ok(n)
     }
 
-    /// The rows publishing `post` writes, built without touching the store,
-    /// so the publisher can commit them with the story in one transaction
-    /// (transactional outbox; see `Store::commit_poll`). Call
-    /// [`Self::wake_worker`] after that commit.
+    /// The rows publishing `post` writes, as data: see [`Composer`].
     pub fn prepare_create(&self, post: &StoryPost) -> Result<PreparedActivity, FediverseError> {
-        let s = &self.inner.settings;
-        let actor_id = &self.inner.actor.id;
-        let note_json = note::build_note(s, actor_id, post);
-        let note_id = vocab::note_id(&s.base_url, &post.story_id);
-        let create_id = vocab::activity_id(&s.base_url, "create", &[&post.story_id]);
-        let create = note::create_activity(create_id.as_str(), actor_id, note_json.clone(), true);
-        Ok(PreparedActivity {
-            kind: ActivityKind::Create,
-            activity_id: create_id.to_string(),
-            object_id: note_id.to_string(),
-            activity_json: serde_json::to_string(&create)?,
-            note: NoteRow {
-                story_id: post.story_id.clone(),
-                note_id: note_id.to_string(),
-                create_id: create_id.to_string(),
-                json: serde_json::to_string(&note_json)?,
-                published_at: post.published,
-                updated_at: post.updated,
-                deleted_at: None,
-            },
-            mastodon: self.mastodon_status(post)?,
-            create_fallback: None,
-        })
+        self.inner.composer.prepare_create(post)
     }
 
-    /// An edited story: the replaced Note and its `Update{Note}` with `updated`.
+    /// An edited story's rows, as data: see [`Composer::prepare_update`].
     pub fn prepare_update(&self, post: &StoryPost) -> Result<PreparedActivity, FediverseError> {
-        let s = &self.inner.settings;
-        let actor_id = &self.inner.actor.id;
-        let updated = post.updated.unwrap_or_else(Utc::now);
-        let mut post = post.clone();
-        post.updated = Some(updated);
-        let note_json = note::build_note(s, actor_id, &post);
-        // One id per revision: the time and a digest of the new Note, so two
-        // edits stamped the same millisecond (one poll's clock) are still two
-        // Updates, while re-applying the very same edit stays idempotent.
-        let stamp = format!(
-            "{}-{}",
-            updated.timestamp_millis(),
-            revision_digest(&note_json)
-        );
-        let update_id = vocab::activity_id(&s.base_url, "update", &[&post.story_id, &stamp]);
-        let update = note::update_activity(update_id.as_str(), actor_id, note_json.clone());
-        let note_id = vocab::note_id(&s.base_url, &post.story_id);
-        let create_id = vocab::activity_id(&s.base_url, "create", &[&post.story_id]);
-        let create = note::create_activity(create_id.as_str(), actor_id, note_json.clone(), true);
-        Ok(PreparedActivity {
-            kind: ActivityKind::Update,
-            activity_id: update_id.to_string(),
-            object_id: note_id.to_string(),
-            activity_json: serde_json::to_string(&update)?,
-            note: NoteRow {
-                story_id: post.story_id.clone(),
-                note_id: note_id.to_string(),
-                create_id: vocab::activity_id(&s.base_url, "create", &[&post.story_id]).to_string(),
-                json: serde_json::to_string(&note_json)?,
-                published_at: post.published,
-                updated_at: Some(updated),
-                deleted_at: None,
-            },
-            mastodon: None,
-            create_fallback: Some((create_id.to_string(), serde_json::to_string(&create)?)),
-        })
+        self.inner.composer.prepare_update(post)
     }
 
     /// A removed story: tombstones the Note (its URL answers 410) and sends `Delete`.
@@ -157,58 +96,19 @@ impl Fediverse {
         self.enqueue(&prepared).await
     }
 
-    /// A removed story: its `Delete`, to be applied (tombstoning the Note)
-    /// in the remover's transaction.
+    /// A removed story's rows, as data: see [`Composer::prepare_delete`].
     pub fn prepare_delete(
         &self,
         story_id: &str,
         now: DateTime<Utc>,
     ) -> Result<PreparedActivity, FediverseError> {
-        let s = &self.inner.settings;
-        let actor_id = &self.inner.actor.id;
-        let note_id = vocab::note_id(&s.base_url, story_id);
-        let delete_id = vocab::activity_id(&s.base_url, "delete", &[story_id]);
-        let delete = note::delete_activity(delete_id.as_str(), actor_id, note_id.as_str(), now);
-        Ok(PreparedActivity {
-            kind: ActivityKind::Delete,
-            activity_id: delete_id.to_string(),
-            object_id: note_id.to_string(),
-            activity_json: serde_json::to_string(&delete)?,
-            note: NoteRow {
-                story_id: story_id.to_string(),
-                note_id: note_id.to_string(),
-                create_id: vocab::activity_id(&s.base_url, "create", &[story_id]).to_string(),
-                json: serde_json::to_string(&note::tombstone(note_id.as_str(), now))?,
-                published_at: now,
-                updated_at: None,
-                deleted_at: Some(now),
-            },
-            mastodon: None,
-            create_fallback: None,
-        })
+        self.inner.composer.prepare_delete(story_id, now)
     }
 
-    /// The status the Mastodon API channel posts for `post`, if configured.
-    fn mastodon_status(
-        &self,
-        post: &StoryPost,
-    ) -> Result<Option<(String, String)>, FediverseError> {
-        let Some(m) = &self.inner.mastodon else {
-            return Ok(None);
-        };
-        let mut status = json!({
-            "status": post.text,
-            "language": post.language,
-            "visibility": m.visibility,
-        });
-        if let (Some(cw), Some(obj)) = (&post.sensitive_cw, status.as_object_mut()) {
-            obj.insert("spoiler_text".into(), json!(cw));
-            obj.insert("sensitive".into(), json!(true));
-        }
-        Ok(Some((
-            m.instance.to_string(),
-            serde_json::to_string(&status)?,
-        )))
+    /// The pure half of publishing: composes activities as data, holds no
+    /// network handle (what the publisher keeps in the settings snapshot).
+    pub fn composer(&self) -> &Composer {
+        &self.inner.composer
     }
 
     /// Tells the worker loop that rows were queued (after an outside commit).
@@ -441,13 +341,6 @@ fn classify(status: u16) -> Outcome {
         300..=499 => Outcome::Failed(Some(status), format!("HTTP {status}")),
         _ => Outcome::Retry(Some(status), format!("HTTP {status}")),
     }
-}
-
-/// 12 hex digits of the SHA-256 of a Note: tells revisions apart in ids.
-fn revision_digest(note: &serde_json::Value) -> String {
-    use sha2::{Digest, Sha256};
-    let hash = Sha256::digest(note.to_string().as_bytes());
-    hash.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

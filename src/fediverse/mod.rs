@@ -12,6 +12,8 @@
 //! - `actor`: the local `Service` actor, the remote actor type, collections;
 //! - `discovery`: WebFinger and NodeInfo documents;
 //! - `note`: Note and activity JSON (Create, Update, Delete, Accept, Tombstone);
+//! - `compose`: a publication's activities as data ([`compose::Composer`], pure:
+//!   what the publisher holds; the store writes them, the worker sends them);
 //! - `inbox`: inbound activity handling (size cap, JSON, signature, dispatch);
 //! - `rfc9421`: inbound RFC 9421 HTTP Message Signatures (Content-Digest);
 //! - `signatures`: HTTP signature glue (outgoing signing, inbound pre-checks,
@@ -21,6 +23,7 @@
 //! No SQL here: everything goes through [`crate::store::fed::FedStore`].
 
 pub mod actor;
+pub mod compose;
 pub mod delivery;
 pub mod discovery;
 pub mod inbox;
@@ -42,6 +45,7 @@ use url::Url;
 
 use crate::store::fed::{FedStore, FedStoreError, FinalState};
 
+pub use compose::Composer;
 pub use delivery::DeliveryReport;
 // Moved to `model`; re-exported for merged branches.
 pub use crate::model::StoryPost;
@@ -216,6 +220,8 @@ pub struct FedInner {
     pub(crate) actor: actor::LocalActor,
     pub(crate) client: reqwest_middleware::ClientWithMiddleware,
     pub(crate) mastodon: Option<MastodonApiSettings>,
+    /// Composes activities as data (no I/O); shared with the publisher.
+    pub(crate) composer: compose::Composer,
     /// Wakes the delivery worker when rows are queued.
     pub(crate) wake: tokio::sync::Notify,
     /// When each remote actor's key was last re-fetched after a failed
@@ -289,7 +295,10 @@ impl Fediverse {
         let actor = actor::LocalActor::new(&settings, &keys)?;
         let user_agent = signatures::user_agent(&settings.base_url, &actor.id);
         let client = signatures::http_client_with(resolver.clone(), &user_agent)?;
+        let composer =
+            compose::Composer::new(settings.clone(), actor.id.clone(), mastodon.as_ref());
         let inner = Arc::new(FedInner {
+            composer,
             settings,
             store,
             keys,

@@ -127,7 +127,7 @@ impl Ingest {
             }
         };
         if publication.is_some() {
-            if let Some(f) = &live.publisher.fediverse {
+            if let Some(f) = self.settings.fediverse() {
                 f.wake_worker();
             }
         }

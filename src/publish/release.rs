@@ -94,7 +94,7 @@ impl Ingest {
                 "deferred Updates sent: outlets that joined within the hour"
             );
             if report.released == 0 {
-                if let Some(f) = &live.publisher.fediverse {
+                if let Some(f) = self.settings.fediverse() {
                     f.wake_worker();
                 }
                 self.published.notify_waiters();
@@ -109,7 +109,7 @@ impl Ingest {
                 waiting = report.waiting,
                 "stories published"
             );
-            if let Some(f) = &live.publisher.fediverse {
+            if let Some(f) = self.settings.fediverse() {
                 f.wake_worker();
             }
             self.published.notify_waiters();

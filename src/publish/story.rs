@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use url::Url;
 
-use crate::fediverse::Fediverse;
+use crate::fediverse::Composer;
 use crate::item::Item;
 use crate::model::{FeedEntryRow, Publication, StoryPost};
 use crate::publish::post::{PostInput, PostOptions, compose_post};
@@ -21,8 +21,10 @@ pub struct Publisher {
     pub hashtags: Vec<String>,
     /// The topic profile's top terms, which rank summary sentences.
     pub topic_terms: Vec<String>,
-    /// `None` when federation is off: entries are still published to the feed.
-    pub fediverse: Option<Fediverse>,
+    /// Composes the Fediverse activities as data (no network handle; the
+    /// store writes them, the delivery worker sends them). `None` when
+    /// federation is off: entries are still published to the feed.
+    pub composer: Option<Composer>,
     /// `[publish] update_on_new_outlet`.
     pub update_on_new_outlet: bool,
 }
@@ -123,7 +125,7 @@ impl Publisher {
     ) -> Option<Publication> {
         match self.draft(item, outlets, article_text, now, now) {
             Ok((entry, story)) => {
-                let activity = self.fediverse.as_ref().and_then(|f| {
+                let activity = self.composer.as_ref().and_then(|f| {
                     f.prepare_create(&story)
                         .map_err(|e| tracing::error!(item.id = %item.id, error = %e, "cannot prepare the Create"))
                         .ok()
@@ -192,7 +194,7 @@ impl Publisher {
             published: entry.published_at,
             updated: Some(now),
         };
-        let activity = self.fediverse.as_ref().and_then(|f| {
+        let activity = self.composer.as_ref().and_then(|f| {
             f.prepare_update(&story)
                 .map_err(|e| tracing::error!(story.id = %entry.story_id, error = %e, "cannot prepare the Update"))
                 .ok()
@@ -215,7 +217,7 @@ impl Publisher {
     ) -> Option<Publication> {
         match self.draft(item, outlets, None, published, now) {
             Ok((entry, story)) => {
-                let activity = self.fediverse.as_ref().and_then(|f| {
+                let activity = self.composer.as_ref().and_then(|f| {
                     f.prepare_update(&story)
                         .map_err(|e| tracing::error!(item.id = %item.id, error = %e, "cannot prepare the Update"))
                         .ok()
