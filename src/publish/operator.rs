@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::fediverse::Fediverse;
-use crate::model::{Publication, StoryAssignment};
-use crate::schedule::Ingest;
+use crate::matching::Decision;
+use crate::model::{Publication, StoredItem, StoryAssignment};
+use crate::schedule::{Ingest, Live};
 use crate::store::{Store, StoreError};
 
 /// What an operator's Publish did.
@@ -51,17 +52,29 @@ impl Ingest {
         now: DateTime<Utc>,
     ) -> Result<ReviewPublish, StoreError> {
         let live = self.live();
+        // Scoring and composing (summary, post, Note) are the slow part and
+        // need only the item: done before the commit lock, so polls are not
+        // kept waiting behind them. Under the lock the item is read again;
+        // an edit that landed in between is composed again there (a rare
+        // race), so what is published is always the stored text.
+        let Some(read) = self.store.stored_item(item_id).await? else {
+            return Ok(ReviewPublish::NoSuchItem);
+        };
+        if self.already_in_story(item_id).await? {
+            return Ok(ReviewPublish::AlreadyPublished);
+        }
+        let mut composed = self.compose_reviewed(&live, &read, now).await?;
         let _serialized = self.commit_lock.lock().await;
         let Some(stored) = self.store.stored_item(item_id).await? else {
             return Ok(ReviewPublish::NoSuchItem);
         };
-        let existing = self.store.existing(&[item_id]).await?;
-        if existing.get(item_id).is_some_and(|e| e.story_id.is_some()) {
+        if self.already_in_story(item_id).await? {
             return Ok(ReviewPublish::AlreadyPublished);
         }
-        let mut decision = crate::schedule::decide(&live.topic, &stored.item);
-        // The operator's decision overrides the score (and the age gate).
-        decision.publish = true;
+        if stored != read {
+            composed = self.compose_reviewed(&live, &stored, now).await?;
+        }
+        let (decision, new_story) = composed;
         // As a new item (no `existing`), so assignment gives a verdict.
         let (mut records, started) = self
             .stories
@@ -77,17 +90,7 @@ impl Ingest {
         };
         let publication: Option<Publication> = match &verdict.story {
             StoryAssignment::New => {
-                let article = match (&stored.item.link, live.fetch_articles) {
-                    (Some(link), true) => self.store.article_page(link).await?.flatten(),
-                    _ => None,
-                };
-                // The lead item's own date, never later than now, as a release.
-                let date = crate::publish::gate::own_date(&stored.item, now).min(now);
-                let outlets = vec![stored.item.outlet.clone()];
-                let Some(p) =
-                    live.publisher
-                        .new_story(&stored.item, &outlets, article.as_deref(), date)
-                else {
+                let Some(p) = new_story else {
                     return Ok(ReviewPublish::NotComposable);
                 };
                 Some(p)
@@ -133,6 +136,37 @@ impl Ingest {
         }
         self.published.notify_waiters();
         Ok(outcome)
+    }
+
+    /// Whether the item is already in a story (published, or joined one).
+    async fn already_in_story(&self, item_id: &str) -> Result<bool, StoreError> {
+        let existing = self.store.existing(&[item_id]).await?;
+        Ok(existing.get(item_id).is_some_and(|e| e.story_id.is_some()))
+    }
+
+    /// The operator's decision on `stored` (the score overridden) and, were
+    /// it to start a story, that story composed: everything of a reviewed
+    /// Publish that needs no lock. `None`: no post can be composed.
+    async fn compose_reviewed(
+        &self,
+        live: &Live,
+        stored: &StoredItem,
+        now: DateTime<Utc>,
+    ) -> Result<(Decision, Option<Publication>), StoreError> {
+        let mut decision = crate::schedule::decide(&live.topic, &stored.item);
+        // The operator's decision overrides the score (and the age gate).
+        decision.publish = true;
+        let article = match (&stored.item.link, live.fetch_articles) {
+            (Some(link), true) => self.store.article_page(link).await?.flatten(),
+            _ => None,
+        };
+        // The lead item's own date, never later than now, as a release.
+        let date = crate::publish::gate::own_date(&stored.item, now).min(now);
+        let outlets = vec![stored.item.outlet.clone()];
+        let story = live
+            .publisher
+            .new_story(&stored.item, &outlets, article.as_deref(), date);
+        Ok((decision, story))
     }
 }
 
