@@ -513,9 +513,9 @@ impl Fediverse {
             ));
         }
         let remote = activity.actor.dereference(data).await?;
-        if let Err(e) = rfc9421::verify(sig, &remote.public_key_pem) {
+        if let Err(e) = rfc9421::verify_off_thread(sig, &remote.public_key_pem).await {
             match self.rotated_key(actor, cached_before, data).await? {
-                Some(fresh) => rfc9421::verify(sig, &fresh.public_key_pem)?,
+                Some(fresh) => rfc9421::verify_off_thread(sig, &fresh.public_key_pem).await?,
                 None => return Err(e),
             }
         }

@@ -325,6 +325,18 @@ pub fn verify(sig: &Rfc9421Signature, public_key_pem: &str) -> Result<(), Fedive
     .map_err(|_| unauthorized("RFC 9421 signature does not verify"))
 }
 
+/// [`verify`] on the blocking pool: the RSA work (key parsing and the
+/// signature check) never runs on the async threads that serve requests.
+pub async fn verify_off_thread(
+    sig: &Rfc9421Signature,
+    public_key_pem: &str,
+) -> Result<(), FediverseError> {
+    let (sig, pem) = (sig.clone(), public_key_pem.to_string());
+    tokio::task::spawn_blocking(move || verify(&sig, &pem))
+        .await
+        .unwrap_or_else(|e| Err(unauthorized(format!("signature check did not finish: {e}"))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -115,7 +115,9 @@ pub async fn check_remote_url(url: &Url, data: &Data<Arc<FedInner>>) -> Result<(
 /// library's signer, and returns the request ready to send. The library labels
 /// the signature `algorithm="hs2019"`; it is relabelled `rsa-sha256`, what
 /// most servers send and some require. The label is not part of the signed
-/// string, so the signature stays valid.
+/// string, so the signature stays valid. The RSA signing and the body digest
+/// run on tokio's blocking pool (the signer's default spawner), never on the
+/// async threads.
 pub async fn signed_post(
     data: &Data<Arc<FedInner>>,
     inbox: &Url,
