@@ -19,13 +19,15 @@ use axum::body::Body;
 use axum::extract::FromRequest;
 use axum::http::{Request, header};
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tracing::Instrument;
 use url::Url;
 
 use super::actor::RemoteActor;
+// Defined beside what reads it (`interactions`), so that module needs
+// nothing from this one; re-exported at its old path.
 use super::interactions;
+pub use super::interactions::IncomingActivity;
 use super::note;
 use super::rfc9421;
 use super::signatures::precheck_signature;
@@ -53,39 +55,6 @@ pub enum InboxOutcome {
     /// An Undo of a Like or Announce.
     Unreacted,
     Ignored,
-}
-
-/// Any activity. Unknown types are accepted and ignored, but only after the
-/// library has verified who sent them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IncomingActivity {
-    pub id: Url,
-    /// An id, or an embedded actor object of which only the `id` is read:
-    /// the embedded copy is never trusted, the actor is fetched from its id.
-    #[serde(deserialize_with = "actor_ref")]
-    pub actor: ObjectId<RemoteActor>,
-    #[serde(rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub object: Value,
-    #[serde(flatten)]
-    pub rest: serde_json::Map<String, Value>,
-}
-
-/// Reads `actor` as either `"https://..."` or `{"id": "https://...", ...}`.
-fn actor_ref<'de, D>(d: D) -> Result<ObjectId<RemoteActor>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-{
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Ref {
-        Id(Url),
-        Object { id: Url },
-    }
-    Ok(match Ref::deserialize(d)? {
-        Ref::Id(u) | Ref::Object { id: u } => ObjectId::from(u),
-    })
 }
 
 /// Actor types whose `Update` refreshes our cached copy of the sender.

@@ -15,8 +15,44 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use url::Url;
 
-use super::inbox::IncomingActivity;
+use activitypub_federation::fetch::object_id::ObjectId;
+use serde::{Deserialize, Serialize};
+
+use super::actor::RemoteActor;
 use crate::store::fed_interactions::{Mention, ReactionKind};
+
+/// Any activity. Unknown types are accepted and ignored, but only after the
+/// library has verified who sent them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IncomingActivity {
+    pub id: Url,
+    /// An id, or an embedded actor object of which only the `id` is read:
+    /// the embedded copy is never trusted, the actor is fetched from its id.
+    #[serde(deserialize_with = "actor_ref")]
+    pub actor: ObjectId<RemoteActor>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub object: Value,
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
+}
+
+/// Reads `actor` as either `"https://..."` or `{"id": "https://...", ...}`.
+fn actor_ref<'de, D>(d: D) -> Result<ObjectId<RemoteActor>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Ref {
+        Id(Url),
+        Object { id: Url },
+    }
+    Ok(match Ref::deserialize(d)? {
+        Ref::Id(u) | Ref::Object { id: u } => ObjectId::from(u),
+    })
+}
 
 /// Post types a mention can come in.
 const POST_TYPES: [&str; 5] = ["Note", "Article", "Question", "Page", "ChatMessage"];
@@ -121,7 +157,7 @@ pub fn mention_of(
             other => id_of(other),
         })
         .unwrap_or(object_id);
-    let url = crate::publish::safe_http_url(url);
+    let url = crate::text::safe_http_url(url);
     let content = obj
         .get("content")
         .and_then(Value::as_str)

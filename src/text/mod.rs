@@ -10,10 +10,12 @@
 //! | [`html`] | HTML fragment → plain text that keeps paragraphs ([`html_to_text`]); plain text → HTML ([`escape_html`]); mojibake repair; control characters |
 //! | [`script`] | which characters belong to which script ([`is_cjk`], [`is_han`], [`is_kana`], [`is_hangul`]) |
 //! | [`lang`] | the one BCP 47 language-tag normaliser ([`normalize_language_tag`]) |
+//! | [`link`] | which links outputs may carry: absolute `http(s)` URLs, normalised ([`safe_http_url`]) |
 //! | [`truncate`] | cutting text to a size: bytes, characters, or words with "…" |
 
 pub mod html;
 pub mod lang;
+pub mod link;
 pub mod script;
 pub mod truncate;
 
@@ -22,5 +24,6 @@ pub use html::{
     repair_mojibake, strip_control_chars,
 };
 pub use lang::normalize_language_tag;
+pub use link::safe_http_url;
 pub use script::{is_cjk, is_cjk_punctuation, is_han, is_hangul, is_kana};
 pub use truncate::{truncate_at_word, truncate_bytes, truncate_chars};
