@@ -10,7 +10,6 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 
-use super::time::{from_ms, from_ms_opt, to_ms};
 use super::{FeedEntryRow, Publication, Store, StoreError, StoredItem, fed, insert_new_entry_tx};
 use crate::item::Item;
 
@@ -75,9 +74,9 @@ pub(crate) const QUEUE_COUNTS_SQL: &str =
 type QueueRow = (
     String,
     String,
-    i64,
-    i64,
-    Option<i64>,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -95,8 +94,8 @@ pub(crate) async fn enqueue_tx(
          ON CONFLICT (story_id) DO NOTHING",
     )
     .bind(&item.id)
-    .bind(to_ms(lead_date))
-    .bind(to_ms(at))
+    .bind(lead_date)
+    .bind(at)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -242,9 +241,9 @@ impl Store {
              WHERE state = ? AND lead_date < ?",
         )
         .bind(QueueState::Stale.as_str())
-        .bind(to_ms(now))
+        .bind(now)
         .bind(QueueState::Waiting.as_str())
-        .bind(to_ms(older_than))
+        .bind(older_than)
         .execute(&self.pool)
         .await?
         .rows_affected())
@@ -278,9 +277,9 @@ impl Store {
                     QueueState::decode(&stored)?;
                     Ok(QueuedStory {
                         story_id,
-                        lead_date: from_ms(lead_date)?,
-                        queued_at: from_ms(queued_at)?,
-                        stale_at: from_ms_opt(stale_at)?,
+                        lead_date,
+                        queued_at,
+                        stale_at,
                         title: title.unwrap_or_default(),
                         source: source.unwrap_or_default(),
                         link,
