@@ -162,96 +162,10 @@ impl Ingest {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let started = std::time::Instant::now();
-        let result = self.fetch_and_parse(&live, feed, &validators, now).await;
-        self.metrics
-            .fetch_seconds
-            .observe(started.elapsed().as_secs_f64());
-        self.metrics.fetch(match &result {
-            Ok(Polled::Items { .. }) => "ok",
-            Ok(Polled::NotModified { .. }) => "not_modified",
-            Err(PollError::Fetch(f)) => f.kind(),
-            Err(PollError::Parse(_)) => "parse",
-            Err(PollError::Rules(_)) => "rules",
-        });
-        if let Ok(Polled::Items { items, .. }) = &result {
-            self.metrics.items_seen.inc_by(items.len() as u64);
-        }
-        let interval = feed.interval.unwrap_or(live.schedule.interval);
+        let result = self.fetch_measured(&live, feed, &validators, now).await;
         let (record, items) = match result {
-            Ok(Polled::Items {
-                items,
-                status,
-                validators,
-                floor,
-            }) => {
-                let record = PollRecord {
-                    at: now,
-                    outcome: PollOutcome::Ok,
-                    status: Some(status),
-                    error: None,
-                    etag: validators.etag,
-                    last_modified: validators.last_modified,
-                    error_count: 0,
-                    next_check_at: now + to_chrono(interval.max(cap_floor(&live, floor))),
-                    item_count: u32::try_from(items.len()).ok(),
-                };
-                (record, items)
-            }
-            Ok(Polled::NotModified { floor }) => (
-                PollRecord {
-                    at: now,
-                    outcome: PollOutcome::NotModified,
-                    status: Some(304),
-                    error: None,
-                    etag: None,
-                    last_modified: None,
-                    error_count: 0,
-                    next_check_at: now + to_chrono(interval.max(cap_floor(&live, floor))),
-                    item_count: None,
-                },
-                Vec::new(),
-            ),
-            Err(e) => {
-                let error_count = state.error_count.saturating_add(1);
-                let retry_after = match &e {
-                    PollError::Fetch(f) => f.retry_after(),
-                    _ => None,
-                };
-                let delay = backoff(&live.schedule, error_count, &mut rand::rng())
-                    .max(cap_floor(&live, retry_after));
-                // One line in plain words: WARN when the feed starts failing
-                // or fails differently, DEBUG while it repeats itself.
-                let cause = crate::logging::poll_failure_cause(&e, self.fetcher.timeout());
-                if state.error_count > 0 && state.last_error.as_deref() == Some(&e.to_string()) {
-                    tracing::debug!(feed.url = %feed.url, cause = %cause, consecutive_errors = error_count, retry_in_secs = delay.as_secs(), "feed poll failed again");
-                } else {
-                    warn!(
-                        feed.url = %feed.url,
-                        cause = %cause,
-                        consecutive_errors = error_count,
-                        retry_in_secs = delay.as_secs(),
-                        "feed poll failed: {cause}"
-                    );
-                }
-                (
-                    PollRecord {
-                        at: now,
-                        outcome: PollOutcome::Error,
-                        status: match &e {
-                            PollError::Fetch(f) => f.status(),
-                            _ => Some(200),
-                        },
-                        error: Some(e.to_string()),
-                        etag: None,
-                        last_modified: None,
-                        error_count,
-                        next_check_at: now + to_chrono(delay),
-                        item_count: None,
-                    },
-                    Vec::new(),
-                )
-            }
+            Ok(polled) => ok_record(&live, feed, polled, now),
+            Err(e) => (self.error_record(&live, feed, &state, &e, now), Vec::new()),
         };
         // Article pages are fetched before taking the lock (network time must
         // not serialize the feeds), only for items that look like new stories;
@@ -405,6 +319,81 @@ impl Ingest {
         Ok(publications)
     }
 
+    /// Fetches and parses a feed, timing it and counting its outcome and
+    /// items in the metrics.
+    async fn fetch_measured(
+        &self,
+        live: &Live,
+        feed: &FeedSource,
+        validators: &Validators,
+        now: DateTime<Utc>,
+    ) -> Result<Polled, PollError> {
+        let started = std::time::Instant::now();
+        let result = self.fetch_and_parse(live, feed, validators, now).await;
+        self.metrics
+            .fetch_seconds
+            .observe(started.elapsed().as_secs_f64());
+        self.metrics.fetch(match &result {
+            Ok(Polled::Items { .. }) => "ok",
+            Ok(Polled::NotModified { .. }) => "not_modified",
+            Err(PollError::Fetch(f)) => f.kind(),
+            Err(PollError::Parse(_)) => "parse",
+            Err(PollError::Rules(_)) => "rules",
+        });
+        if let Ok(Polled::Items { items, .. }) = &result {
+            self.metrics.items_seen.inc_by(items.len() as u64);
+        }
+        result
+    }
+
+    /// The feed's record after a failed poll: one more consecutive error,
+    /// the next check after the backoff (or the server's Retry-After), and
+    /// the failure logged.
+    fn error_record(
+        &self,
+        live: &Live,
+        feed: &FeedSource,
+        state: &FeedState,
+        e: &PollError,
+        now: DateTime<Utc>,
+    ) -> PollRecord {
+        let error_count = state.error_count.saturating_add(1);
+        let retry_after = match e {
+            PollError::Fetch(f) => f.retry_after(),
+            _ => None,
+        };
+        let delay = backoff(&live.schedule, error_count, &mut rand::rng())
+            .max(cap_floor(live, retry_after));
+        // One line in plain words: WARN when the feed starts failing
+        // or fails differently, DEBUG while it repeats itself.
+        let cause = crate::logging::poll_failure_cause(e, self.fetcher.timeout());
+        if state.error_count > 0 && state.last_error.as_deref() == Some(&e.to_string()) {
+            tracing::debug!(feed.url = %feed.url, cause = %cause, consecutive_errors = error_count, retry_in_secs = delay.as_secs(), "feed poll failed again");
+        } else {
+            warn!(
+                feed.url = %feed.url,
+                cause = %cause,
+                consecutive_errors = error_count,
+                retry_in_secs = delay.as_secs(),
+                "feed poll failed: {cause}"
+            );
+        }
+        PollRecord {
+            at: now,
+            outcome: PollOutcome::Error,
+            status: match e {
+                PollError::Fetch(f) => f.status(),
+                _ => Some(200),
+            },
+            error: Some(e.to_string()),
+            etag: None,
+            last_modified: None,
+            error_count,
+            next_check_at: now + to_chrono(delay),
+            item_count: None,
+        }
+    }
+
     async fn fetch_and_parse(
         &self,
         live: &Live,
@@ -424,22 +413,16 @@ impl Ingest {
                 // threads, and at most one per core at a time: the bodies
                 // waiting for a turn are bounded by the cycle's pipeline.
                 let _turn = parse_slots().acquire().await.ok();
-                let parsed = tokio::task::spawn_blocking(
-                    move || -> Result<(Vec<Evaluated>, Option<u32>), ParseError> {
-                        let parsed =
-                            parse_feed(&fetched.body, fetched.charset.as_deref(), Some(&base))?;
-                        let items = parsed
-                            .entries
-                            .iter()
-                            .map(|e| {
-                                let item = normalize(&parsed, e, &source, now);
-                                let decision = decide(&topic, &item);
-                                (item, decision)
-                            })
-                            .collect();
-                        Ok((items, parsed.ttl))
-                    },
-                )
+                let parsed = tokio::task::spawn_blocking(move || {
+                    parse_and_score(
+                        &fetched.body,
+                        fetched.charset.as_deref(),
+                        &base,
+                        &source,
+                        &topic,
+                        now,
+                    )
+                })
                 .await
                 .map_err(|e| ParseError::Panicked(e.to_string()))?;
                 let (items, ttl) = parsed?;
@@ -1008,6 +991,77 @@ enum Polled {
     NotModified {
         floor: Option<Duration>,
     },
+}
+
+/// The feed's record after a successful poll (items, or 304 Not Modified)
+/// with its items: no errors, the next check after the feed's interval or
+/// the server's cache lifetime, whichever is longer (capped).
+fn ok_record(
+    live: &Live,
+    feed: &FeedSource,
+    polled: Polled,
+    now: DateTime<Utc>,
+) -> (PollRecord, Vec<Evaluated>) {
+    let interval = feed.interval.unwrap_or(live.schedule.interval);
+    match polled {
+        Polled::Items {
+            items,
+            status,
+            validators,
+            floor,
+        } => {
+            let record = PollRecord {
+                at: now,
+                outcome: PollOutcome::Ok,
+                status: Some(status),
+                error: None,
+                etag: validators.etag,
+                last_modified: validators.last_modified,
+                error_count: 0,
+                next_check_at: now + to_chrono(interval.max(cap_floor(live, floor))),
+                item_count: u32::try_from(items.len()).ok(),
+            };
+            (record, items)
+        }
+        Polled::NotModified { floor } => (
+            PollRecord {
+                at: now,
+                outcome: PollOutcome::NotModified,
+                status: Some(304),
+                error: None,
+                etag: None,
+                last_modified: None,
+                error_count: 0,
+                next_check_at: now + to_chrono(interval.max(cap_floor(live, floor))),
+                item_count: None,
+            },
+            Vec::new(),
+        ),
+    }
+}
+
+/// Parses a fetched body, normalizes each entry into an item and scores it
+/// against `topic` (CPU work: run on a blocking thread). Also the feed's
+/// `<ttl>` in minutes.
+fn parse_and_score(
+    body: &[u8],
+    charset: Option<&str>,
+    base: &str,
+    source: &FeedSource,
+    topic: &Topic,
+    now: DateTime<Utc>,
+) -> Result<(Vec<Evaluated>, Option<u32>), ParseError> {
+    let parsed = parse_feed(body, charset, Some(base))?;
+    let items = parsed
+        .entries
+        .iter()
+        .map(|e| {
+            let item = normalize(&parsed, e, source, now);
+            let decision = decide(topic, &item);
+            (item, decision)
+        })
+        .collect();
+    Ok((items, parsed.ttl))
 }
 
 /// Records why held items were not published (their verdicts say `held`).

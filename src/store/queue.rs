@@ -28,25 +28,51 @@ pub struct QueuedStory {
     pub link: Option<String>,
 }
 
-/// Which part of the queue to list.
+/// The state of a queued story (`publish_queue.state`), also which part of
+/// the queue to list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueueState {
+    /// Waiting for the posting cap to let it out.
     Waiting,
+    /// Dropped: its lead item passed `max_age` while it waited.
     Stale,
 }
 
 impl QueueState {
-    fn as_str(self) -> &'static str {
+    /// Every state.
+    pub const ALL: [QueueState; 2] = [Self::Waiting, Self::Stale];
+
+    /// The stored word (the migration's `CHECK` lists the same words).
+    pub fn as_str(self) -> &'static str {
         match self {
             QueueState::Waiting => "waiting",
             QueueState::Stale => "stale",
         }
     }
+
+    /// The state a stored word names, if any.
+    pub fn parse(word: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == word)
+    }
+
+    /// Decodes a stored word; an unknown one is a decode error.
+    fn decode(word: &str) -> Result<Self, sqlx::Error> {
+        Self::parse(word).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown publish queue state {word:?}").into())
+        })
+    }
 }
 
-/// A queue row joined with its lead item: id, lead date, queued, stale,
-/// title, source, link.
+/// (waiting, stale) counts; binds [`QueueState::Waiting`], then
+/// [`QueueState::Stale`] (the plan test in `index_tests` reads this).
+pub(crate) const QUEUE_COUNTS_SQL: &str =
+    "SELECT (SELECT COUNT(*) FROM publish_queue WHERE state = ?),
+                    (SELECT COUNT(*) FROM publish_queue WHERE state = ?)";
+
+/// A queue row joined with its lead item: id, state, lead date, queued,
+/// stale, title, source, link.
 type QueueRow = (
+    String,
     String,
     DateTime<Utc>,
     DateTime<Utc>,
@@ -211,10 +237,12 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         Ok(sqlx::query(
-            "UPDATE publish_queue SET state = 'stale', stale_at = ?
-             WHERE state = 'waiting' AND lead_date < ?",
+            "UPDATE publish_queue SET state = ?, stale_at = ?
+             WHERE state = ? AND lead_date < ?",
         )
+        .bind(QueueState::Stale.as_str())
         .bind(now)
+        .bind(QueueState::Waiting.as_str())
         .bind(older_than)
         .execute(&self.pool)
         .await?
@@ -233,7 +261,7 @@ impl Store {
             QueueState::Stale => "q.stale_at DESC, q.story_id",
         };
         let rows: Vec<QueueRow> = sqlx::query_as(&format!(
-            "SELECT q.story_id, q.lead_date, q.queued_at, q.stale_at, i.title, COALESCE(i.outlet, i.source), i.link
+            "SELECT q.story_id, q.state, q.lead_date, q.queued_at, q.stale_at, i.title, COALESCE(i.outlet, i.source), i.link
              FROM publish_queue q LEFT JOIN items i ON i.id = q.story_id
              WHERE q.state = ? ORDER BY {order} LIMIT ?"
         ))
@@ -241,30 +269,33 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
+        rows.into_iter()
             .map(
-                |(story_id, lead_date, queued_at, stale_at, title, source, link)| QueuedStory {
-                    story_id,
-                    lead_date,
-                    queued_at,
-                    stale_at,
-                    title: title.unwrap_or_default(),
-                    source: source.unwrap_or_default(),
-                    link,
+                |(story_id, stored, lead_date, queued_at, stale_at, title, source, link)| {
+                    // The row was selected by its state; decoding it still
+                    // refuses a word no version of feedwatch wrote.
+                    QueueState::decode(&stored)?;
+                    Ok(QueuedStory {
+                        story_id,
+                        lead_date,
+                        queued_at,
+                        stale_at,
+                        title: title.unwrap_or_default(),
+                        source: source.unwrap_or_default(),
+                        link,
+                    })
                 },
             )
-            .collect())
+            .collect()
     }
 
     /// (waiting, stale) story counts, from the queue's state index.
     pub async fn queue_counts(&self) -> Result<(u64, u64), StoreError> {
-        let (w, s): (i64, i64) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM publish_queue WHERE state = 'waiting'),
-                    (SELECT COUNT(*) FROM publish_queue WHERE state = 'stale')",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let (w, s): (i64, i64) = sqlx::query_as(QUEUE_COUNTS_SQL)
+            .bind(QueueState::Waiting.as_str())
+            .bind(QueueState::Stale.as_str())
+            .fetch_one(&self.pool)
+            .await?;
         Ok((u64::try_from(w).unwrap_or(0), u64::try_from(s).unwrap_or(0)))
     }
 
@@ -281,12 +312,12 @@ impl Store {
             return Ok(false);
         };
         let mut tx = self.pool.begin().await?;
-        let taken =
-            sqlx::query("DELETE FROM publish_queue WHERE story_id = ? AND state = 'waiting'")
-                .bind(story_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        let taken = sqlx::query("DELETE FROM publish_queue WHERE story_id = ? AND state = ?")
+            .bind(story_id)
+            .bind(QueueState::Waiting.as_str())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         super::fault::point("release: dequeued");
         if taken != 1 {
             return Ok(false);
@@ -301,8 +332,9 @@ impl Store {
     /// Takes a waiting story out of the queue without publishing it (its
     /// post cannot be composed, or its lead item is gone).
     pub async fn drop_queued(&self, story_id: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM publish_queue WHERE story_id = ? AND state = 'waiting'")
+        sqlx::query("DELETE FROM publish_queue WHERE story_id = ? AND state = ?")
             .bind(story_id)
+            .bind(QueueState::Waiting.as_str())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -333,5 +365,22 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.and_then(|(p,)| p))
+    }
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::QueueState;
+
+    #[test]
+    fn queue_states_round_trip_their_stored_words() {
+        for s in QueueState::ALL {
+            assert_eq!(QueueState::parse(s.as_str()), Some(s));
+        }
+        // The words migration 0100's CHECK allows.
+        let words: Vec<&str> = QueueState::ALL.iter().map(|s| s.as_str()).collect();
+        assert_eq!(words, ["waiting", "stale"]);
+        assert_eq!(QueueState::parse("Waiting"), None);
+        assert!(QueueState::decode("published").is_err());
     }
 }

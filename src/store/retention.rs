@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::queue::QueueState;
 use super::{Store, StoreError, fed::ms};
 
 /// Items moved from `items` to `seen_items` per chunk (one transaction
@@ -140,10 +141,11 @@ impl Store {
                AND story_id IS NOT NULL
                AND NOT EXISTS (SELECT 1 FROM feed_entries f WHERE f.story_id = items.story_id)
                AND NOT EXISTS (SELECT 1 FROM publish_queue q
-                               WHERE q.story_id = items.id AND q.state = 'waiting')",
+                               WHERE q.story_id = items.id AND q.state = ?)",
         )
         .bind(now)
         .bind(cutoff)
+        .bind(QueueState::Waiting.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -178,12 +180,12 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        r.stale_queue =
-            sqlx::query("DELETE FROM publish_queue WHERE state = 'stale' AND stale_at < ?")
-                .bind(cutoff)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
+        r.stale_queue = sqlx::query("DELETE FROM publish_queue WHERE state = ? AND stale_at < ?")
+            .bind(QueueState::Stale.as_str())
+            .bind(cutoff)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         r.items_forgotten = self.forget_items(cutoff).await?;
         Ok(r)
@@ -744,9 +746,7 @@ mod tests {
         };
         let checks = [
             super::super::fed::DELIVERY_COUNT_SQL.to_string(),
-            "SELECT (SELECT COUNT(*) FROM publish_queue WHERE state = ?),
-                    (SELECT COUNT(*) FROM publish_queue WHERE state = ?)"
-                .to_string(),
+            super::super::queue::QUEUE_COUNTS_SQL.to_string(),
             "SELECT COUNT(*) FROM stories WHERE posted_at > ?".to_string(),
             "DELETE FROM fed_deliveries WHERE status IN ('delivered', 'failed', 'dead') AND created_at < ?"
                 .to_string(),
