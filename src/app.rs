@@ -319,8 +319,16 @@ impl App {
     }
 
     /// The source list named by the config in force (`[sources] path` reloads).
+    /// Reads the file on the calling thread: for synchronous callers; async
+    /// code calls [`App::sources`].
     pub fn load_sources(&self) -> Result<Vec<FeedSource>> {
         sources::load(&self.settings.load().config.sources.path).map_err(|p| anyhow::anyhow!("{p}"))
+    }
+
+    /// [`App::load_sources`] on the blocking pool, for async code: the file
+    /// is read (and an OPML list parsed) off the runtime's threads.
+    pub async fn sources(&self) -> Result<Vec<FeedSource>> {
+        self.settings.load().sources().await
     }
 }
 
@@ -329,7 +337,8 @@ pub async fn run_once(config: &Config) -> Result<CycleReport> {
     let _lock = crate::lock::acquire(&config.storage.sqlite_path)?;
     let app = App::build(config.clone()).await?;
     let feeds: Vec<FeedSource> = app
-        .load_sources()?
+        .sources()
+        .await?
         .into_iter()
         .filter(|f| f.enabled)
         .collect();
@@ -434,7 +443,8 @@ pub async fn run_daemon(
     });
     // Logged once the signal handlers are in place (tests send SIGHUP after it).
     let sources = app
-        .load_sources()
+        .sources()
+        .await
         .map_or(0, |f| f.iter().filter(|f| f.enabled).count());
     let rt = app.settings.load();
     info!(
@@ -519,7 +529,7 @@ async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
         let now = Utc::now();
         if app.ingest.health.may_try(now) {
             // Re-read the list each tick so edits to sources.toml apply without a restart.
-            match app.load_sources() {
+            match app.sources().await {
                 Ok(feeds) => {
                     sources_failing = false;
                     match app.store.feed_states().await {

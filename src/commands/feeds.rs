@@ -39,7 +39,7 @@ struct Summary {
 
 pub async fn run(config: &Config, json: bool) -> Result<()> {
     let app = App::build(config.clone()).await?;
-    let feeds = app.load_sources()?;
+    let feeds = app.sources().await?;
     let states = app.store.feed_states().await?;
     app.store.close().await;
     let mut rows = Vec::new();
