@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::config::LogFormat;
 use crate::fetch::FetchError;
-use crate::schedule::PollError;
 
 /// Whether log lines may carry ANSI colour: only on a terminal, and never
 /// when `NO_COLOR` is set to anything non-empty (<https://no-color.org>).
@@ -33,16 +32,9 @@ pub fn init(format: LogFormat, level: &str) {
     };
 }
 
-/// A poll failure's root cause, short: "DNS: name not found",
-/// "connection refused", "HTTP 503", "timed out after 20 s".
-pub fn poll_failure_cause(e: &PollError, timeout: Duration) -> String {
-    match e {
-        PollError::Fetch(f) => fetch_failure_cause(f, timeout),
-        PollError::Parse(p) => format!("not a feed: {p}"),
-        PollError::Rules(r) => format!("the feed's rules do not compile: {r}"),
-    }
-}
-
+/// A fetch failure's root cause, short: "DNS: name not found",
+/// "connection refused", "HTTP 503", "timed out after 20 s". (A poll's,
+/// which may also fail to parse, is `schedule::PollError::plain_cause`.)
 pub fn fetch_failure_cause(e: &FetchError, timeout: Duration) -> String {
     match e {
         FetchError::Status { status, .. } => format!("HTTP {status}"),
@@ -97,6 +89,22 @@ fn last_part(chain: &str) -> String {
         None => last,
     };
     last.chars().take(160).collect()
+}
+
+/// A progress bar on stderr for `len` units of `what`, drawn only when stderr
+/// is a terminal; elsewhere (pipes, logs, tests) it prints nothing.
+pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{bar:30}} {{pos}}/{{len}} {what} {{elapsed}}"
+    )) {
+        bar.set_style(style);
+    }
+    bar
 }
 
 #[cfg(test)]

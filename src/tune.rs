@@ -315,7 +315,7 @@ pub async fn eval(
     if labels_path.is_none() && pairs_path.is_none() {
         bail!("eval needs --labels FILE, --pairs FILE or both");
     }
-    let bar = crate::commands::progress(0, "items");
+    let bar = crate::logging::progress(0, "items");
     let mut items = Vec::new();
     for (_, result) in evaluate_each_with(config, sources, &bar).await? {
         items.extend(result?);
@@ -702,7 +702,7 @@ pub struct ReplayChange {
 pub async fn replay(config: &Config, limit: u32, json: bool) -> Result<Vec<ReplayChange>> {
     let store = Store::open(&config.storage.sqlite_path).await?;
     let feeds = sources::load(&config.sources.path).map_err(|p| anyhow::anyhow!("{p}"))?;
-    let bar = crate::commands::progress(0, "items");
+    let bar = crate::logging::progress(0, "items");
     let (total, changes) = replay_changes_with(&store, &config.topic, &feeds, limit, &bar).await?;
     bar.finish_and_clear();
     store.close().await;
