@@ -46,6 +46,44 @@ pub fn fetch_failure_cause(e: &FetchError, timeout: Duration) -> String {
     }
 }
 
+/// The plain-words cause of a failure as stored on the feed (the text of a
+/// `schedule::PollError`): what the log line said when it happened, for
+/// `feedwatch feeds`. `timeout` is `[fetch] timeout`.
+pub fn stored_failure_cause(stored: &str, timeout: Duration) -> String {
+    if let Some(fetch) = stored.strip_prefix("fetch: ") {
+        if let Some(status) = fetch
+            .strip_prefix("HTTP ")
+            .and_then(|s| s.parse::<u16>().ok())
+        {
+            return format!("HTTP {status}");
+        }
+        if fetch == "timed out" {
+            return format!("timed out after {} s", timeout.as_secs());
+        }
+        if let Some(cap) = fetch.strip_prefix("body larger than the ") {
+            return format!("larger than the {cap}");
+        }
+        if let Some(m) = fetch.strip_prefix("too many redirects or a redirect loop: ") {
+            return format!("redirects: {}", last_part(m));
+        }
+        if let Some(m) = fetch.strip_prefix("cannot read the file: ") {
+            return m.to_string();
+        }
+        let chain = fetch
+            .strip_prefix("cannot connect: ")
+            .or_else(|| fetch.strip_prefix("request failed: "))
+            .unwrap_or(fetch);
+        return network_cause(chain);
+    }
+    if let Some(p) = stored.strip_prefix("parse: ") {
+        return format!("not a feed: {p}");
+    }
+    if let Some(r) = stored.strip_prefix("this feed's rules do not compile: ") {
+        return format!("the feed's rules do not compile: {r}");
+    }
+    stored.to_string()
+}
+
 /// The plain-words cause inside a network error chain.
 fn network_cause(chain: &str) -> String {
     let lower = chain.to_lowercase();
@@ -117,6 +155,36 @@ mod tests {
         assert!(!use_colour(None, false));
         assert!(!use_colour(Some("1".as_ref()), true));
         assert!(use_colour(Some("".as_ref()), true));
+    }
+
+    #[test]
+    fn stored_failures_in_the_same_plain_words() {
+        let t = Duration::from_secs(20);
+        // Stored texts are PollError's Display; each maps like the live error.
+        for (e, words) in [
+            (
+                FetchError::Status {
+                    status: 503,
+                    retry_after: None,
+                },
+                "HTTP 503",
+            ),
+            (FetchError::Timeout, "timed out after 20 s"),
+            (
+                FetchError::Connect("error sending request for url (http://127.0.0.1:9/): client error (Connect): tcp connect error: Connection refused (os error 111)".into()),
+                "connection refused",
+            ),
+            (FetchError::TooLarge { limit: 10 }, "larger than the 10-byte cap"),
+        ] {
+            let stored = format!("fetch: {e}");
+            assert_eq!(stored_failure_cause(&stored, t), words, "{stored}");
+            assert_eq!(fetch_failure_cause(&e, t), words);
+        }
+        assert_eq!(
+            stored_failure_cause("this feed's rules do not compile: bad", t),
+            "the feed's rules do not compile: bad"
+        );
+        assert_eq!(stored_failure_cause("something else", t), "something else");
     }
 
     #[test]

@@ -114,12 +114,15 @@ pub async fn run(config: &Config, json: bool) -> Result<()> {
         writeln!(out, "{}", line.trim_end())?;
     }
     for r in rows.iter().filter(|r| r.last_error.is_some()) {
+        let last = r.last_error.as_deref().unwrap_or_default();
+        // First the cause in the words the logs use, then the stored chain.
         writeln!(
             out,
-            "{}: last error: {}",
+            "{}: cause: {}",
             r.name,
-            r.last_error.as_deref().unwrap_or_default()
+            crate::logging::stored_failure_cause(last, config.fetch.timeout)
         )?;
+        writeln!(out, "{}: last error: {last}", r.name)?;
     }
     writeln!(
         out,
