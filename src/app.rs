@@ -1,7 +1,7 @@
-//! Wires the parts together for each command: builds shared state, runs the
-//! scheduler and the HTTP server until shutdown, or runs one-shot commands.
+//! Wires the parts together: builds shared state ([`App`]), runs the
+//! scheduler and the HTTP server until shutdown (`run`), or one cycle
+//! (`run --once`). The command line's entry point is [`crate::commands::main`].
 
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
@@ -10,8 +10,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info};
 
-use crate::cli::{Cli, Command, LogFormatArg, SourcesAction};
-use crate::config::{self, Config, LogFormat};
+use crate::config::Config;
 use crate::fediverse::{Fediverse, FediverseSettings, MastodonApiSettings};
 use crate::fetch::Fetcher;
 use crate::schedule::{CycleReport, Ingest, due_feeds};
@@ -19,178 +18,6 @@ use crate::settings::Settings;
 use crate::sources::{self, FeedSource};
 use crate::store::Store;
 use crate::web;
-
-/// Entry point of the binary.
-pub fn main(cli: Cli) -> ExitCode {
-    quiet_on_broken_pipe();
-    // `check` reports problems itself and must work without a valid config.
-    if matches!(cli.command, Some(Command::Check)) {
-        init_logging(cli.log_format.map_or(LogFormat::Text, to_format), "warn");
-        return check(&cli.config, cli.data_dir.as_deref());
-    }
-    let config = match config::load(&cli.config) {
-        Ok(c) => match &cli.data_dir {
-            Some(dir) => c.with_data_dir(dir),
-            None => c,
-        },
-        Err(problems) => {
-            eprintln!("{problems}");
-            eprintln!(
-                "feedwatch: the configuration has {} problem(s); nothing was started",
-                problems.0.len()
-            );
-            return ExitCode::from(1);
-        }
-    };
-    let format = cli.log_format.map_or(config.log.format, to_format);
-    init_logging(format, &config.log.level);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("feedwatch: cannot start the async runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    let mut some_failed = false;
-    let result = runtime.block_on(async {
-        match cli.command.unwrap_or(Command::Run { once: false }) {
-            Command::Run { once: true } => run_once(&config).await.map(|r| {
-                some_failed = r.failed > 0 || r.store_errors > 0;
-            }),
-            Command::Run { once: false } => run_daemon(config, shutdown_signal()).await,
-            Command::Feeds { json } => crate::commands::feeds::run(&config, json).await,
-            Command::Stories { limit, json } => {
-                crate::commands::stories::run(&config, limit, json).await
-            }
-            Command::Remove { story_id } => crate::commands::remove::run(&config, &story_id).await,
-            Command::Score { json, sources } => crate::tune::score(&config, &sources, json).await,
-            Command::Eval {
-                stored: true, json, ..
-            } => crate::tune::eval_stored(&config, json).await,
-            Command::Labels { action } => crate::commands::labels::run(&config, action).await,
-            Command::Eval {
-                labels,
-                pairs,
-                json,
-                sources,
-                ..
-            } => {
-                crate::tune::eval(&config, labels.as_deref(), pairs.as_deref(), &sources, json)
-                    .await
-            }
-            Command::Replay { limit, json } => {
-                crate::tune::replay(&config, limit, json).await.map(|_| ())
-            }
-            Command::Sources { action } => sources_cmd(&config, action),
-            Command::Check => Ok(()),
-        }
-    });
-    match result {
-        // `run --once`: some feeds failed, the rest were committed.
-        Ok(()) if some_failed => ExitCode::from(3),
-        Ok(()) => ExitCode::SUCCESS,
-        // `feeds | head -1`: the reader left; nothing is wrong.
-        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
-        Err(e) => {
-            // Printed once, as a message (not also as a log line).
-            eprintln!("feedwatch: {e:#}");
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}
-
-/// `println!` panics when stdout is a closed pipe; that ends the command
-/// quietly with status 0 instead of a panic message.
-fn quiet_on_broken_pipe() {
-    let default = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let msg = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or_default();
-        if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
-            std::process::exit(0);
-        }
-        default(info);
-    }));
-}
-
-fn to_format(f: LogFormatArg) -> LogFormat {
-    match f {
-        LogFormatArg::Text => LogFormat::Text,
-        LogFormatArg::Json => LogFormat::Json,
-    }
-}
-
-fn init_logging(format: LogFormat, level: &str) {
-    crate::logging::init(format, level);
-}
-
-/// `feedwatch check`: every problem in the config and the source list.
-fn check(path: &std::path::Path, data_dir: Option<&std::path::Path>) -> ExitCode {
-    let mut problems = Vec::new();
-    match config::load(path).map(|c| match data_dir {
-        Some(d) => c.with_data_dir(d),
-        None => c,
-    }) {
-        Ok(cfg) => match sources::load(&cfg.sources.path) {
-            Ok(feeds) => {
-                // Also what only `run` would find: the environment-only settings.
-                problems.extend(crate::commands::check::env_problems(&cfg, path));
-                let (runtime, notes) = crate::commands::check::runtime_problems(&cfg, path);
-                problems.extend(runtime);
-                for note in notes {
-                    println!("note: {note}");
-                }
-                for w in cfg
-                    .topic
-                    .warnings()
-                    .into_iter()
-                    .chain(crate::commands::check::warnings(&cfg, &feeds))
-                {
-                    println!("warning: {w}");
-                }
-                if feeds.iter().all(|f| !f.enabled) {
-                    println!(
-                        "warning: no enabled feeds in {}",
-                        cfg.sources.path.display()
-                    );
-                }
-                if problems.is_empty() {
-                    println!(
-                        "ok: {} is valid; {} feeds ({} enabled) in {}",
-                        path.display(),
-                        feeds.len(),
-                        feeds.iter().filter(|f| f.enabled).count(),
-                        cfg.sources.path.display()
-                    );
-                }
-            }
-            Err(p) => problems.extend(p.0),
-        },
-        Err(p) => problems.extend(p.0),
-    }
-    if problems.is_empty() {
-        return ExitCode::SUCCESS;
-    }
-    for p in &problems {
-        println!("{p}");
-    }
-    println!("{} problem(s) found", problems.len());
-    ExitCode::from(1)
-}
 
 /// Shared state for the pipeline.
 pub struct App {
@@ -319,8 +146,16 @@ impl App {
     }
 
     /// The source list named by the config in force (`[sources] path` reloads).
+    /// Reads the file on the calling thread: for synchronous callers; async
+    /// code calls [`App::sources`].
     pub fn load_sources(&self) -> Result<Vec<FeedSource>> {
         sources::load(&self.settings.load().config.sources.path).map_err(|p| anyhow::anyhow!("{p}"))
+    }
+
+    /// [`App::load_sources`] on the blocking pool, for async code: the file
+    /// is read (and an OPML list parsed) off the runtime's threads.
+    pub async fn sources(&self) -> Result<Vec<FeedSource>> {
+        self.settings.load().sources().await
     }
 }
 
@@ -329,11 +164,12 @@ pub async fn run_once(config: &Config) -> Result<CycleReport> {
     let _lock = crate::lock::acquire(&config.storage.sqlite_path)?;
     let app = App::build(config.clone()).await?;
     let feeds: Vec<FeedSource> = app
-        .load_sources()?
+        .sources()
+        .await?
         .into_iter()
         .filter(|f| f.enabled)
         .collect();
-    let bar = crate::commands::progress(feeds.len() as u64, "feeds");
+    let bar = crate::logging::progress(feeds.len() as u64, "feeds");
     let report = app
         .ingest
         .run_cycle_with(feeds, false, CancellationToken::new(), || bar.inc(1))
@@ -434,7 +270,8 @@ pub async fn run_daemon(
     });
     // Logged once the signal handlers are in place (tests send SIGHUP after it).
     let sources = app
-        .load_sources()
+        .sources()
+        .await
         .map_or(0, |f| f.iter().filter(|f| f.enabled).count());
     let rt = app.settings.load();
     info!(
@@ -519,7 +356,7 @@ async fn scheduler_loop(app: Arc<App>, token: CancellationToken) -> Result<()> {
         let now = Utc::now();
         if app.ingest.health.may_try(now) {
             // Re-read the list each tick so edits to sources.toml apply without a restart.
-            match app.load_sources() {
+            match app.sources().await {
                 Ok(feeds) => {
                     sources_failing = false;
                     match app.store.feed_states().await {
@@ -675,40 +512,4 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {}
         () = term => {}
     }
-}
-
-fn sources_cmd(config: &Config, action: SourcesAction) -> Result<()> {
-    match action {
-        SourcesAction::Export => {
-            let feeds = sources::load(&config.sources.path).map_err(|p| anyhow::anyhow!("{p}"))?;
-            let xml = sources::to_opml(&feeds).context("rendering OPML")?;
-            println!("{xml}");
-        }
-        SourcesAction::Import { file } => {
-            let target = &config.sources.path;
-            anyhow::ensure!(
-                target.extension().is_some_and(|e| e == "toml"),
-                "[sources] path is {}, not a .toml list; import writes into a sources.toml",
-                target.display()
-            );
-            let report = sources::import_opml(target, &file)?;
-            println!(
-                "imported {} new feed(s) into {} ({} already listed, {} skipped)",
-                report.added.len(),
-                target.display(),
-                report.already_present,
-                report.skipped.len()
-            );
-            for url in report.added {
-                println!("  + {url}");
-            }
-            for (url, name) in report.already_listed {
-                println!("  = {url} (already listed as \"{name}\")");
-            }
-            for s in report.skipped {
-                println!("  - skipped \"{}\": {}", s.outline, s.why);
-            }
-        }
-    }
-    Ok(())
 }

@@ -8,11 +8,11 @@
 //! | module | job |
 //! | --- | --- |
 //! | [`cli`] | clap definitions of the command-line contract |
-//! | [`config`] | `config.toml` + `FEEDWATCH_*` overrides → validated [`config::Config`]; located problems |
+//! | [`config`] | `config.toml` + `FEEDWATCH_*` overrides → validated [`config::Config`] (one step per section, `validate`); located problems |
 //! | [`sources`] | the source list (`sources.toml` or OPML), OPML import/export |
-//! | [`app`] | builds shared state; runs the scheduler and HTTP server until shutdown; one-shot commands |
+//! | [`app`] | builds shared state; runs the scheduler and HTTP server until shutdown, or one cycle (`run --once`) |
 //! | [`settings`] | the settings in force: one immutable snapshot (config, topic, publisher, feed identity) swapped on reload; the one owner of reload, Apply and the source toggle |
-//! | [`commands`] | operator commands with their own output: `feeds`, `stories`, `remove`, `check`'s extra gate |
+//! | [`commands`] | the command line's entry point (`commands::main`: which command runs) and the operator commands with their own output: `check`, `feeds`, `stories`, `remove`, `labels`, `sources` |
 //! | [`schedule`] | the ingest cycle: due feeds, poll (fetch → parse → normalize → store), backoff |
 //! | [`fediverse`] | the ActivityPub actor: keys, WebFinger/NodeInfo, Notes, inbox (signatures), persistent delivery; its vocabulary (ids, `@context`, time format) in the leaf `vocab` |
 //! | [`fetch`] | the only network client for feeds: conditional GET, limits, concurrency |
@@ -30,7 +30,7 @@
 //! | [`web`] | the HTTP face: hyper server with timeouts (`serve`), feeds and `/` from memory (`cache`), pages, admin (server-side `sessions`), ActivityPub, metrics |
 //! | [`lock`] | one daemon per database: the flock beside the SQLite file |
 //! | [`health`] | whether the store fails for the daemon: `/readyz`, the scheduler's backoff |
-//! | [`logging`] | log set-up (colour only on a terminal) and failures in plain words |
+//! | [`logging`] | log set-up (colour only on a terminal), fetch failures in plain words, the terminal progress bar; imports no stage |
 //! | [`netguard`] | which addresses untrusted URLs may reach; the validating DNS resolver |
 
 pub mod app;

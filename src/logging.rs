@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use crate::config::LogFormat;
 use crate::fetch::FetchError;
-use crate::schedule::PollError;
 
 /// Whether log lines may carry ANSI colour: only on a terminal, and never
 /// when `NO_COLOR` is set to anything non-empty (<https://no-color.org>).
@@ -33,16 +32,9 @@ pub fn init(format: LogFormat, level: &str) {
     };
 }
 
-/// A poll failure's root cause, short: "DNS: name not found",
-/// "connection refused", "HTTP 503", "timed out after 20 s".
-pub fn poll_failure_cause(e: &PollError, timeout: Duration) -> String {
-    match e {
-        PollError::Fetch(f) => fetch_failure_cause(f, timeout),
-        PollError::Parse(p) => format!("not a feed: {p}"),
-        PollError::Rules(r) => format!("the feed's rules do not compile: {r}"),
-    }
-}
-
+/// A fetch failure's root cause, short: "DNS: name not found",
+/// "connection refused", "HTTP 503", "timed out after 20 s". (A poll's,
+/// which may also fail to parse, is `schedule::PollError::plain_cause`.)
 pub fn fetch_failure_cause(e: &FetchError, timeout: Duration) -> String {
     match e {
         FetchError::Status { status, .. } => format!("HTTP {status}"),
@@ -52,6 +44,44 @@ pub fn fetch_failure_cause(e: &FetchError, timeout: Duration) -> String {
         FetchError::Redirect(m) => format!("redirects: {}", last_part(m)),
         FetchError::Connect(m) | FetchError::Other(m) => network_cause(m),
     }
+}
+
+/// The plain-words cause of a failure as stored on the feed (the text of a
+/// `schedule::PollError`): what the log line said when it happened, for
+/// `feedwatch feeds`. `timeout` is `[fetch] timeout`.
+pub fn stored_failure_cause(stored: &str, timeout: Duration) -> String {
+    if let Some(fetch) = stored.strip_prefix("fetch: ") {
+        if let Some(status) = fetch
+            .strip_prefix("HTTP ")
+            .and_then(|s| s.parse::<u16>().ok())
+        {
+            return format!("HTTP {status}");
+        }
+        if fetch == "timed out" {
+            return format!("timed out after {} s", timeout.as_secs());
+        }
+        if let Some(cap) = fetch.strip_prefix("body larger than the ") {
+            return format!("larger than the {cap}");
+        }
+        if let Some(m) = fetch.strip_prefix("too many redirects or a redirect loop: ") {
+            return format!("redirects: {}", last_part(m));
+        }
+        if let Some(m) = fetch.strip_prefix("cannot read the file: ") {
+            return m.to_string();
+        }
+        let chain = fetch
+            .strip_prefix("cannot connect: ")
+            .or_else(|| fetch.strip_prefix("request failed: "))
+            .unwrap_or(fetch);
+        return network_cause(chain);
+    }
+    if let Some(p) = stored.strip_prefix("parse: ") {
+        return format!("not a feed: {p}");
+    }
+    if let Some(r) = stored.strip_prefix("this feed's rules do not compile: ") {
+        return format!("the feed's rules do not compile: {r}");
+    }
+    stored.to_string()
 }
 
 /// The plain-words cause inside a network error chain.
@@ -99,6 +129,22 @@ fn last_part(chain: &str) -> String {
     last.chars().take(160).collect()
 }
 
+/// A progress bar on stderr for `len` units of `what`, drawn only when stderr
+/// is a terminal; elsewhere (pipes, logs, tests) it prints nothing.
+pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
+        "{{bar:30}} {{pos}}/{{len}} {what} {{elapsed}}"
+    )) {
+        bar.set_style(style);
+    }
+    bar
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -109,6 +155,36 @@ mod tests {
         assert!(!use_colour(None, false));
         assert!(!use_colour(Some("1".as_ref()), true));
         assert!(use_colour(Some("".as_ref()), true));
+    }
+
+    #[test]
+    fn stored_failures_in_the_same_plain_words() {
+        let t = Duration::from_secs(20);
+        // Stored texts are PollError's Display; each maps like the live error.
+        for (e, words) in [
+            (
+                FetchError::Status {
+                    status: 503,
+                    retry_after: None,
+                },
+                "HTTP 503",
+            ),
+            (FetchError::Timeout, "timed out after 20 s"),
+            (
+                FetchError::Connect("error sending request for url (http://127.0.0.1:9/): client error (Connect): tcp connect error: Connection refused (os error 111)".into()),
+                "connection refused",
+            ),
+            (FetchError::TooLarge { limit: 10 }, "larger than the 10-byte cap"),
+        ] {
+            let stored = format!("fetch: {e}");
+            assert_eq!(stored_failure_cause(&stored, t), words, "{stored}");
+            assert_eq!(fetch_failure_cause(&e, t), words);
+        }
+        assert_eq!(
+            stored_failure_cause("this feed's rules do not compile: bad", t),
+            "the feed's rules do not compile: bad"
+        );
+        assert_eq!(stored_failure_cause("something else", t), "something else");
     }
 
     #[test]

@@ -6,5 +6,5 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = feedwatch::cli::Cli::parse();
-    feedwatch::app::main(cli)
+    feedwatch::commands::main(cli)
 }

@@ -64,6 +64,19 @@ pub enum PollError {
     Rules(String),
 }
 
+impl PollError {
+    /// The root cause, short: "DNS: name not found", "connection refused",
+    /// "HTTP 503", "timed out after 20 s" (a fetch's in
+    /// [`crate::logging::fetch_failure_cause`]).
+    pub fn plain_cause(&self, timeout: Duration) -> String {
+        match self {
+            PollError::Fetch(f) => crate::logging::fetch_failure_cause(f, timeout),
+            PollError::Parse(p) => format!("not a feed: {p}"),
+            PollError::Rules(r) => format!("the feed's rules do not compile: {r}"),
+        }
+    }
+}
+
 /// The result of polling one feed.
 #[derive(Debug, Clone)]
 pub struct PollReport {
@@ -366,7 +379,7 @@ impl Ingest {
             .max(cap_floor(live, retry_after));
         // One line in plain words: WARN when the feed starts failing
         // or fails differently, DEBUG while it repeats itself.
-        let cause = crate::logging::poll_failure_cause(e, self.fetcher.timeout());
+        let cause = e.plain_cause(self.fetcher.timeout());
         if state.error_count > 0 && state.last_error.as_deref() == Some(&e.to_string()) {
             tracing::debug!(feed.url = %feed.url, cause = %cause, consecutive_errors = error_count, retry_in_secs = delay.as_secs(), "feed poll failed again");
         } else {

@@ -192,6 +192,24 @@ async fn evaluate_one(
     Ok(out)
 }
 
+/// Each feed's topic (its rule overrides compiled over `base`), keyed by
+/// URL; compiled on the blocking pool.
+async fn feed_topics(
+    base: &std::sync::Arc<Topic>,
+    feeds: &[FeedSource],
+) -> Result<HashMap<String, std::sync::Arc<Topic>>> {
+    let (base, feeds) = (base.clone(), feeds.to_vec());
+    tokio::task::spawn_blocking(move || {
+        let mut topics = HashMap::new();
+        for f in &feeds {
+            topics.insert(f.url.to_string(), topic_for(&base, f)?);
+        }
+        Ok(topics)
+    })
+    .await
+    .context("the rules task failed")?
+}
+
 fn topic_for(base: &std::sync::Arc<Topic>, feed: &FeedSource) -> Result<std::sync::Arc<Topic>> {
     feed.topic(base)
         .with_context(|| format!("rules of feed {}", feed.url))
@@ -297,7 +315,7 @@ pub async fn eval(
     if labels_path.is_none() && pairs_path.is_none() {
         bail!("eval needs --labels FILE, --pairs FILE or both");
     }
-    let bar = crate::commands::progress(0, "items");
+    let bar = crate::logging::progress(0, "items");
     let mut items = Vec::new();
     for (_, result) in evaluate_each_with(config, sources, &bar).await? {
         items.extend(result?);
@@ -363,29 +381,31 @@ pub async fn stored_eval_rows(
     topic: &std::sync::Arc<Topic>,
     feeds: &[FeedSource],
 ) -> Result<Vec<EvalRow>> {
-    let mut topics: HashMap<String, std::sync::Arc<Topic>> = HashMap::new();
-    for f in feeds {
-        topics.insert(f.url.to_string(), topic_for(topic, f)?);
-    }
-    Ok(store
-        .labelled_items()
-        .await?
-        .into_iter()
-        .map(|(stored, label)| {
-            let t = topics.get(&stored.item.feed_url).unwrap_or(topic);
-            let d = decide(t, &stored.item);
-            EvalRow {
-                id: stored
-                    .item
-                    .guid
-                    .clone()
-                    .unwrap_or_else(|| stored.item.id.clone()),
-                label: label.label,
-                published: d.publish,
-                reasons: format!("{} — {}", stored.item.title, d.explanation.reasons()),
-            }
-        })
-        .collect())
+    let topics = feed_topics(topic, feeds).await?;
+    let labelled = store.labelled_items().await?;
+    // Scoring every labelled item is CPU work: on the blocking pool.
+    let topic = topic.clone();
+    tokio::task::spawn_blocking(move || {
+        labelled
+            .into_iter()
+            .map(|(stored, label)| {
+                let t = topics.get(&stored.item.feed_url).unwrap_or(&topic);
+                let d = decide(t, &stored.item);
+                EvalRow {
+                    id: stored
+                        .item
+                        .guid
+                        .clone()
+                        .unwrap_or_else(|| stored.item.id.clone()),
+                    label: label.label,
+                    published: d.publish,
+                    reasons: format!("{} — {}", stored.item.title, d.explanation.reasons()),
+                }
+            })
+            .collect()
+    })
+    .await
+    .context("the evaluation task failed")
 }
 
 /// `feedwatch eval --stored`: the current rules against every stored item
@@ -622,35 +642,40 @@ async fn replay_changes_with(
     limit: u32,
     bar: &indicatif::ProgressBar,
 ) -> Result<(usize, Vec<ReplayChange>)> {
-    let mut topics: HashMap<String, std::sync::Arc<Topic>> = HashMap::new();
-    for f in feeds {
-        topics.insert(f.url.to_string(), topic_for(topic, f)?);
-    }
+    let topics = feed_topics(topic, feeds).await?;
     let rows = store.items_with_decisions(limit).await?;
     let total = rows.len();
     bar.set_length(total as u64);
-    let mut changes = Vec::new();
-    for (stored, before) in rows {
-        bar.inc(1);
-        let t = topics.get(&stored.item.feed_url).unwrap_or(topic);
-        let d = decide(t, &stored.item);
-        let was = before.as_ref().map(|b| b.publish);
-        if was != Some(d.publish) && (d.publish || was == Some(true)) {
-            changes.push(ReplayChange {
-                id: stored.item.id.clone(),
-                title: stored.item.title.clone(),
-                link: stored.item.link.clone(),
-                source: stored.item.source.clone(),
-                published: stored.item.published,
-                before: was,
-                after: d.publish,
-                score: d.score,
-                threshold: d.threshold,
-                reasons: d.explanation.reasons(),
-                lang: stored.item.lang.clone(),
-            });
+    // Up to 5,000 items scored (the playground's preview): on the blocking
+    // pool, not on a runtime thread.
+    let (topic, bar) = (topic.clone(), bar.clone());
+    let changes = tokio::task::spawn_blocking(move || {
+        let mut changes = Vec::new();
+        for (stored, before) in rows {
+            bar.inc(1);
+            let t = topics.get(&stored.item.feed_url).unwrap_or(&topic);
+            let d = decide(t, &stored.item);
+            let was = before.as_ref().map(|b| b.publish);
+            if was != Some(d.publish) && (d.publish || was == Some(true)) {
+                changes.push(ReplayChange {
+                    id: stored.item.id.clone(),
+                    title: stored.item.title.clone(),
+                    link: stored.item.link.clone(),
+                    source: stored.item.source.clone(),
+                    published: stored.item.published,
+                    before: was,
+                    after: d.publish,
+                    score: d.score,
+                    threshold: d.threshold,
+                    reasons: d.explanation.reasons(),
+                    lang: stored.item.lang.clone(),
+                });
+            }
         }
-    }
+        changes
+    })
+    .await
+    .context("the replay task failed")?;
     Ok((total, changes))
 }
 
@@ -677,7 +702,7 @@ pub struct ReplayChange {
 pub async fn replay(config: &Config, limit: u32, json: bool) -> Result<Vec<ReplayChange>> {
     let store = Store::open(&config.storage.sqlite_path).await?;
     let feeds = sources::load(&config.sources.path).map_err(|p| anyhow::anyhow!("{p}"))?;
-    let bar = crate::commands::progress(0, "items");
+    let bar = crate::logging::progress(0, "items");
     let (total, changes) = replay_changes_with(&store, &config.topic, &feeds, limit, &bar).await?;
     bar.finish_and_clear();
     store.close().await;

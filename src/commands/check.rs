@@ -196,6 +196,63 @@ pub fn known_language_tag(tag: &str) -> bool {
     }
 }
 
+/// `feedwatch check`: every problem in the config and the source list.
+pub(crate) fn run(
+    path: &std::path::Path,
+    data_dir: Option<&std::path::Path>,
+) -> std::process::ExitCode {
+    let mut problems = Vec::new();
+    match crate::config::load(path).map(|c| match data_dir {
+        Some(d) => c.with_data_dir(d),
+        None => c,
+    }) {
+        Ok(cfg) => match crate::sources::load(&cfg.sources.path) {
+            Ok(feeds) => {
+                // Also what only `run` would find: the environment-only settings.
+                problems.extend(env_problems(&cfg, path));
+                let (runtime, notes) = runtime_problems(&cfg, path);
+                problems.extend(runtime);
+                for note in notes {
+                    println!("note: {note}");
+                }
+                for w in cfg
+                    .topic
+                    .warnings()
+                    .into_iter()
+                    .chain(warnings(&cfg, &feeds))
+                {
+                    println!("warning: {w}");
+                }
+                if feeds.iter().all(|f| !f.enabled) {
+                    println!(
+                        "warning: no enabled feeds in {}",
+                        cfg.sources.path.display()
+                    );
+                }
+                if problems.is_empty() {
+                    println!(
+                        "ok: {} is valid; {} feeds ({} enabled) in {}",
+                        path.display(),
+                        feeds.len(),
+                        feeds.iter().filter(|f| f.enabled).count(),
+                        cfg.sources.path.display()
+                    );
+                }
+            }
+            Err(p) => problems.extend(p.0),
+        },
+        Err(p) => problems.extend(p.0),
+    }
+    if problems.is_empty() {
+        return std::process::ExitCode::SUCCESS;
+    }
+    for p in &problems {
+        println!("{p}");
+    }
+    println!("{} problem(s) found", problems.len());
+    std::process::ExitCode::from(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::known_language_tag;

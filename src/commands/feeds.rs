@@ -39,7 +39,7 @@ struct Summary {
 
 pub async fn run(config: &Config, json: bool) -> Result<()> {
     let app = App::build(config.clone()).await?;
-    let feeds = app.load_sources()?;
+    let feeds = app.sources().await?;
     let states = app.store.feed_states().await?;
     app.store.close().await;
     let mut rows = Vec::new();
@@ -114,12 +114,15 @@ pub async fn run(config: &Config, json: bool) -> Result<()> {
         writeln!(out, "{}", line.trim_end())?;
     }
     for r in rows.iter().filter(|r| r.last_error.is_some()) {
+        let last = r.last_error.as_deref().unwrap_or_default();
+        // First the cause in the words the logs use, then the stored chain.
         writeln!(
             out,
-            "{}: last error: {}",
+            "{}: cause: {}",
             r.name,
-            r.last_error.as_deref().unwrap_or_default()
+            crate::logging::stored_failure_cause(last, config.fetch.timeout)
         )?;
+        writeln!(out, "{}: last error: {last}", r.name)?;
     }
     writeln!(
         out,

@@ -58,8 +58,9 @@ pub fn parse_labels(text: &str, path: &Path) -> Result<Vec<LabelLine>> {
 }
 
 async fn import(store: &Store, path: &Path) -> Result<()> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .with_context(|| format!("reading {}", path.display()))?;
     let lines = parse_labels(&text, path)?;
     let now = Utc::now();
     let mut stored = 0usize;

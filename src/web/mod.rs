@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod cache;
+mod error;
 pub mod fediverse;
 pub mod pages;
 mod profile;
@@ -18,6 +19,7 @@ use axum::routing::get;
 use crate::fediverse::Fediverse;
 use crate::publish::outputs::{FeedFormat, render};
 use crate::store::Store;
+pub use error::PublicError;
 
 /// State shared by the routes.
 #[derive(Clone)]
@@ -171,18 +173,12 @@ async fn default_cache_control(
 }
 
 /// A styled 404 for any path no route knows.
-async fn not_found(state: WebState) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CACHE_CONTROL, CACHE_INDEX)],
-        Html(pages::message_page(
-            &state.site(),
-            404,
-            "Page not found",
-            "There is nothing at this address. The stories are listed on the front page.",
-        )),
+async fn not_found(state: WebState) -> PublicError {
+    PublicError::not_found(
+        &state,
+        "Page not found",
+        "There is nothing at this address. The stories are listed on the front page.",
     )
-        .into_response()
 }
 
 /// The XSLT that turns `/feed.xml` and `/feed.atom` into a readable page.
@@ -263,7 +259,9 @@ async fn metrics(State(state): State<WebState>) -> Response {
 }
 
 async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFormat) -> Response {
-    let mut response = feed_body(&state, &headers, format).await;
+    let mut response = feed_body(&state, &headers, format)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
     // A person who clicks "RSS" gets the XML labelled as plain XML, the type
     // browsers run the feed's stylesheet for (they show `application/rss+xml`
     // as raw text or offer it as a download); feed readers, which do not ask
@@ -284,28 +282,26 @@ async fn feed(State(state): State<WebState>, headers: HeaderMap, format: FeedFor
     response
 }
 
-async fn feed_body(state: &WebState, headers: &HeaderMap, format: FeedFormat) -> Response {
+async fn feed_body(
+    state: &WebState,
+    headers: &HeaderMap,
+    format: FeedFormat,
+) -> Result<Response, PublicError> {
     let route = format.file_name();
     // The generations are read before the store, so a commit landing during
     // the rendering leaves an entry that the next request replaces.
     let generation = state.generation();
     if let Some(hit) = state.cache.get(route, generation) {
-        return hit.respond(headers, Some(FEED_CACHE_CONTROL));
+        return Ok(hit.respond(headers, Some(FEED_CACHE_CONTROL)));
     }
     let rt = state.settings.load();
-    let entries = match state
+    let entries = state
         .store
         .published_entries(rt.config.publish.feed_items)
         .await
-    {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the feed entries");
-            return (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response();
-        }
-    };
+        .map_err(|e| PublicError::store("cannot read the feed entries", e))?;
     let rendered = render(&rt.identity, &entries, format, |id| rt.story_url(id));
-    state
+    Ok(state
         .cache
         .put(
             route,
@@ -317,7 +313,7 @@ async fn feed_body(state: &WebState, headers: &HeaderMap, format: FeedFormat) ->
                 last_modified: Some(rendered.last_modified),
             },
         )
-        .respond(headers, Some(FEED_CACHE_CONTROL))
+        .respond(headers, Some(FEED_CACHE_CONTROL)))
 }
 
 const FEED_CACHE_CONTROL: &str = "public, max-age=300";
@@ -349,26 +345,20 @@ async fn index(
     State(state): State<WebState>,
     headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<PageQuery>,
-) -> Response {
+) -> Result<Response, PublicError> {
     let site = state.site();
     let not_found = || {
-        (
-            StatusCode::NOT_FOUND,
-            [(header::CACHE_CONTROL, CACHE_INDEX)],
-            Html(pages::message_page(
-                &site,
-                404,
-                "No such page",
-                "The stories are listed from the front page.",
-            )),
+        PublicError::not_found(
+            &state,
+            "No such page",
+            "The stories are listed from the front page.",
         )
-            .into_response()
     };
     let page = match q.page.as_deref().map(str::trim) {
         None | Some("") => 1,
         Some(p) => match p.parse::<u64>() {
             Ok(n) if n >= 1 => n,
-            _ => return not_found(),
+            _ => return Err(not_found()),
         },
     };
     // The first page is what nearly every visitor asks for: it is served
@@ -376,11 +366,11 @@ async fn index(
     let generation = state.generation();
     if page == 1 {
         if let Some(hit) = state.cache.get("/", generation) {
-            return hit.respond(&headers, Some(CACHE_INDEX));
+            return Ok(hit.respond(&headers, Some(CACHE_INDEX)));
         }
     }
     let per_page = pages::STORIES_PER_PAGE;
-    let result = async {
+    let (total, entries) = async {
         let total = state.store.published_entry_count().await?;
         let entries = state
             .store
@@ -388,82 +378,70 @@ async fn index(
             .await?;
         Ok::<_, crate::store::StoreError>((total, entries))
     }
-    .await;
-    match result {
-        Ok((total, entries)) => {
-            let pages_total = total.div_ceil(u64::from(per_page)).max(1);
-            if page > pages_total {
-                return not_found();
-            }
-            let stories: Vec<pages::StoryView> =
-                entries.iter().map(|p| story_view(&state, p)).collect();
-            let paging = pages::Paging {
-                page,
-                pages: pages_total,
-            };
-            let html = pages::index_page_paged(&site, &stories, &paging);
-            if page != 1 {
-                return ([(header::CACHE_CONTROL, CACHE_INDEX)], Html(html)).into_response();
-            }
-            state
-                .cache
-                .put(
-                    "/",
-                    generation,
-                    cache::Rendered {
-                        etag: crate::publish::feed::etag_for(html.as_bytes()),
-                        body: html.into(),
-                        content_type: "text/html; charset=utf-8",
-                        last_modified: entries.iter().map(|e| e.entry.updated_at).max(),
-                    },
-                )
-                .respond(&headers, Some(CACHE_INDEX))
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the stories");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
-        }
+    .await
+    .map_err(|e| PublicError::store("cannot read the stories", e))?;
+    let pages_total = total.div_ceil(u64::from(per_page)).max(1);
+    if page > pages_total {
+        return Err(not_found());
     }
+    let stories: Vec<pages::StoryView> = entries.iter().map(|p| story_view(&state, p)).collect();
+    let paging = pages::Paging {
+        page,
+        pages: pages_total,
+    };
+    let html = pages::index_page_paged(&site, &stories, &paging);
+    if page != 1 {
+        return Ok(([(header::CACHE_CONTROL, CACHE_INDEX)], Html(html)).into_response());
+    }
+    Ok(state
+        .cache
+        .put(
+            "/",
+            generation,
+            cache::Rendered {
+                etag: crate::publish::feed::etag_for(html.as_bytes()),
+                body: html.into(),
+                content_type: "text/html; charset=utf-8",
+                last_modified: entries.iter().map(|e| e.entry.updated_at).max(),
+            },
+        )
+        .respond(&headers, Some(CACHE_INDEX)))
 }
 
 /// A story's own page (the Note's `url`): title, summary, every outlet.
-async fn story_page(State(state): State<WebState>, Path(id): Path<String>) -> Response {
+async fn story_page(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+) -> Result<Response, PublicError> {
     let site = state.site();
-    match state.store.published_entry(&id).await {
-        Ok(Some(entry)) => {
+    match state
+        .store
+        .published_entry(&id)
+        .await
+        .map_err(|e| PublicError::store("cannot read a story", e))?
+    {
+        Some(entry) => {
             let mut view = story_view(&state, &entry);
             view.posted = state.store.story_posted_at(&id).await.ok().flatten();
-            (
+            Ok((
                 [(header::CACHE_CONTROL, CACHE_STORY)],
                 Html(pages::story_page(&site, &view)),
             )
-                .into_response()
+                .into_response())
         }
-        Ok(None) => match state.store.story_removed(&id).await {
-            Ok(true) => (
+        None => Err(match state.store.story_removed(&id).await {
+            Ok(true) => PublicError::page(
+                &state,
                 StatusCode::GONE,
-                Html(pages::message_page(
-                    &site,
-                    410,
-                    "Story removed",
-                    "This story was removed by the operator.",
-                )),
-            )
-                .into_response(),
-            _ => (
+                "Story removed",
+                "This story was removed by the operator.",
+            ),
+            _ => PublicError::page(
+                &state,
                 StatusCode::NOT_FOUND,
-                Html(pages::message_page(
-                    &site,
-                    404,
-                    "No such story",
-                    "It may have been published elsewhere.",
-                )),
-            )
-                .into_response(),
-        },
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read a story");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
-        }
+                "No such story",
+                "It may have been published elsewhere.",
+            ),
+        }),
     }
 }

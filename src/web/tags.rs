@@ -8,30 +8,25 @@
 //! Last-Modified, and conditional requests get their 304.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Response};
 
-use super::{CACHE_INDEX, FEED_CACHE_CONTROL, PageQuery, WebState, cache, pages, story_view};
+use super::{
+    CACHE_INDEX, FEED_CACHE_CONTROL, PageQuery, PublicError, WebState, cache, pages, story_view,
+};
 use crate::publish::outputs::{FeedFormat, FeedIdentity, render};
 use crate::store::tags::fold_hashtag;
 
-fn missing(state: &WebState) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        [(header::CACHE_CONTROL, CACHE_INDEX)],
-        Html(pages::message_page(
-            &state.site(),
-            404,
-            "No such hashtag",
-            "None of our stories carries this hashtag. The stories are listed on the front page.",
-        )),
+fn missing(state: &WebState) -> PublicError {
+    PublicError::not_found(
+        state,
+        "No such hashtag",
+        "None of our stories carries this hashtag. The stories are listed on the front page.",
     )
-        .into_response()
 }
 
-fn store_down(e: &crate::store::StoreError) -> Response {
-    tracing::error!(error = %e, "cannot read the stories of a hashtag");
-    (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
+fn store_down(e: crate::store::StoreError) -> PublicError {
+    PublicError::store("cannot read the stories of a hashtag", e)
 }
 
 /// Whether the tag is one of the topic's own hashtags (its page exists,
@@ -49,16 +44,16 @@ pub(super) async fn tag_page(
     State(state): State<WebState>,
     Path(tag): Path<String>,
     Query(q): Query<PageQuery>,
-) -> Response {
+) -> Result<Response, PublicError> {
     let tag = tag.trim().trim_start_matches('#').to_string();
     if fold_hashtag(&tag).is_empty() {
-        return missing(&state);
+        return Err(missing(&state));
     }
     let page = match q.page.as_deref().map(str::trim) {
         None | Some("") => 1,
         Some(p) => match p.parse::<u64>() {
             Ok(n) if n >= 1 => n,
-            _ => return missing(&state),
+            _ => return Err(missing(&state)),
         },
     };
     let per_page = pages::STORIES_PER_PAGE;
@@ -72,14 +67,14 @@ pub(super) async fn tag_page(
         .await
     {
         Ok(f) => f,
-        Err(e) => return store_down(&e),
+        Err(e) => return Err(store_down(e)),
     };
     if found.total == 0 && !is_topic_tag(&state, &tag) {
-        return missing(&state);
+        return Err(missing(&state));
     }
     let pages_total = found.total.div_ceil(u64::from(per_page)).max(1);
     if page > pages_total {
-        return missing(&state);
+        return Err(missing(&state));
     }
     let stories: Vec<pages::StoryView> = found
         .entries
@@ -96,17 +91,17 @@ pub(super) async fn tag_page(
             pages: pages_total,
         },
     );
-    ([(header::CACHE_CONTROL, CACHE_INDEX)], Html(html)).into_response()
+    Ok(([(header::CACHE_CONTROL, CACHE_INDEX)], Html(html)).into_response())
 }
 
 pub(super) async fn tag_feed(
     State(state): State<WebState>,
     Path(tag): Path<String>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PublicError> {
     let tag = tag.trim().trim_start_matches('#').to_string();
     if fold_hashtag(&tag).is_empty() {
-        return missing(&state);
+        return Err(missing(&state));
     }
     let rt = state.settings.load();
     let found = match state
@@ -115,10 +110,10 @@ pub(super) async fn tag_feed(
         .await
     {
         Ok(f) => f,
-        Err(e) => return store_down(&e),
+        Err(e) => return Err(store_down(e)),
     };
     if found.total == 0 && !is_topic_tag(&state, &tag) {
-        return missing(&state);
+        return Err(missing(&state));
     }
     let site = rt.identity.clone();
     // The feed's home and self links are the tag page and this feed; its
@@ -159,5 +154,5 @@ pub(super) async fn tag_feed(
     response
         .headers_mut()
         .append(header::VARY, axum::http::HeaderValue::from_static("Accept"));
-    response
+    Ok(response)
 }

@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod cli_feeds_cause;
 mod config_errors;
 mod corpus;
 mod daemon;

@@ -49,6 +49,16 @@ pub fn encode_component(s: &str) -> String {
     out
 }
 
+/// The site-local path of a tag's page, the tag percent-encoded. Here, with
+/// the other URL builders, so the story cards (`public`) and the tag page
+/// (`tags`) both import it without importing each other.
+pub fn tag_path(tag: &str) -> String {
+    format!(
+        "/tags/{}",
+        encode_component(tag.trim().trim_start_matches('#'))
+    )
+}
+
 /// A `lang` attribute value: the feed's language if it looks like a BCP 47
 /// tag, else `und` (the text toolkit's one normaliser).
 pub use crate::text::normalize_language_tag as lang_tag;

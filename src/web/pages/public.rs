@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::html::{
     FEEDS, Head, document, encode_component, escape_html, lang_attr, lang_tag, local_or_http_url,
-    safe_http_url, time_tag,
+    safe_http_url, tag_path, time_tag,
 };
 use super::{SiteInfo, StoryView};
 
@@ -298,7 +298,7 @@ fn tags(hashtags: &[String]) -> String {
         .map(|t| {
             format!(
                 "<li><a href=\"{}\" rel=\"tag\">#{}</a></li>",
-                escape_html(&super::tags::tag_path(t)),
+                escape_html(&tag_path(t)),
                 escape_html(t)
             )
         })

@@ -4,17 +4,11 @@
 
 use std::fmt::Write as _;
 
-use super::html::{Head, document, encode_component, escape_html};
+use super::html::{Head, document, escape_html};
 use super::public::{Paging, story_card};
 use super::{SiteInfo, StoryView};
 
-/// The site-local path of a tag's page, the tag percent-encoded.
-pub fn tag_path(tag: &str) -> String {
-    format!(
-        "/tags/{}",
-        encode_component(tag.trim().trim_start_matches('#'))
-    )
-}
+pub use super::html::tag_path;
 
 /// The page: heading `#tag`, the count, a link to the tag's feed, one page of stories.
 pub fn tag_page(
