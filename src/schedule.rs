@@ -18,7 +18,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::config::ScheduleConfig;
 use crate::dedupe;
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
-use crate::item::{Item, normalize};
+use crate::item::{Item, LangGuess, normalize_in};
 use crate::matching::{Candidate, Decision, Topic};
 use crate::parse::{ParseError, parse_feed};
 use crate::sources::FeedSource;
@@ -431,11 +431,12 @@ impl Ingest {
                     move || -> Result<(Vec<Evaluated>, Option<u32>), ParseError> {
                         let parsed =
                             parse_feed(&fetched.body, fetched.charset.as_deref(), Some(&base))?;
+                        let mut langs = LangGuess::default();
                         let items = parsed
                             .entries
                             .iter()
                             .map(|e| {
-                                let item = normalize(&parsed, e, &source, now);
+                                let item = normalize_in(&parsed, e, &source, now, &mut langs);
                                 let decision = decide(&topic, &item);
                                 (item, decision)
                             })
