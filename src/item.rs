@@ -68,6 +68,19 @@ pub fn normalize(
     source: &FeedSource,
     seen_at: DateTime<Utc>,
 ) -> Item {
+    normalize_in(feed, entry, source, seen_at, &mut LangGuess::default())
+}
+
+/// [`normalize`] for one of several entries of the same feed document, in
+/// document order: `langs` carries what the entries before it told about
+/// the feed's language (see [`LangGuess`]).
+pub fn normalize_in(
+    feed: &feed_rs::model::Feed,
+    entry: &feed_rs::model::Entry,
+    source: &FeedSource,
+    seen_at: DateTime<Utc>,
+    langs: &mut LangGuess,
+) -> Item {
     let base = entry_base(feed, entry, &source.url);
     let title = entry
         .title
@@ -103,7 +116,7 @@ pub fn normalize(
     };
     let link = pick_link(entry, base.as_ref());
     let guid = Some(entry.id.trim().to_string()).filter(|g| !g.is_empty());
-    let lang = pick_lang(entry, feed, source, &title, &summary);
+    let lang = pick_lang(entry, feed, source, &title, &summary, langs);
 
     // Dates in the future beyond clock skew are typos or tricks to stay on top.
     let latest_plausible = seen_at + Duration::days(1);
@@ -402,6 +415,7 @@ fn pick_lang(
     source: &FeedSource,
     title: &str,
     summary: &str,
+    langs: &mut LangGuess,
 ) -> String {
     let declared = entry
         .language
@@ -415,7 +429,59 @@ fn pick_lang(
     }
     // Detection cost grows with the text; a few sentences decide a language.
     let sample: String = format!("{title}. {summary}").chars().take(400).collect();
-    detect_lang(&sample).unwrap_or_else(|| "und".to_string())
+    langs.detect(&sample).unwrap_or_else(|| "und".to_string())
+}
+
+/// How many items of one feed document must agree on their language before
+/// the later ones in the same script take it without trigram detection.
+const LANG_AGREE: u8 = 3;
+
+/// Language detection across the items of one feed document that declares
+/// no language. Trigram detection (`whatlang`) is most of the cost of
+/// normalizing an item, and a feed is nearly always written in one
+/// language: once its first [`LANG_AGREE`] detected items agree, reliably,
+/// on one language in one script, a later item whose main script is the
+/// same takes that language after only the (cheap) script count. Until
+/// then, or once two of those first items disagree or one is unsure, every
+/// item is detected on its own, as is any item in another script (a
+/// Chinese item in an English feed is still detected as Chinese).
+#[derive(Debug, Default)]
+pub struct LangGuess {
+    /// The script and language the first detected items agreed on, and how
+    /// many agreed.
+    agreed: Option<(whatlang::Script, String, u8)>,
+    /// Two of the first items disagreed, or one was not reliable.
+    mixed: bool,
+}
+
+impl LangGuess {
+    fn detect(&mut self, sample: &str) -> Option<String> {
+        if let (false, Some((script, lang, n))) = (self.mixed, &self.agreed) {
+            if *n >= LANG_AGREE {
+                if whatlang::detect_script(sample) == Some(*script) {
+                    return Some(lang.clone());
+                }
+                // Another script: detected alone, the agreement stands.
+                return detect_lang(sample);
+            }
+        }
+        let info = whatlang::detect(sample);
+        let code = info.as_ref().and_then(lang_code);
+        if !self.mixed {
+            match (info, &code, &mut self.agreed) {
+                (Some(i), Some(c), None) if i.is_reliable() => {
+                    self.agreed = Some((i.script(), c.clone(), 1));
+                }
+                (Some(i), Some(c), Some((script, lang, n)))
+                    if i.is_reliable() && i.script() == *script && c == lang =>
+                {
+                    *n += 1;
+                }
+                _ => self.mixed = true,
+            }
+        }
+        code
+    }
 }
 
 /// The primary language subtag, lower-cased: "zh-Hant-TW" -> "zh".
@@ -429,7 +495,11 @@ pub fn primary_subtag(tag: &str) -> String {
 
 /// ISO 639-1 code of the text's language, when detection is confident enough.
 pub fn detect_lang(text: &str) -> Option<String> {
-    let info = whatlang::detect(text)?;
+    lang_code(&whatlang::detect(text)?)
+}
+
+/// [`detect_lang`]'s answer for what `whatlang` detected.
+fn lang_code(info: &whatlang::Info) -> Option<String> {
     if !info.is_reliable() && info.confidence() < 0.5 {
         return None;
     }
@@ -571,5 +641,40 @@ mod tests {
             detect_lang("台灣爭取參與國際刑警組織大會，外交部表示將持續努力").as_deref(),
             Some("zh")
         );
+    }
+
+    #[test]
+    fn a_feed_that_agrees_on_its_language_skips_detection_in_that_script() {
+        let en = [
+            "Taiwan seeks to join INTERPOL as an observer at the general assembly this week",
+            "The city council approved a budget for renovating the riverside park in spring",
+            "Police in several countries arrested members of a scam ring that targeted the elderly",
+        ];
+        let fr =
+            "Le conseil municipal a approuvé le budget de rénovation du parc au bord de la rivière";
+        let zh = "台灣爭取參與國際刑警組織大會，外交部表示將持續努力";
+        assert_eq!(detect_lang(fr).as_deref(), Some("fr"));
+        // Three English items agree: a later Latin-script item takes
+        // English without trigram detection (the trade-off), while an item
+        // in another script is still detected on its own.
+        let mut g = LangGuess::default();
+        for t in en {
+            assert_eq!(g.detect(t).as_deref(), Some("en"));
+        }
+        assert_eq!(g.detect(fr).as_deref(), Some("en"));
+        assert_eq!(g.detect(zh).as_deref(), Some("zh"));
+        assert_eq!(g.detect(en[0]).as_deref(), Some("en"));
+        // Two agreeing items are not enough.
+        let mut g = LangGuess::default();
+        for t in &en[..2] {
+            assert_eq!(g.detect(t).as_deref(), Some("en"));
+        }
+        assert_eq!(g.detect(fr).as_deref(), Some("fr"));
+        // A feed whose first items disagree is detected item by item.
+        let mut g = LangGuess::default();
+        for (t, want) in [(en[0], "en"), (fr, "fr"), (en[1], "en"), (en[2], "en")] {
+            assert_eq!(g.detect(t).as_deref(), Some(want));
+        }
+        assert_eq!(g.detect(fr).as_deref(), Some("fr"));
     }
 }

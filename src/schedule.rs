@@ -18,7 +18,7 @@ use tracing::{Instrument, info, info_span, warn};
 use crate::config::ScheduleConfig;
 use crate::dedupe;
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
-use crate::item::{Item, normalize};
+use crate::item::{Item, LangGuess, normalize_in};
 use crate::matching::{Candidate, Decision, Topic};
 use crate::model::{Existing, ItemRecord, PollOutcome, PollRecord, Publication, StoryAssignment};
 use crate::parse::{ParseError, parse_feed};
@@ -1065,11 +1065,12 @@ fn parse_and_score(
     now: DateTime<Utc>,
 ) -> Result<(Vec<Evaluated>, Option<u32>), ParseError> {
     let parsed = parse_feed(body, charset, Some(base))?;
+    let mut langs = LangGuess::default();
     let items = parsed
         .entries
         .iter()
         .map(|e| {
-            let item = normalize(&parsed, e, source, now);
+            let item = normalize_in(&parsed, e, source, now, &mut langs);
             let decision = decide(topic, &item);
             (item, decision)
         })

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::fetch::{FetchOutcome, Fetcher, Validators};
-use crate::item::{Item, normalize};
+use crate::item::{Item, LangGuess, normalize_in};
 use crate::matching::{Decision, EvalRow, Topic, evaluate_rows};
 use crate::parse::parse_feed;
 use crate::schedule::decide;
@@ -183,9 +183,10 @@ async fn evaluate_one(
     let now = Utc::now();
     let mut out = Vec::new();
     bar.inc_length(parsed.entries.len() as u64);
+    let mut langs = LangGuess::default();
     for entry in &parsed.entries {
         bar.inc(1);
-        let item = normalize(&parsed, entry, &feed, now);
+        let item = normalize_in(&parsed, entry, &feed, now, &mut langs);
         let decision = decide(&topic, &item);
         out.push((item, decision));
     }

@@ -22,6 +22,8 @@
 //! a profile term to an item can only raise it. Both `tf` saturation and the
 //! final `s/(s+half)` keep one repeated word from dominating.
 
+use std::sync::OnceLock;
+
 use jieba_rs::Jieba;
 
 use super::query::{FieldDoc, Vocab};
@@ -69,9 +71,17 @@ const TOPIC_WORDS: &[&str] = &[
 const TOPIC_WORD_FREQ: usize = 50_000;
 
 /// Tokenizers shared by every topic compiled from one configuration.
+///
+/// jieba's dictionary (about 30 MB resident) is built only when Han or kana
+/// text is met: [`Profile::build`] segments the profile with a jieba of its
+/// own and drops it, and the analyzer builds its own on the first item with
+/// Chinese text. A deployment whose items are never Chinese keeps none.
 pub struct Analyzer {
     pub stemmer: WordStemmer,
-    jieba: Jieba,
+    /// Folded CJK words added to jieba's dictionary: the built-in topic
+    /// words, then the configuration's.
+    words: Vec<String>,
+    jieba: OnceLock<Jieba>,
 }
 
 impl std::fmt::Debug for Analyzer {
@@ -81,28 +91,53 @@ impl std::fmt::Debug for Analyzer {
 }
 
 impl Analyzer {
-    /// Builds jieba once (≈100 ms: it loads the whole dictionary), with the
-    /// built-in topic words and `extra` added.
+    /// Keeps the built-in topic words and `extra` for jieba's dictionary;
+    /// jieba itself is built on first use ([`Analyzer::segmenter`]).
     pub fn new<'a>(extra: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut jieba = Jieba::new();
+        let mut words = Vec::new();
         for w in TOPIC_WORDS.iter().copied().chain(extra) {
             let w = text::fold(w);
             let w = w.trim();
             if !w.is_empty() && w.chars().any(text::is_cjk) {
-                jieba.add_word(w, Some(TOPIC_WORD_FREQ), None);
+                words.push(w.to_string());
             }
         }
         Analyzer {
             stemmer: WordStemmer::default(),
-            jieba,
+            words,
+            jieba: OnceLock::new(),
         }
+    }
+
+    /// A jieba with its whole dictionary (≈100 ms: it loads it) and the
+    /// topic words added, in the order [`Analyzer::new`] was given them.
+    fn build_jieba(&self) -> Jieba {
+        let mut jieba = Jieba::new();
+        for w in &self.words {
+            jieba.add_word(w, Some(TOPIC_WORD_FREQ), None);
+        }
+        jieba
+    }
+
+    /// The analyzer's jieba, built the first time Chinese text needs it.
+    fn segmenter(&self) -> &Jieba {
+        self.jieba.get_or_init(|| self.build_jieba())
     }
 
     /// Segments the Han/kana runs of an already folded text with jieba and
     /// calls `f` for every word that may carry topic signal.
-    pub fn zh_words(&self, folded: &str, mut f: impl FnMut(&str)) {
+    pub fn zh_words(&self, folded: &str, f: impl FnMut(&str)) {
+        self.zh_words_with(None, folded, f);
+    }
+
+    /// [`Analyzer::zh_words`] with `jieba` instead of the analyzer's own.
+    fn zh_words_with(&self, jieba: Option<&Jieba>, folded: &str, mut f: impl FnMut(&str)) {
         text::for_each_cjk_run(folded, |s, e| {
-            for tok in self.jieba.cut(&folded[s..e], false) {
+            let jieba = match jieba {
+                Some(j) => j,
+                None => self.segmenter(),
+            };
+            for tok in jieba.cut(&folded[s..e], false) {
                 if !text::is_stop_word(tok.word) {
                     f(tok.word);
                 }
@@ -119,8 +154,9 @@ impl Analyzer {
     }
 
     /// Calls `f(key, surface)` for every scoring term of a raw text: English
-    /// stems (with their folded surface word) and Chinese words.
-    pub fn terms(&self, raw: &str, mut f: impl FnMut(&str, &str)) {
+    /// stems (with their folded surface word) and Chinese words, segmented
+    /// with `jieba` or else the analyzer's own.
+    fn terms_with(&self, jieba: Option<&Jieba>, raw: &str, mut f: impl FnMut(&str, &str)) {
         let folded = text::fold(raw);
         text::for_each_word(&folded, |s, e| {
             let w = &folded[s..e];
@@ -128,7 +164,7 @@ impl Analyzer {
                 f(&self.stemmer.stem(w), w);
             }
         });
-        self.zh_words(&folded, |w| f(w, w));
+        self.zh_words_with(jieba, &folded, |w| f(w, w));
     }
 }
 
@@ -153,8 +189,14 @@ pub struct Profile {
 impl Profile {
     pub fn build(analyzer: &Analyzer, texts: &[&str]) -> Profile {
         let mut tf: FxHashMap<String, (f64, FxHashMap<String, u32>)> = FxHashMap::default();
+        // The profile's Chinese is segmented by a jieba of its own (the same
+        // dictionary and topic words), dropped when the profile is built, so
+        // that the analyzer's is built only if an item brings Chinese text.
+        let jieba = (analyzer.jieba.get().is_none()
+            && texts.iter().any(|t| t.chars().any(text::is_cjk)))
+        .then(|| analyzer.build_jieba());
         for t in texts {
-            analyzer.terms(t, |key, surface| {
+            analyzer.terms_with(jieba.as_ref(), t, |key, surface| {
                 let e = tf.entry(key.to_string()).or_default();
                 e.0 += 1.0;
                 *e.1.entry(surface.to_string()).or_default() += 1;
