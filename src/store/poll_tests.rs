@@ -161,3 +161,82 @@ async fn commit_polls_bumps_the_generation_once_when_any_poll_changed() {
         "the new item b, one bump per batch"
     );
 }
+
+/// An item that retention forgot (only its seen id is left) and that its
+/// feed still carries is never new again: the poll counts it unchanged,
+/// stores nothing for it, and moves its seen id's time on to the poll, at
+/// most once a day. An item's outlet is stored only when it has one (the
+/// queue shows `COALESCE(outlet, source)`).
+#[tokio::test]
+async fn a_forgotten_item_stays_seen_and_its_seen_id_moves_on_daily() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("p.db")).await.expect("open");
+    let key = retention::seen_key("old");
+    sqlx::query("INSERT INTO seen_items (key_hash, first_seen) VALUES (?, ?)")
+        .bind(key)
+        .bind(at(0).timestamp())
+        .execute(&store.pool)
+        .await
+        .expect("seed the seen id");
+    let mut wire = item("wire", "W");
+    wire.item.outlet = "Wire Outlet".to_string();
+    let c = store
+        .commit_poll(
+            FEED,
+            &record(PollOutcome::Ok, None, 3600),
+            &[item("old", "A"), item("plain", "P"), wire],
+            &[],
+        )
+        .await
+        .expect("commit");
+    assert_eq!((c.inserted, c.updated, c.unchanged), (2, 0, 1));
+    assert_eq!(
+        stored(&store, "old").await,
+        None,
+        "a forgotten item is not stored"
+    );
+    assert_eq!(stored(&store, "plain").await, Some(None), "no outlet: NULL");
+    assert_eq!(
+        stored(&store, "wire").await,
+        Some(Some("Wire Outlet".to_string()))
+    );
+    assert_eq!(
+        first_seen(&store, key).await,
+        at(0).timestamp(),
+        "within a day: kept"
+    );
+
+    let later = 86_400 + 7200;
+    let c = store
+        .commit_poll(
+            FEED,
+            &record(PollOutcome::Ok, None, later),
+            &[item("old", "A")],
+            &[],
+        )
+        .await
+        .expect("commit");
+    assert_eq!((c.inserted, c.updated, c.unchanged), (0, 0, 1));
+    assert_eq!(stored(&store, "old").await, None);
+    assert_eq!(
+        first_seen(&store, key).await,
+        at(later).timestamp(),
+        "a day on: moved"
+    );
+}
+
+async fn first_seen(store: &Store, key: i64) -> i64 {
+    sqlx::query_scalar("SELECT first_seen FROM seen_items WHERE key_hash = ?")
+        .bind(key)
+        .fetch_one(&store.pool)
+        .await
+        .expect("the seen id")
+}
+
+async fn stored(store: &Store, id: &str) -> Option<Option<String>> {
+    sqlx::query_scalar("SELECT outlet FROM items WHERE id = ?")
+        .bind(id)
+        .fetch_optional(&store.pool)
+        .await
+        .expect("read")
+}

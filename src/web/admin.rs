@@ -1076,4 +1076,215 @@ mod tests {
         assert_ne!(csrf, csrf_for("rotated"));
         assert!(!csrf.contains("s3cret"));
     }
+
+    const TOKEN: &str = "unit-admin-token-0123456789";
+
+    /// The admin routes served over real HTTP on 127.0.0.1:0, with the
+    /// daemon's own state on a real SQLite file in `dir`.
+    async fn serve_admin(dir: &std::path::Path, token: &str, base_url: &str) -> String {
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[bot]\nbase_url = \"{base_url}\"\n\
+             [storage]\nurl = \"sqlite://data/admin.db\"\n[federation]\nenabled = false\n\
+             [admin]\ntoken = \"{token}\"\n"
+        );
+        let config = config::parse_with_env(&dir.join("config.toml"), text, Vec::new())
+            .expect("a valid config")
+            .with_data_dir(dir);
+        let state = crate::app::App::build(config)
+            .await
+            .expect("the app")
+            .web_state();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let app = router(state);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+    }
+
+    fn csrf_in(html: &str) -> String {
+        let mark = "name=\"csrf\" value=\"";
+        let at = html.find(mark).expect("a csrf field") + mark.len();
+        html[at..at + 32].to_string()
+    }
+
+    fn header_of(r: &reqwest::Response, name: header::HeaderName) -> String {
+        r.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Without a token every admin route answers 404, sign-in included.
+    #[tokio::test]
+    async fn without_a_token_the_admin_routes_are_off() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = serve_admin(dir.path(), "", "http://localhost:8080").await;
+        let c = client();
+        for r in [
+            c.get(format!("{base}/admin")).send().await,
+            c.get(format!("{base}/admin/login")).send().await,
+            c.post(format!("{base}/admin/login"))
+                .form(&[("token", "")])
+                .send()
+                .await,
+            c.get(format!("{base}/admin")).bearer_auth("").send().await,
+        ] {
+            assert_eq!(r.expect("answer").status(), StatusCode::NOT_FOUND);
+        }
+    }
+
+    /// The handlers' own checks, each through the route that relies on it:
+    /// bearer and session sign-in, the sign-in form, wrong tokens, CSRF on a
+    /// POST (sign-out), and sign-out ending the session.
+    #[tokio::test]
+    async fn bearer_sign_in_csrf_and_sign_out_over_http() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = serve_admin(dir.path(), TOKEN, "http://localhost:8080").await;
+        let c = client();
+        let admin = format!("{base}/admin");
+
+        let r = c.get(&admin).send().await.expect("answer");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "no credentials");
+        let r = c
+            .get(&admin)
+            .bearer_auth("wrong-token-0123456789")
+            .send()
+            .await;
+        assert_eq!(r.expect("answer").status(), StatusCode::UNAUTHORIZED);
+        let r = c
+            .get(&admin)
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::OK, "the right bearer");
+        let csrf = csrf_in(&r.text().await.expect("body"));
+
+        let r = c.get(format!("{base}/admin/login")).send().await;
+        let r = r.expect("answer");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.text().await.expect("body").contains("name=\"token\""));
+
+        let login = format!("{base}/admin/login");
+        let r = c.post(&login).form(&[("token", "wrong")]).send().await;
+        let r = r.expect("answer");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a wrong token");
+        assert_eq!(header_of(&r, header::SET_COOKIE), "");
+        let r = c.post(&login).form(&[("token", TOKEN)]).send().await;
+        let r = r.expect("answer");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "the right token");
+        assert_eq!(header_of(&r, header::LOCATION), "/admin");
+        let set = header_of(&r, header::SET_COOKIE);
+        assert!(set.starts_with("feedwatch_admin="), "{set}");
+        assert!(set.contains("HttpOnly"), "{set}");
+        assert!(!set.contains("Secure"), "plain http base_url: {set}");
+        let cookie = set.split(';').next().expect("cookie").to_string();
+
+        let r = c.get(&admin).header(header::COOKIE, &cookie).send().await;
+        let r = r.expect("answer");
+        assert_eq!(r.status(), StatusCode::OK, "the session cookie");
+        assert_eq!(csrf_in(&r.text().await.expect("body")), csrf);
+        let r = c
+            .get(&admin)
+            .header(header::COOKIE, "feedwatch_admin=forged")
+            .send()
+            .await;
+        assert_eq!(r.expect("answer").status(), StatusCode::UNAUTHORIZED);
+
+        let logout = format!("{base}/admin/logout");
+        let r = c
+            .post(&logout)
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await;
+        assert_eq!(
+            r.expect("answer").status(),
+            StatusCode::UNAUTHORIZED,
+            "no session"
+        );
+        let r = c
+            .post(&logout)
+            .header(header::COOKIE, &cookie)
+            .form(&[("csrf", "0".repeat(32).as_str())])
+            .send()
+            .await;
+        assert_eq!(
+            r.expect("answer").status(),
+            StatusCode::FORBIDDEN,
+            "a wrong csrf"
+        );
+        let r = c
+            .post(&logout)
+            .bearer_auth(TOKEN)
+            .form(&[("csrf", "")])
+            .send()
+            .await;
+        assert_eq!(
+            r.expect("answer").status(),
+            StatusCode::FORBIDDEN,
+            "bearer, no csrf"
+        );
+        let r = c.get(&admin).header(header::COOKIE, &cookie).send().await;
+        assert_eq!(
+            r.expect("answer").status(),
+            StatusCode::OK,
+            "still signed in"
+        );
+
+        let r = c
+            .post(&logout)
+            .header(header::COOKIE, &cookie)
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "sign-out");
+        assert_eq!(header_of(&r, header::LOCATION), "/admin/login");
+        assert!(header_of(&r, header::SET_COOKIE).contains("Max-Age=0"));
+        let r = c.get(&admin).header(header::COOKIE, &cookie).send().await;
+        assert_eq!(
+            r.expect("answer").status(),
+            StatusCode::UNAUTHORIZED,
+            "session ended"
+        );
+
+        // One wrong token above; the rest of the allowance here.
+        for _ in 1..super::super::sessions::MAX_FAILURES {
+            let r = c.post(&login).form(&[("token", "wrong")]).send().await;
+            assert_eq!(r.expect("answer").status(), StatusCode::UNAUTHORIZED);
+        }
+        let r = c.post(&login).form(&[("token", TOKEN)]).send().await;
+        let r = r.expect("answer");
+        assert_eq!(
+            r.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many failures"
+        );
+        assert_eq!(header_of(&r, header::RETRY_AFTER), "60");
+    }
+
+    /// With an https `base_url` the session cookie is `Secure`.
+    #[tokio::test]
+    async fn the_session_cookie_is_secure_behind_https() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = serve_admin(dir.path(), TOKEN, "https://bot.example").await;
+        let r = client()
+            .post(format!("{base}/admin/login"))
+            .form(&[("token", TOKEN)])
+            .send()
+            .await
+            .expect("answer");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert!(header_of(&r, header::SET_COOKIE).contains("; Secure"));
+    }
 }
