@@ -47,8 +47,6 @@ use crate::store::fed::{FedStore, FedStoreError, FinalState};
 
 pub use compose::Composer;
 pub use delivery::DeliveryReport;
-// Moved to `model`; re-exported for merged branches.
-pub use crate::model::StoryPost;
 
 /// What the operator configures about the account.
 #[derive(Debug, Clone)]

@@ -28,9 +28,8 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::{escape_html, safe_http_url, sanitize_html};
+use crate::model::FeedEntry;
 use crate::summary::strip_control_chars;
-// Moved to `model`; re-exported for merged branches.
-pub use crate::model::{FeedEntry, SourceRef};
 
 /// `Content-Type` for `/feed.xml`.
 pub const CONTENT_TYPE_RSS: &str = "application/rss+xml; charset=utf-8";

@@ -15,8 +15,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
-// Moved to `model` (plain values, no SQL); re-exported for merged branches.
-pub use crate::model::{ActivityKind, NoteRow, PreparedActivity};
+use crate::model::{ActivityKind, NoteRow, PreparedActivity};
 
 /// Errors at the store boundary.
 #[derive(Debug, thiserror::Error)]

@@ -16,9 +16,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 
 use crate::item::Item;
-// The domain types live in `model`; re-exported here only so that branches
-// written against the old paths still build when merged (remove after).
-pub use crate::model::{
+use crate::model::{
     Decision, Existing, FeedEntryRow, ItemRecord, PollOutcome, PollRecord, Publication,
     PublishedEntry, StoredDecision, StoredItem, StoryAssignment, Verdict,
 };
@@ -491,7 +489,7 @@ impl Store {
     pub async fn remove_story(
         &self,
         story_id: &str,
-        delete: Option<&fed::PreparedActivity>,
+        delete: Option<&crate::model::PreparedActivity>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -614,7 +612,7 @@ impl Store {
 pub(crate) async fn insert_new_entry_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
     entry: &FeedEntryRow,
-    activity: Option<&fed::PreparedActivity>,
+    activity: Option<&crate::model::PreparedActivity>,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let inserted = sqlx::query(

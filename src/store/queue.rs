@@ -110,7 +110,7 @@ pub(crate) async fn enqueue_tx(
 pub(crate) async fn apply_outlets_tx(
     tx: &mut Transaction<'_, Sqlite>,
     entry: &FeedEntryRow,
-    activity: Option<&fed::PreparedActivity>,
+    activity: Option<&crate::model::PreparedActivity>,
     not_since: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Result<bool, StoreError> {

@@ -665,7 +665,7 @@ mod tests {
             .execute(&store.pool)
             .await
             .unwrap();
-            let note = |deleted: Option<DateTime<Utc>>| crate::store::fed::NoteRow {
+            let note = |deleted: Option<DateTime<Utc>>| crate::model::NoteRow {
                 story_id: id.to_string(),
                 note_id: format!("https://b.example/notes/{id}"),
                 create_id: format!("https://b.example/activities/{id}"),
