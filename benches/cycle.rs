@@ -334,7 +334,7 @@ fn write_deployment(dir: &Path, urls: &[String]) {
 async fn measured_cycle(
     app: &feedwatch::app::App,
     feeds: &[feedwatch::sources::FeedSource],
-) -> ((f64, f64, f64), feedwatch::schedule::CycleReport) {
+) -> ((f64, f64, f64), feedwatch::pipeline::schedule::CycleReport) {
     reset_peak_rss();
     let (t0, c0) = (Instant::now(), cpu_time());
     let r = app

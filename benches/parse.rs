@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use feedwatch::item::normalize;
-use feedwatch::parse::parse_feed;
+use feedwatch::pipeline::item::normalize;
+use feedwatch::pipeline::parse::parse_feed;
 use feedwatch::sources::FeedSource;
 
 fn corpus_files() -> Vec<PathBuf> {

@@ -12,8 +12,8 @@ use tracing::{error, info};
 
 use crate::config::Config;
 use crate::fediverse::{Fediverse, FediverseSettings, MastodonApiSettings};
-use crate::fetch::Fetcher;
-use crate::schedule::{CycleReport, Ingest, due_feeds};
+use crate::pipeline::fetch::Fetcher;
+use crate::pipeline::schedule::{CycleReport, Ingest, due_feeds};
 use crate::settings::Settings;
 use crate::sources::{self, FeedSource};
 use crate::store::Store;
@@ -109,12 +109,12 @@ impl App {
             fetcher,
             settings: settings.clone(),
             allow_private,
-            metrics: Arc::new(crate::metrics::Metrics::new()),
+            metrics: Arc::new(crate::infra::metrics::Metrics::new()),
             published: Arc::new(tokio::sync::Notify::new()),
             commit_lock: Arc::new(tokio::sync::Mutex::new(())),
             in_flight: Arc::default(),
             health: Arc::default(),
-            stories: crate::dedupe::index::StoryIndex::new(),
+            stories: crate::pipeline::dedupe::index::StoryIndex::new(),
         };
         Ok(App {
             settings,
@@ -161,7 +161,7 @@ impl App {
 
 /// `run --once`: one cycle over every enabled feed.
 pub async fn run_once(config: &Config) -> Result<CycleReport> {
-    let _lock = crate::lock::acquire(&config.storage.sqlite_path)?;
+    let _lock = crate::infra::lock::acquire(&config.storage.sqlite_path)?;
     let app = App::build(config.clone()).await?;
     let feeds: Vec<FeedSource> = app
         .sources()
@@ -169,7 +169,7 @@ pub async fn run_once(config: &Config) -> Result<CycleReport> {
         .into_iter()
         .filter(|f| f.enabled)
         .collect();
-    let bar = crate::logging::progress(feeds.len() as u64, "feeds");
+    let bar = crate::infra::logging::progress(feeds.len() as u64, "feeds");
     let report = app
         .ingest
         .run_cycle_with(feeds, false, CancellationToken::new(), || bar.inc(1))
@@ -205,7 +205,7 @@ pub async fn run_daemon(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let _lock = crate::lock::acquire(&config.storage.sqlite_path)?;
+    let _lock = crate::infra::lock::acquire(&config.storage.sqlite_path)?;
     let listener = bind(config.server.listen).await?;
     // A database from before incremental auto-vacuum: converted once, here,
     // while this daemon holds the lock and before it opens its pool.

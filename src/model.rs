@@ -1,16 +1,12 @@
-//! The domain's plain values: what a poll records, an item's verdict and
+//! The domain's plain values: the normalized item, what a poll records, its verdict and
 //! decision, a story's feed entry and its Fediverse post, the activities a
 //! publication writes. No SQL and no I/O: the stages build and pass these,
 //! `store` writes them and decodes its rows into them, and no stage imports
 //! `store` for a type.
-//!
-//! The item itself is [`crate::item::Item`] (no I/O either).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
-
-use crate::item::Item;
 
 // ---- polls, verdicts, decisions (stored by `store`) ----
 
@@ -329,4 +325,43 @@ mod decision_tests {
         assert_eq!(Decision::Skip.as_str(), "skip");
         assert_eq!(Decision::parse("pending"), None);
     }
+}
+
+/// One normalized news item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Stable identity: hex of a hash over the identity key (see `pipeline::item::identity_key`).
+    pub id: String,
+    /// The feed it came from.
+    pub feed_url: String,
+    /// The source's display name.
+    pub source: String,
+    /// The outlet credited in posts, pages and feeds (see `pipeline::item::credit`): the
+    /// entry's own `<source>`, else the link's site, else `source` when the
+    /// link is on the feed's own site.
+    #[serde(default)]
+    pub outlet: String,
+    /// The entry's own id (guid / atom:id) when it had one.
+    pub guid: Option<String>,
+    /// Canonical absolute link to the article.
+    pub link: Option<String>,
+    pub title: String,
+    pub summary: String,
+    /// Plain text of the full content, when the feed carries it.
+    pub content: String,
+    /// BCP 47 tag as the feed declared it ("en", "zh-Hant", "zh-TW"), else
+    /// the detected ISO 639-1 code, else "und".
+    pub lang: String,
+    pub published: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    /// Hash of title + summary + content: an edit changes it, identity stays.
+    pub content_hash: String,
+    /// The feed's categories for the item (plain text, at most a few): the
+    /// item's own hashtags when it is posted.
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// The entry's author(s) as the feed names them, joined by ", "; empty
+    /// when the feed names none. Rules see it as `author:`.
+    #[serde(default)]
+    pub author: String,
 }

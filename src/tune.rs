@@ -13,11 +13,12 @@ use serde::Serialize;
 use url::Url;
 
 use crate::config::Config;
-use crate::fetch::{FetchOutcome, Fetcher, Validators};
-use crate::item::{Item, LangGuess, normalize_in};
 use crate::matching::{Decision, EvalRow, Topic, evaluate_rows};
-use crate::parse::parse_feed;
-use crate::schedule::decide;
+use crate::model::Item;
+use crate::pipeline::fetch::{FetchOutcome, Fetcher, Validators};
+use crate::pipeline::item::{LangGuess, normalize_in};
+use crate::pipeline::parse::parse_feed;
+use crate::pipeline::schedule::decide;
 use crate::sources::{self, FeedSource};
 use crate::store::Store;
 
@@ -288,7 +289,7 @@ pub fn read_labels(path: &Path) -> Result<HashMap<String, u8>> {
                 // Items carry canonical links (tracking parameters dropped), so
                 // URL labels are also keyed by their canonical form.
                 if let Ok(url) = Url::parse(guid) {
-                    labels.insert(crate::item::canonical_url(&url), l);
+                    labels.insert(crate::pipeline::item::canonical_url(&url), l);
                 }
                 labels.insert(guid.to_string(), l);
             }
@@ -316,7 +317,7 @@ pub async fn eval(
     if labels_path.is_none() && pairs_path.is_none() {
         bail!("eval needs --labels FILE, --pairs FILE or both");
     }
-    let bar = crate::logging::progress(0, "items");
+    let bar = crate::infra::logging::progress(0, "items");
     let mut items = Vec::new();
     for (_, result) in evaluate_each_with(config, sources, &bar).await? {
         items.extend(result?);
@@ -542,7 +543,10 @@ pub fn evaluate_pairs(items: &[Item], pairs: &[LabelledPair]) -> PairsReport {
     let mut index = crate::matching::StoryIndex::new();
     let mut story_of: Vec<usize> = vec![0; items.len()];
     let mut story_ids: HashMap<String, usize> = HashMap::new();
-    let fps: Vec<_> = items.iter().map(crate::dedupe::fingerprint_of).collect();
+    let fps: Vec<_> = items
+        .iter()
+        .map(crate::pipeline::dedupe::fingerprint_of)
+        .collect();
     for &i in &order {
         let s = match index.best(&fps[i]) {
             Some((id, _)) => story_ids.get(&id).copied().unwrap_or(i),
@@ -565,9 +569,11 @@ pub fn evaluate_pairs(items: &[Item], pairs: &[LabelledPair]) -> PairsReport {
     }
     let find = |k: &str| {
         by_key.get(k).copied().or_else(|| {
-            Url::parse(k)
-                .ok()
-                .and_then(|u| by_key.get(&crate::item::canonical_url(&u)).copied())
+            Url::parse(k).ok().and_then(|u| {
+                by_key
+                    .get(&crate::pipeline::item::canonical_url(&u))
+                    .copied()
+            })
         })
     };
     let mut r = PairsReport {
@@ -703,7 +709,7 @@ pub struct ReplayChange {
 pub async fn replay(config: &Config, limit: u32, json: bool) -> Result<Vec<ReplayChange>> {
     let store = Store::open(&config.storage.sqlite_path).await?;
     let feeds = sources::load(&config.sources.path).map_err(|p| anyhow::anyhow!("{p}"))?;
-    let bar = crate::logging::progress(0, "items");
+    let bar = crate::infra::logging::progress(0, "items");
     let (total, changes) = replay_changes_with(&store, &config.topic, &feeds, limit, &bar).await?;
     bar.finish_and_clear();
     store.close().await;

@@ -33,7 +33,7 @@ pub fn env_problems(cfg: &Config, file: &Path) -> Vec<Problem> {
 pub fn runtime_problems(cfg: &Config, file: &Path) -> (Vec<Problem>, Vec<String>) {
     let mut problems = Vec::new();
     let mut notes = Vec::new();
-    let running = crate::lock::holder(&cfg.storage.sqlite_path);
+    let running = crate::infra::lock::holder(&cfg.storage.sqlite_path);
     if let Some(pid) = &running {
         notes.push(format!(
             "a feedwatch daemon (PID {pid}) is running on {}; `run` would refuse to start beside it",

@@ -132,7 +132,7 @@ fn to_format(f: LogFormatArg) -> LogFormat {
 }
 
 fn init_logging(format: LogFormat, level: &str) {
-    crate::logging::init(format, level);
+    crate::infra::logging::init(format, level);
 }
 
 fn sources_cmd(config: &Config, action: SourcesAction) -> Result<()> {
@@ -199,5 +199,5 @@ pub(crate) fn tidy(t: &mut comfy_table::Table, right_aligned: &[usize]) {
     }
 }
 
-/// The progress bar (in [`crate::logging`], which `app` uses too).
-pub use crate::logging::progress;
+/// The progress bar (in [`crate::infra::logging`], which `app` uses too).
+pub use crate::infra::logging::progress;

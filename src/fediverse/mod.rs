@@ -229,7 +229,7 @@ pub struct FedInner {
     /// `[federation] blocked_domains`, swapped on reload.
     pub(crate) blocked_domains: std::sync::RwLock<Vec<String>>,
     /// The address guard of `client`, also asked before each delivery.
-    pub(crate) resolver: crate::netguard::GuardedResolver,
+    pub(crate) resolver: crate::infra::netguard::GuardedResolver,
 }
 
 impl FedInner {
@@ -271,7 +271,8 @@ impl Fediverse {
         store: FedStore,
         mastodon: Option<MastodonApiSettings>,
     ) -> Result<Self, FediverseError> {
-        let resolver = crate::netguard::GuardedResolver::new(!settings.allow_private_addresses);
+        let resolver =
+            crate::infra::netguard::GuardedResolver::new(!settings.allow_private_addresses);
         Self::with_resolver(settings, store, mastodon, resolver).await
     }
 
@@ -283,7 +284,7 @@ impl Fediverse {
         settings: FediverseSettings,
         store: FedStore,
         mastodon: Option<MastodonApiSettings>,
-        resolver: crate::netguard::GuardedResolver,
+        resolver: crate::infra::netguard::GuardedResolver,
     ) -> Result<Self, FediverseError> {
         let dir = settings.data_dir.clone();
         let keys = tokio::task::spawn_blocking(move || keys::load_or_create(&dir))

@@ -48,7 +48,7 @@ pub fn http_client(
     user_agent: &str,
 ) -> Result<ClientWithMiddleware, FediverseError> {
     http_client_with(
-        crate::netguard::GuardedResolver::new(!allow_private),
+        crate::infra::netguard::GuardedResolver::new(!allow_private),
         user_agent,
     )
 }
@@ -56,7 +56,7 @@ pub fn http_client(
 /// [`http_client`] resolving names through `resolver` (tests give it fixed
 /// answers that map a public-looking name to 127.0.0.1).
 pub fn http_client_with(
-    resolver: crate::netguard::GuardedResolver,
+    resolver: crate::infra::netguard::GuardedResolver,
     user_agent: &str,
 ) -> Result<ClientWithMiddleware, FediverseError> {
     let timeout = Duration::from_secs(10);

@@ -470,7 +470,7 @@ impl Topic {
         let source = self.analyse(c.source, query::SOURCE);
         // Rules name languages by their primary subtag (`lang:zh`); items
         // keep the full tag (`zh-Hant`) for markup.
-        let lang = self.analyse(&crate::item::primary_subtag(c.lang), query::LANG);
+        let lang = self.analyse(&crate::text::primary_subtag(c.lang), query::LANG);
         // One tag per line (a quoted phrase could still run from the end of
         // one tag into the next; tags are short, so that is rare).
         let tags = self.analyse(&tags.join("\n"), query::TAGS);

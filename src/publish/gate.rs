@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::item::Item;
+use crate::model::Item;
 
 /// Dates up to this far ahead are clock skew; beyond it, they count as now.
 pub const FUTURE_SKEW: chrono::Duration = chrono::Duration::minutes(5);

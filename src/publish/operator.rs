@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::fediverse::Fediverse;
 use crate::matching::Decision;
 use crate::model::{Publication, StoredItem, StoryAssignment};
-use crate::schedule::{Ingest, Live};
+use crate::pipeline::schedule::{Ingest, Live};
 use crate::store::{Store, StoreError};
 
 /// What an operator's Publish did.
@@ -153,7 +153,7 @@ impl Ingest {
         stored: &StoredItem,
         now: DateTime<Utc>,
     ) -> Result<(Decision, Option<Publication>), StoreError> {
-        let mut decision = crate::schedule::decide(&live.topic, &stored.item);
+        let mut decision = crate::pipeline::schedule::decide(&live.topic, &stored.item);
         // The operator's decision overrides the score (and the age gate).
         decision.publish = true;
         let article = match (&stored.item.link, live.fetch_articles) {

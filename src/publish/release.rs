@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use crate::schedule::Ingest;
+use crate::pipeline::schedule::Ingest;
 use crate::store::StoreError;
 use crate::store::queue::QueueState;
 
@@ -128,7 +128,7 @@ impl Ingest {
     /// the commit lock.
     async fn send_pending_outlets(
         &self,
-        live: &crate::schedule::Live,
+        live: &crate::pipeline::schedule::Live,
         now: DateTime<Utc>,
     ) -> Result<u32, StoreError> {
         if !live.publisher.update_on_new_outlet {

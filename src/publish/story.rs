@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use url::Url;
 
 use crate::fediverse::Composer;
-use crate::item::Item;
+use crate::model::Item;
 use crate::model::{FeedEntryRow, Publication, StoryPost};
 use crate::publish::post::{PostInput, PostOptions, compose_post};
 use crate::summary::{SummaryInput, SummaryOptions, summarize};

@@ -19,7 +19,7 @@ pub struct ItemLabel {
 
 /// The key `labels export` writes and `eval --labels` reads for an item:
 /// its guid, else its link, else its id.
-pub fn label_key(item: &crate::item::Item) -> String {
+pub fn label_key(item: &crate::model::Item) -> String {
     item.guid
         .clone()
         .or_else(|| item.link.clone())
@@ -54,7 +54,7 @@ impl Store {
     /// given or canonical) or its id.
     pub async fn item_id_for_key(&self, key: &str) -> Result<Option<String>, StoreError> {
         let canonical = url::Url::parse(key)
-            .map(|u| crate::item::canonical_url(&u))
+            .map(|u| crate::pipeline::item::canonical_url(&u))
             .unwrap_or_else(|_| key.to_string());
         Ok(sqlx::query_scalar(
             "SELECT id FROM items WHERE guid = ?1 OR link = ?1 OR link = ?2 OR id = ?1

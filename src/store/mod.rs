@@ -15,7 +15,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 
-use crate::item::Item;
+use crate::model::Item;
 use crate::model::{
     Decision, Existing, FeedEntryRow, ItemRecord, PollOutcome, PollRecord, Publication,
     PublishedEntry, StoredDecision, StoredItem, StoryAssignment, Verdict,
@@ -686,7 +686,7 @@ fn stored_outlet(
     match outlet.filter(|o| !o.is_empty()) {
         Some(o) => o,
         None => match url::Url::parse(feed_url) {
-            Ok(feed) => crate::item::credit(None, link, &feed, None, source),
+            Ok(feed) => crate::pipeline::item::credit(None, link, &feed, None, source),
             Err(_) => source.to_string(),
         },
     }

@@ -4,7 +4,7 @@
 //! changed (the served feeds and pages are cached by generation).
 
 use super::*;
-use crate::item::Item;
+use crate::model::Item;
 
 const FEED: &str = "https://f.example/rss";
 
@@ -239,4 +239,56 @@ async fn stored(store: &Store, id: &str) -> Option<Option<String>> {
         .fetch_optional(&store.pool)
         .await
         .expect("read")
+}
+
+/// A verdict's full explanation is stored as written; a compact decision
+/// (an empty explanation) is stored as NULL, keeping only score and reasons.
+#[tokio::test]
+async fn a_verdict_keeps_its_explanation_and_a_compact_one_stores_null() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("v.db")).await.expect("open");
+    let verdict = |explanation: &str| Verdict {
+        publish: false,
+        score: 0.25,
+        explanation: explanation.to_string(),
+        reasons: "score 0.25 below 0.5".to_string(),
+        fingerprint: None,
+        story: StoryAssignment::None,
+        story_reasons: None,
+        held: None,
+    };
+    let mut full = item("full", "Full");
+    full.verdict = Some(verdict(r#"{"score":0.25,"terms":["interpol"]}"#));
+    let mut compact = item("compact", "Compact");
+    compact.verdict = Some(verdict(""));
+    store
+        .commit_poll(
+            FEED,
+            &record(PollOutcome::Ok, None, 0),
+            &[full, compact],
+            &[],
+        )
+        .await
+        .expect("commit");
+
+    let explanation = |id: &'static str| {
+        let pool = store.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, Option<String>>("SELECT explanation FROM items WHERE id = ?")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .expect("the item")
+        }
+    };
+    assert_eq!(
+        explanation("full").await.as_deref(),
+        Some(r#"{"score":0.25,"terms":["interpol"]}"#),
+        "a full explanation is stored as written"
+    );
+    assert_eq!(
+        explanation("compact").await,
+        None,
+        "a compact decision stores NULL"
+    );
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 
 use super::{FeedEntryRow, Publication, Store, StoreError, StoredItem, fed, insert_new_entry_tx};
-use crate::item::Item;
+use crate::model::Item;
 
 /// A story in the queue.
 #[derive(Debug, Clone, PartialEq)]

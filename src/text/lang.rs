@@ -43,6 +43,15 @@ fn canonical_case(tag: &str) -> String {
         .join("-")
 }
 
+/// The primary language subtag, lower-cased: "zh-Hant-TW" -> "zh".
+pub fn primary_subtag(tag: &str) -> String {
+    tag.trim()
+        .split(['-', '_'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

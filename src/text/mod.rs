@@ -23,7 +23,7 @@ pub use html::{
     article_text, escape_html, html_to_line, html_to_text, is_forbidden_char, one_line,
     repair_mojibake, strip_control_chars,
 };
-pub use lang::normalize_language_tag;
+pub use lang::{normalize_language_tag, primary_subtag};
 pub use link::safe_http_url;
 pub use script::{is_cjk, is_cjk_punctuation, is_han, is_hangul, is_kana};
 pub use truncate::{truncate_at_word, truncate_bytes, truncate_chars};

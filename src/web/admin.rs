@@ -457,7 +457,7 @@ async fn refresh_feed_files(state: &WebState) {
 
 /// Review list "Publish": the operator publishes an item the filter or the
 /// age gate kept back, through the automatic path (see
-/// [`crate::schedule::Ingest::publish_reviewed`]), labelled relevant.
+/// [`crate::pipeline::schedule::Ingest::publish_reviewed`]), labelled relevant.
 /// A second Publish of the same item changes nothing.
 async fn review_publish(
     State(state): State<WebState>,

@@ -26,14 +26,14 @@ pub use error::PublicError;
 pub struct WebState {
     pub store: Store,
     pub fediverse: Option<Fediverse>,
-    pub metrics: std::sync::Arc<crate::metrics::Metrics>,
+    pub metrics: std::sync::Arc<crate::infra::metrics::Metrics>,
     /// The settings in force (a request takes one snapshot with
     /// `settings.load()`), and their owner: reload, Apply, the source toggle.
     pub settings: crate::settings::Settings,
     /// The ingest the daemon runs (the dashboard's "check now" polls with it).
-    pub ingest: crate::schedule::Ingest,
+    pub ingest: crate::pipeline::schedule::Ingest,
     /// Store failures seen by the scheduler: `/readyz` is 503 while it fails.
-    pub store_health: std::sync::Arc<crate::health::StoreHealth>,
+    pub store_health: std::sync::Arc<crate::infra::health::StoreHealth>,
     /// Rendered feeds and `/`, served from memory until a commit or reload.
     pub cache: cache::PageCache,
     /// Admin sign-in sessions and failed sign-ins.
@@ -216,7 +216,7 @@ async fn metrics(State(state): State<WebState>) -> Response {
                 state
                     .metrics
                     .deliveries
-                    .get_or_create(&crate::metrics::StatusLabel {
+                    .get_or_create(&crate::infra::metrics::StatusLabel {
                         status: status.to_string(),
                     })
                     .set(n);
@@ -240,7 +240,7 @@ async fn metrics(State(state): State<WebState>) -> Response {
                 state
                     .metrics
                     .interactions
-                    .get_or_create(&crate::metrics::KindLabel {
+                    .get_or_create(&crate::infra::metrics::KindLabel {
                         kind: kind.to_string(),
                     })
                     .set(i64::try_from(n).unwrap_or(i64::MAX));

@@ -7,8 +7,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::Utc;
-use feedwatch::item::{Item, normalize};
-use feedwatch::parse::parse_feed;
+use feedwatch::model::Item;
+use feedwatch::pipeline::item::normalize;
+use feedwatch::pipeline::parse::parse_feed;
 use feedwatch::sources::FeedSource;
 
 use crate::helpers::shared_data;
@@ -204,7 +205,7 @@ fn encoding_files_come_out_as_correct_unicode() {
                 // These hold an empty <rss/> (no channel, so no feed); what
                 // matters is that every UTF-16/32 variant decodes to the text.
                 let bytes = std::fs::read(&f).unwrap();
-                let (text, _) = feedwatch::parse::to_utf8(&bytes, None);
+                let (text, _) = feedwatch::pipeline::parse::to_utf8(&bytes, None);
                 assert!(
                     text.starts_with("<?xml version=\"1.0\" encoding=\"utf-8\"?>"),
                     "{name}: {text:?}"

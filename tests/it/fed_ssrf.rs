@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use chrono::Utc;
 use feedwatch::fediverse::Fediverse;
-use feedwatch::netguard::GuardedResolver;
+use feedwatch::infra::netguard::GuardedResolver;
 use feedwatch::store::fed::{FedStore, Follower};
 use tokio::net::TcpListener;
 use url::Url;

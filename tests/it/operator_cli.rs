@@ -280,7 +280,7 @@ fn check_tries_the_port_and_the_data_folder() {
     drop(taken);
     ok(&feedwatch(&env, &["check"]));
     // While a daemon holds the database, `check` still passes and says so.
-    let lock = feedwatch::lock::acquire(&env.db_path).unwrap();
+    let lock = feedwatch::infra::lock::acquire(&env.db_path).unwrap();
     let text = ok(&feedwatch(&env, &["check"]));
     let note = format!(
         "note: a feedwatch daemon (PID {}) is running",

@@ -165,7 +165,7 @@ fn labels_import_export_and_eval_stored_agree_with_eval_labels() {
     let dev_count = dev.lines().skip(1).filter(|l| l.contains('\t')).count();
 
     // Works while the daemon would run: the lock is held here meanwhile.
-    let lock = feedwatch::lock::acquire(&env.db_path).unwrap();
+    let lock = feedwatch::infra::lock::acquire(&env.db_path).unwrap();
     let imported = stdout(&feedwatch(
         &env,
         &["labels", "import", file.to_str().unwrap()],

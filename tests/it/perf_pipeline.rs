@@ -234,7 +234,7 @@ async fn a_poll_that_cannot_store_its_items_keeps_no_validators() {
 /// lock is released, every feed is committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_writer_holds_back_the_fetches() {
-    use feedwatch::schedule::{PIPELINE_SLOTS, WRITE_BATCH, WRITER_QUEUE};
+    use feedwatch::pipeline::schedule::{PIPELINE_SLOTS, WRITE_BATCH, WRITER_QUEUE};
     const N: usize = 400;
     let bound = PIPELINE_SLOTS + WRITER_QUEUE + WRITE_BATCH;
     assert!(bound < N);

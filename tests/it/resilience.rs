@@ -744,11 +744,12 @@ async fn article_fetches_refuse_private_targets_and_redirects_by_default() {
     *port.lock().expect("lock") = addr.port();
     let cfg = TestEnv::new(&[]).config();
     let loopback: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
-    let resolver = feedwatch::netguard::GuardedResolver::new(true)
+    let resolver = feedwatch::infra::netguard::GuardedResolver::new(true)
         .with_fixed("news.example.com", vec![loopback])
         // Stands in for a public host: the first hop of the redirect tests.
         .with_trusted("public.example.org", vec![loopback]);
-    let fetcher = feedwatch::fetch::Fetcher::with_resolver(&cfg.fetch, resolver).expect("fetcher");
+    let fetcher =
+        feedwatch::pipeline::fetch::Fetcher::with_resolver(&cfg.fetch, resolver).expect("fetcher");
     let url = |s: String| url::Url::parse(&s).expect("url");
     let port = addr.port();
 

@@ -133,7 +133,7 @@ pub fn document(site: &SiteInfo, head: &Head<'_>, body: &str) -> String {
     }
     // The site's own words (skip link, header, footer) are English; on a
     // page whose <html lang> is a story's language they say so.
-    let ui_lang = if crate::item::primary_subtag(head.lang) == "en" {
+    let ui_lang = if crate::text::primary_subtag(head.lang) == "en" {
         ""
     } else {
         " lang=\"en\""

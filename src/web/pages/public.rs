@@ -131,7 +131,7 @@ pub(super) fn pager(path: &str, paging: &Paging) -> String {
 /// the site's own words around it are marked `en`.
 pub fn story_page(site: &SiteInfo, story: &StoryView) -> String {
     let lang = lang_tag(&story.language);
-    let ui = if crate::item::primary_subtag(&lang) == "en" {
+    let ui = if crate::text::primary_subtag(&lang) == "en" {
         ""
     } else {
         " lang=\"en\""

@@ -17,8 +17,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 
 use super::{RecentStory, STORY_WINDOW_HOURS, assign};
-use crate::item::Item;
 use crate::matching::{Decision, StoryFingerprint, StoryMatch};
+use crate::model::Item;
 use crate::model::{Existing, ItemRecord};
 use crate::store::{Store, StoreError};
 

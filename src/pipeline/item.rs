@@ -6,10 +6,10 @@
 //! yields the same items and the store can deduplicate them by `id`.
 
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::model::Item;
 use crate::sources::FeedSource;
 use crate::text::{html_to_line, html_to_text, normalize_language_tag, one_line, truncate_chars};
 
@@ -18,45 +18,6 @@ use crate::text::{html_to_line, html_to_text, normalize_language_tag, one_line, 
 pub const MAX_CONTENT_CHARS: usize = 20_000;
 const MAX_TITLE_CHARS: usize = 500;
 const MAX_SUMMARY_CHARS: usize = 4_000;
-
-/// One normalized news item.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Item {
-    /// Stable identity: hex of a hash over the identity key (see [`identity_key`]).
-    pub id: String,
-    /// The feed it came from.
-    pub feed_url: String,
-    /// The source's display name.
-    pub source: String,
-    /// The outlet credited in posts, pages and feeds (see [`credit`]): the
-    /// entry's own `<source>`, else the link's site, else `source` when the
-    /// link is on the feed's own site.
-    #[serde(default)]
-    pub outlet: String,
-    /// The entry's own id (guid / atom:id) when it had one.
-    pub guid: Option<String>,
-    /// Canonical absolute link to the article.
-    pub link: Option<String>,
-    pub title: String,
-    pub summary: String,
-    /// Plain text of the full content, when the feed carries it.
-    pub content: String,
-    /// BCP 47 tag as the feed declared it ("en", "zh-Hant", "zh-TW"), else
-    /// the detected ISO 639-1 code, else "und".
-    pub lang: String,
-    pub published: DateTime<Utc>,
-    pub updated: DateTime<Utc>,
-    /// Hash of title + summary + content: an edit changes it, identity stays.
-    pub content_hash: String,
-    /// The feed's categories for the item (plain text, at most a few): the
-    /// item's own hashtags when it is posted.
-    #[serde(default)]
-    pub categories: Vec<String>,
-    /// The entry's author(s) as the feed names them, joined by ", "; empty
-    /// when the feed names none. Rules see it as `author:`.
-    #[serde(default)]
-    pub author: String,
-}
 
 /// Most categories kept per item; feeds sometimes list dozens of SEO tags.
 const MAX_CATEGORIES: usize = 6;
@@ -408,7 +369,7 @@ pub fn canonical_url(url: &Url) -> String {
 /// source, then detection from the text. The full BCP 47 tag is kept
 /// ("zh-Hant", "zh-TW"): pages and feeds mark text with it, and a reader's
 /// voice and font depend on the script and region. Matching looks at the
-/// primary subtag only ([`primary_subtag`]), so `lang:zh` rules keep working.
+/// primary subtag only ([`crate::text::primary_subtag`]), so `lang:zh` rules keep working.
 fn pick_lang(
     entry: &feed_rs::model::Entry,
     feed: &feed_rs::model::Feed,
@@ -482,15 +443,6 @@ impl LangGuess {
         }
         code
     }
-}
-
-/// The primary language subtag, lower-cased: "zh-Hant-TW" -> "zh".
-pub fn primary_subtag(tag: &str) -> String {
-    tag.trim()
-        .split(['-', '_'])
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
 }
 
 /// ISO 639-1 code of the text's language, when detection is confident enough.

@@ -11,8 +11,8 @@ use std::collections::HashMap;
 
 pub mod index;
 
-use crate::item::Item;
 use crate::matching::{Decision, StoryFingerprint, StoryIndex, StoryMatch};
+use crate::model::Item;
 use crate::model::{Existing, ItemRecord, StoryAssignment, Verdict};
 
 /// How far back a new item looks for a story to join.

@@ -16,12 +16,13 @@ use tokio_util::sync::CancellationToken;
 use tracing::{Instrument, info, info_span, warn};
 
 use crate::config::ScheduleConfig;
-use crate::dedupe;
-use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
-use crate::item::{Item, LangGuess, normalize_in};
 use crate::matching::{Candidate, Decision, Topic};
+use crate::model::Item;
 use crate::model::{Existing, ItemRecord, PollOutcome, PollRecord, Publication, StoryAssignment};
-use crate::parse::{ParseError, parse_feed};
+use crate::pipeline::dedupe;
+use crate::pipeline::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
+use crate::pipeline::item::{LangGuess, normalize_in};
+use crate::pipeline::parse::{ParseError, parse_feed};
 use crate::sources::FeedSource;
 use crate::store::{FeedState, PollCommit, Store, StoreError, UpsertCounts};
 
@@ -34,7 +35,7 @@ pub struct Ingest {
     pub settings: crate::settings::Settings,
     /// Article links come from feeds; private addresses only in test setups.
     pub allow_private: bool,
-    pub metrics: Arc<crate::metrics::Metrics>,
+    pub metrics: Arc<crate::infra::metrics::Metrics>,
     /// Woken after a commit that published something (feed files, tests).
     pub published: Arc<tokio::sync::Notify>,
     /// Story assignment reads recent stories and then writes: polls of
@@ -45,9 +46,9 @@ pub struct Ingest {
     /// is skipped, never polled twice at once.
     pub in_flight: Arc<std::sync::Mutex<HashSet<String>>>,
     /// Store failures seen by polls (`/readyz`, the scheduler's backoff).
-    pub health: Arc<crate::health::StoreHealth>,
+    pub health: Arc<crate::infra::health::StoreHealth>,
     /// Recent stories' fingerprints in memory (loaded once, appended on commit).
-    pub stories: crate::dedupe::index::StoryIndex,
+    pub stories: crate::pipeline::dedupe::index::StoryIndex,
 }
 
 /// The snapshot of the settings a poll takes and uses throughout.
@@ -67,10 +68,10 @@ pub enum PollError {
 impl PollError {
     /// The root cause, short: "DNS: name not found", "connection refused",
     /// "HTTP 503", "timed out after 20 s" (a fetch's in
-    /// [`crate::logging::fetch_failure_cause`]).
+    /// [`FetchError::plain_cause`]).
     pub fn plain_cause(&self, timeout: Duration) -> String {
         match self {
-            PollError::Fetch(f) => crate::logging::fetch_failure_cause(f, timeout),
+            PollError::Fetch(f) => f.plain_cause(timeout),
             PollError::Parse(p) => format!("not a feed: {p}"),
             PollError::Rules(r) => format!("the feed's rules do not compile: {r}"),
         }
@@ -941,7 +942,11 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, health: &crate::health::StoreHealth, r: Result<PollReport, StoreError>) {
+    fn add(
+        &mut self,
+        health: &crate::infra::health::StoreHealth,
+        r: Result<PollReport, StoreError>,
+    ) {
         match r {
             Ok(r) => {
                 if health.ok() {

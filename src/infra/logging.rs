@@ -5,7 +5,6 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use crate::config::LogFormat;
-use crate::fetch::FetchError;
 
 /// Whether log lines may carry ANSI colour: only on a terminal, and never
 /// when `NO_COLOR` is set to anything non-empty (<https://no-color.org>).
@@ -30,20 +29,6 @@ pub fn init(format: LogFormat, level: &str) {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Text => builder.try_init(),
     };
-}
-
-/// A fetch failure's root cause, short: "DNS: name not found",
-/// "connection refused", "HTTP 503", "timed out after 20 s". (A poll's,
-/// which may also fail to parse, is `schedule::PollError::plain_cause`.)
-pub fn fetch_failure_cause(e: &FetchError, timeout: Duration) -> String {
-    match e {
-        FetchError::Status { status, .. } => format!("HTTP {status}"),
-        FetchError::Timeout => format!("timed out after {} s", timeout.as_secs()),
-        FetchError::TooLarge { limit } => format!("larger than the {limit}-byte cap"),
-        FetchError::File(m) => m.clone(),
-        FetchError::Redirect(m) => format!("redirects: {}", last_part(m)),
-        FetchError::Connect(m) | FetchError::Other(m) => network_cause(m),
-    }
 }
 
 /// The plain-words cause of a failure as stored on the feed (the text of a
@@ -85,7 +70,7 @@ pub fn stored_failure_cause(stored: &str, timeout: Duration) -> String {
 }
 
 /// The plain-words cause inside a network error chain.
-fn network_cause(chain: &str) -> String {
+pub fn network_cause(chain: &str) -> String {
     let lower = chain.to_lowercase();
     let has = |needles: &[&str]| needles.iter().any(|n| lower.contains(n));
     if has(&["non-public address", "is not a public address"]) {
@@ -120,7 +105,7 @@ fn network_cause(chain: &str) -> String {
 }
 
 /// The innermost cause of a `a: b: c` chain, without "(os error N)".
-fn last_part(chain: &str) -> String {
+pub fn last_part(chain: &str) -> String {
     let last = chain.rsplit(": ").next().unwrap_or(chain).trim();
     let last = match last.find(" (os error") {
         Some(i) => &last[..i],
@@ -148,6 +133,7 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::fetch::FetchError;
 
     #[test]
     fn colour_only_on_a_terminal_without_no_color() {
@@ -178,7 +164,7 @@ mod tests {
         ] {
             let stored = format!("fetch: {e}");
             assert_eq!(stored_failure_cause(&stored, t), words, "{stored}");
-            assert_eq!(fetch_failure_cause(&e, t), words);
+            assert_eq!(e.plain_cause(t), words);
         }
         assert_eq!(
             stored_failure_cause("this feed's rules do not compile: bad", t),
@@ -190,7 +176,7 @@ mod tests {
     #[test]
     fn causes_in_plain_words() {
         let t = Duration::from_secs(20);
-        let cause = |e: FetchError| fetch_failure_cause(&e, t);
+        let cause = |e: FetchError| e.plain_cause(t);
         assert_eq!(
             cause(FetchError::Status {
                 status: 503,

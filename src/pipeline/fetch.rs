@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use crate::config::FetchConfig;
-use crate::netguard::GuardedResolver;
+use crate::infra::netguard::GuardedResolver;
 use crate::sources::file_url_path;
 
 /// Validators saved from the previous answer.
@@ -68,6 +68,23 @@ pub enum FetchError {
     File(String),
     #[error("request failed: {0}")]
     Other(String),
+}
+
+impl FetchError {
+    /// The root cause, short: "DNS: name not found", "connection refused",
+    /// "HTTP 503", "timed out after 20 s". (A poll's, which may also fail to
+    /// parse, is `schedule::PollError::plain_cause`.)
+    pub fn plain_cause(&self, timeout: Duration) -> String {
+        use crate::infra::logging::{last_part, network_cause};
+        match self {
+            FetchError::Status { status, .. } => format!("HTTP {status}"),
+            FetchError::Timeout => format!("timed out after {} s", timeout.as_secs()),
+            FetchError::TooLarge { limit } => format!("larger than the {limit}-byte cap"),
+            FetchError::File(m) => m.clone(),
+            FetchError::Redirect(m) => format!("redirects: {}", last_part(m)),
+            FetchError::Connect(m) | FetchError::Other(m) => network_cause(m),
+        }
+    }
 }
 
 impl FetchError {
@@ -462,9 +479,9 @@ fn ensure_public_literal(url: &Url) -> Result<(), FetchError> {
 }
 
 /// Whether an address is routable on the public Internet (see
-/// [`crate::netguard`] for the ranges and their sources).
+/// [`crate::infra::netguard`] for the ranges and their sources).
 pub fn is_public(ip: &std::net::IpAddr) -> bool {
-    crate::netguard::is_public(ip)
+    crate::infra::netguard::is_public(ip)
 }
 
 fn classify(e: reqwest::Error) -> FetchError {
