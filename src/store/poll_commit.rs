@@ -13,7 +13,7 @@ use super::{
     ItemRecord, PollOutcome, PollRecord, Publication, SEEN_ID_REFRESH_SECS, StoreError,
     StoryAssignment, UpsertCounts, Verdict, fault, fed, insert_new_entry_tx, queue, retention,
 };
-use crate::pipeline::item::Item;
+use crate::model::Item;
 
 type Tx<'c> = Transaction<'c, Sqlite>;
 
