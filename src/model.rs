@@ -8,6 +8,9 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+use crate::text::link::{same_site, site_name};
+use crate::text::{html_to_line, truncate_chars};
+
 // ---- polls, verdicts, decisions (stored by `store`) ----
 
 /// The outcome of one poll, to be recorded.
@@ -336,7 +339,7 @@ pub struct Item {
     pub feed_url: String,
     /// The source's display name.
     pub source: String,
-    /// The outlet credited in posts, pages and feeds (see `pipeline::item::credit`): the
+    /// The outlet credited in posts, pages and feeds (see [`credit`]): the
     /// entry's own `<source>`, else the link's site, else `source` when the
     /// link is on the feed's own site.
     #[serde(default)]
@@ -364,4 +367,118 @@ pub struct Item {
     /// when the feed names none. Rules see it as `author:`.
     #[serde(default)]
     pub author: String,
+}
+
+/// The outlet to credit for an item:
+/// 1. the entry's own `<source>` (its name, or the site of its URL);
+/// 2. else, when the link is on the feed's own site (the feed URL's host or
+///    the feed's home page), the feed's configured name;
+/// 3. else the link's site name ([`site_name`]: `www.reuters.com` →
+///    `reuters.com`);
+/// 4. else (no usable link) the feed's configured name.
+///
+/// So an aggregator's name ("Google News") is never credited for another
+/// outlet's article.
+pub fn credit(
+    entry_source: Option<&str>,
+    link: Option<&str>,
+    feed_url: &Url,
+    feed_home: Option<&Url>,
+    feed_name: &str,
+) -> String {
+    if let Some(s) = entry_source.map(|s| html_to_line(s).trim().to_string()) {
+        if !s.is_empty() {
+            match Url::parse(&s) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {
+                    if let Some(host) = u.host_str() {
+                        return site_name(host);
+                    }
+                }
+                _ => return truncate_chars(&s, 100),
+            }
+        }
+    }
+    let Some(host) = link
+        .and_then(|l| Url::parse(l).ok())
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    else {
+        return feed_name.to_string();
+    };
+    let own = std::iter::once(feed_url)
+        .chain(feed_home)
+        .filter_map(|u| u.host_str())
+        .any(|h| same_site(h, &host));
+    if own {
+        feed_name.to_string()
+    } else {
+        site_name(&host)
+    }
+}
+
+#[cfg(test)]
+mod credit_tests {
+    use super::{Url, credit, site_name};
+
+    #[test]
+    fn credit_prefers_the_entry_source_then_the_link_site_then_the_feed_name() {
+        let gn = Url::parse("https://news.google.com/rss/search?q=x").unwrap();
+        let link = Some("https://news.google.com/rss/articles/abc");
+        // The item's own <source> wins, even for the aggregator's own links.
+        assert_eq!(
+            credit(Some("Reuters"), link, &gn, None, "Google News"),
+            "Reuters"
+        );
+        // A source given only as a URL: its site.
+        assert_eq!(
+            credit(
+                Some("https://www.reuters.com"),
+                link,
+                &gn,
+                None,
+                "Google News"
+            ),
+            "reuters.com"
+        );
+        // No <source>: the link's site, not the feed's name.
+        assert_eq!(
+            credit(
+                None,
+                Some("https://www.reuters.com/world/x"),
+                &gn,
+                None,
+                "Google News"
+            ),
+            "reuters.com"
+        );
+        // The feed's own site: its configured name.
+        let own = Url::parse("https://feeds.example.org/rss").unwrap();
+        let home = Url::parse("https://www.example.org/").unwrap();
+        assert_eq!(
+            credit(
+                None,
+                Some("https://www.example.org/a"),
+                &own,
+                Some(&home),
+                "Example News"
+            ),
+            "Example News"
+        );
+        assert_eq!(
+            credit(
+                None,
+                Some("https://example.org/a"),
+                &own,
+                None,
+                "Example News"
+            ),
+            "Example News"
+        );
+        // No link at all: the feed's name.
+        assert_eq!(
+            credit(None, None, &own, None, "Example News"),
+            "Example News"
+        );
+        assert_eq!(site_name("M.BBC.co.uk"), "bbc.co.uk");
+        assert_eq!(site_name("www.com"), "www.com");
+    }
 }

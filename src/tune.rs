@@ -289,7 +289,7 @@ pub fn read_labels(path: &Path) -> Result<HashMap<String, u8>> {
                 // Items carry canonical links (tracking parameters dropped), so
                 // URL labels are also keyed by their canonical form.
                 if let Ok(url) = Url::parse(guid) {
-                    labels.insert(crate::pipeline::item::canonical_url(&url), l);
+                    labels.insert(crate::text::link::canonical_url(&url), l);
                 }
                 labels.insert(guid.to_string(), l);
             }
@@ -569,11 +569,9 @@ pub fn evaluate_pairs(items: &[Item], pairs: &[LabelledPair]) -> PairsReport {
     }
     let find = |k: &str| {
         by_key.get(k).copied().or_else(|| {
-            Url::parse(k).ok().and_then(|u| {
-                by_key
-                    .get(&crate::pipeline::item::canonical_url(&u))
-                    .copied()
-            })
+            Url::parse(k)
+                .ok()
+                .and_then(|u| by_key.get(&crate::text::link::canonical_url(&u)).copied())
         })
     };
     let mut r = PairsReport {

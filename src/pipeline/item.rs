@@ -9,8 +9,9 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::model::Item;
+use crate::model::{Item, credit};
 use crate::sources::FeedSource;
+use crate::text::link::canonical_url;
 use crate::text::{html_to_line, html_to_text, normalize_language_tag, one_line, truncate_chars};
 
 /// Upper bound on the plain text kept from an entry's body; summaries need the
@@ -143,74 +144,6 @@ fn author(entry: &feed_rs::model::Entry) -> String {
     names.join(", ").chars().take(MAX_AUTHOR_CHARS).collect()
 }
 
-/// The outlet to credit for an item:
-/// 1. the entry's own `<source>` (its name, or the site of its URL);
-/// 2. else, when the link is on the feed's own site (the feed URL's host or
-///    the feed's home page), the feed's configured name;
-/// 3. else the link's site name ([`site_name`]: `www.reuters.com` →
-///    `reuters.com`);
-/// 4. else (no usable link) the feed's configured name.
-///
-/// So an aggregator's name ("Google News") is never credited for another
-/// outlet's article.
-pub fn credit(
-    entry_source: Option<&str>,
-    link: Option<&str>,
-    feed_url: &Url,
-    feed_home: Option<&Url>,
-    feed_name: &str,
-) -> String {
-    if let Some(s) = entry_source.map(|s| html_to_line(s).trim().to_string()) {
-        if !s.is_empty() {
-            match Url::parse(&s) {
-                Ok(u) if matches!(u.scheme(), "http" | "https") => {
-                    if let Some(host) = u.host_str() {
-                        return site_name(host);
-                    }
-                }
-                _ => return truncate_chars(&s, 100),
-            }
-        }
-    }
-    let Some(host) = link
-        .and_then(|l| Url::parse(l).ok())
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-    else {
-        return feed_name.to_string();
-    };
-    let own = std::iter::once(feed_url)
-        .chain(feed_home)
-        .filter_map(|u| u.host_str())
-        .any(|h| same_site(h, &host));
-    if own {
-        feed_name.to_string()
-    } else {
-        site_name(&host)
-    }
-}
-
-/// A host's site name: lower case, without a leading `www.`, `m.`, `amp.`
-/// or `mobile.` label (`www.reuters.com` → `reuters.com`).
-pub fn site_name(host: &str) -> String {
-    let mut h = host.trim_end_matches('.').to_ascii_lowercase();
-    for prefix in ["www.", "m.", "amp.", "mobile."] {
-        if let Some(rest) = h.strip_prefix(prefix) {
-            if rest.contains('.') {
-                h = rest.to_string();
-            }
-            break;
-        }
-    }
-    h
-}
-
-/// Whether two hosts are one site: equal site names, or one a subdomain of
-/// the other's (`rss.example.com` and `www.example.com`).
-fn same_site(a: &str, b: &str) -> bool {
-    let (a, b) = (site_name(a), site_name(b));
-    a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}"))
-}
-
 fn categories(entry: &feed_rs::model::Entry) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in &entry.categories {
@@ -307,62 +240,6 @@ fn pick_link(entry: &feed_rs::model::Entry, base: Option<&Url>) -> Option<String
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"))
         .map(|u| canonical_url(&u))
-}
-
-/// Query parameters that only track the reader and never select the page.
-const TRACKING_PARAMS: &[&str] = &[
-    "fbclid",
-    "gclid",
-    "dclid",
-    "gbraid",
-    "wbraid",
-    "msclkid",
-    "yclid",
-    "twclid",
-    "igshid",
-    "mc_cid",
-    "mc_eid",
-    "_hsenc",
-    "_hsmi",
-    "mkt_tok",
-    "oly_anon_id",
-    "oly_enc_id",
-    "vero_id",
-    "rb_clickid",
-    "s_cid",
-    "cmpid",
-    "ocid",
-    "ncid",
-    "sr_share",
-    "spm",
-    "share",
-    "ref_src",
-    "ref_url",
-    "at_medium",
-    "at_campaign",
-];
-
-/// Canonical form of an article URL: lower-case scheme and host (the `url`
-/// crate does that), no default port, no fragment, no tracking parameters.
-pub fn canonical_url(url: &Url) -> String {
-    let mut u = url.clone();
-    u.set_fragment(None);
-    let kept: Vec<(String, String)> = u
-        .query_pairs()
-        .filter(|(k, _)| {
-            let k = k.to_ascii_lowercase();
-            !(k.starts_with("utm_")
-                || k.starts_with("pk_")
-                || TRACKING_PARAMS.contains(&k.as_str()))
-        })
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
-    if kept.is_empty() {
-        u.set_query(None);
-    } else if kept.len() != u.query_pairs().count() {
-        u.query_pairs_mut().clear().extend_pairs(kept);
-    }
-    u.to_string()
 }
 
 /// Language: the entry's, then the feed's, then the operator's hint for the
@@ -486,78 +363,6 @@ fn lang_code(info: &whatlang::Info) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn credit_prefers_the_entry_source_then_the_link_site_then_the_feed_name() {
-        let gn = Url::parse("https://news.google.com/rss/search?q=x").unwrap();
-        let link = Some("https://news.google.com/rss/articles/abc");
-        // The item's own <source> wins, even for the aggregator's own links.
-        assert_eq!(
-            credit(Some("Reuters"), link, &gn, None, "Google News"),
-            "Reuters"
-        );
-        // A source given only as a URL: its site.
-        assert_eq!(
-            credit(
-                Some("https://www.reuters.com"),
-                link,
-                &gn,
-                None,
-                "Google News"
-            ),
-            "reuters.com"
-        );
-        // No <source>: the link's site, not the feed's name.
-        assert_eq!(
-            credit(
-                None,
-                Some("https://www.reuters.com/world/x"),
-                &gn,
-                None,
-                "Google News"
-            ),
-            "reuters.com"
-        );
-        // The feed's own site: its configured name.
-        let own = Url::parse("https://feeds.example.org/rss").unwrap();
-        let home = Url::parse("https://www.example.org/").unwrap();
-        assert_eq!(
-            credit(
-                None,
-                Some("https://www.example.org/a"),
-                &own,
-                Some(&home),
-                "Example News"
-            ),
-            "Example News"
-        );
-        assert_eq!(
-            credit(
-                None,
-                Some("https://example.org/a"),
-                &own,
-                None,
-                "Example News"
-            ),
-            "Example News"
-        );
-        // No link at all: the feed's name.
-        assert_eq!(
-            credit(None, None, &own, None, "Example News"),
-            "Example News"
-        );
-        assert_eq!(site_name("M.BBC.co.uk"), "bbc.co.uk");
-        assert_eq!(site_name("www.com"), "www.com");
-    }
-
-    #[test]
-    fn tracking_parameters_are_dropped() {
-        let u = Url::parse("HTTPS://Example.org:443/a/b?utm_source=x&id=7&fbclid=y#top")
-            .expect("test input");
-        assert_eq!(canonical_url(&u), "https://example.org/a/b?id=7");
-        let u = Url::parse("https://example.org/a?utm_medium=rss").expect("test input");
-        assert_eq!(canonical_url(&u), "https://example.org/a");
-    }
 
     #[test]
     fn identity_prefers_guid_then_link_then_hash() {

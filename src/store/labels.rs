@@ -54,7 +54,7 @@ impl Store {
     /// given or canonical) or its id.
     pub async fn item_id_for_key(&self, key: &str) -> Result<Option<String>, StoreError> {
         let canonical = url::Url::parse(key)
-            .map(|u| crate::pipeline::item::canonical_url(&u))
+            .map(|u| crate::text::link::canonical_url(&u))
             .unwrap_or_else(|_| key.to_string());
         Ok(sqlx::query_scalar(
             "SELECT id FROM items WHERE guid = ?1 OR link = ?1 OR link = ?2 OR id = ?1

@@ -686,7 +686,7 @@ fn stored_outlet(
     match outlet.filter(|o| !o.is_empty()) {
         Some(o) => o,
         None => match url::Url::parse(feed_url) {
-            Ok(feed) => crate::pipeline::item::credit(None, link, &feed, None, source),
+            Ok(feed) => crate::model::credit(None, link, &feed, None, source),
             Err(_) => source.to_string(),
         },
     }
