@@ -415,6 +415,21 @@ pub fn credit(
     }
 }
 
+/// Dates up to this far ahead are clock skew; beyond it, they count as now.
+pub const FUTURE_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// An item's own date (published, else updated; normalize already falls back
+/// to the first-seen time for undated items), with dates more than a few
+/// minutes in the future counted as `now`.
+pub fn own_date(item: &Item, now: DateTime<Utc>) -> DateTime<Utc> {
+    clamp_future(item.published, now)
+}
+
+/// `date`, or `now` when `date` is more than [`FUTURE_SKEW`] ahead of it.
+pub fn clamp_future(date: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
+    if date > now + FUTURE_SKEW { now } else { date }
+}
+
 #[cfg(test)]
 mod credit_tests {
     use super::{Url, credit, site_name};

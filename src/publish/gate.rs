@@ -1,15 +1,13 @@
 //! The publication gate: which relevant items are news (the age gate) and
 //! when a waiting story may go out (the posting cap). Pure functions of the
-//! item, the settings and an injected `now`; the store keeps the queue.
+//! item, the settings and an injected `now`; the store keeps the queue. An
+//! item's own date and the clock-skew rule are [`crate::model::own_date`].
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::Item;
-
-/// Dates up to this far ahead are clock skew; beyond it, they count as now.
-pub const FUTURE_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+use crate::model::{Item, clamp_future};
 
 /// The publication settings in force (`[publish] max_age`, `max_per_hour`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,18 +26,6 @@ impl Default for Gate {
             max_per_hour: 6,
         }
     }
-}
-
-/// An item's own date (published, else updated; normalize already falls back
-/// to the first-seen time for undated items), with dates more than a few
-/// minutes in the future counted as `now`.
-pub fn own_date(item: &Item, now: DateTime<Utc>) -> DateTime<Utc> {
-    clamp_future(item.published, now)
-}
-
-/// `date`, or `now` when `date` is more than [`FUTURE_SKEW`] ahead of it.
-pub fn clamp_future(date: DateTime<Utc>, now: DateTime<Utc>) -> DateTime<Utc> {
-    if date > now + FUTURE_SKEW { now } else { date }
 }
 
 impl Gate {

@@ -161,7 +161,7 @@ impl Ingest {
             _ => None,
         };
         // The lead item's own date, never later than now, as a release.
-        let date = crate::publish::gate::own_date(&stored.item, now).min(now);
+        let date = crate::model::own_date(&stored.item, now).min(now);
         let outlets = vec![stored.item.outlet.clone()];
         let story = live
             .publisher

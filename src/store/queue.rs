@@ -88,7 +88,7 @@ pub(crate) async fn enqueue_tx(
     item: &Item,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let lead_date = crate::publish::gate::own_date(item, at);
+    let lead_date = crate::model::own_date(item, at);
     sqlx::query(
         "INSERT INTO publish_queue (story_id, lead_date, queued_at) VALUES (?, ?, ?)
          ON CONFLICT (story_id) DO NOTHING",
