@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::publish::operator::{Retraction, retract_story};
+use crate::pipeline::operator::{Retraction, retract_story};
 
 /// The story id in `arg`: the id itself, or the last path segment of a
 /// story page URL (`…/stories/<id>`, with or without a trailing slash).

@@ -18,10 +18,8 @@
 
 pub mod feed;
 pub mod gate;
-pub mod operator;
 pub mod outputs;
 pub mod post;
-pub mod release;
 pub mod story;
 
 use std::collections::{HashMap, HashSet};

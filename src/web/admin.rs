@@ -464,7 +464,7 @@ async fn review_publish(
     headers: HeaderMap,
     Form(form): Form<ReviewForm>,
 ) -> Response {
-    use crate::publish::operator::ReviewPublish;
+    use crate::pipeline::operator::ReviewPublish;
     if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
         return *r;
     }
@@ -538,7 +538,7 @@ async fn retract(
     headers: HeaderMap,
     Form(form): Form<RetractForm>,
 ) -> Response {
-    use crate::publish::operator::{Retraction, retract_story};
+    use crate::pipeline::operator::{Retraction, retract_story};
     if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
         return *r;
     }
