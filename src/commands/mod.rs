@@ -198,6 +198,3 @@ pub(crate) fn tidy(t: &mut comfy_table::Table, right_aligned: &[usize]) {
         }
     }
 }
-
-/// The progress bar (in [`crate::infra::logging`], which `app` uses too).
-pub use crate::infra::logging::progress;

@@ -27,7 +27,7 @@ use super::actor::RemoteActor;
 // Defined beside what reads it (`interactions`), so that module needs
 // nothing from this one; re-exported at its old path.
 use super::interactions;
-pub use super::interactions::IncomingActivity;
+use super::interactions::IncomingActivity;
 use super::note;
 use super::rfc9421;
 use super::signatures::precheck_signature;

@@ -27,9 +27,10 @@ use rss::extension::dublincore::DublinCoreExtension;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{escape_html, safe_http_url, sanitize_html};
+use super::sanitize_html;
 use crate::model::FeedEntry;
 use crate::summary::strip_control_chars;
+use crate::text::{escape_html, safe_http_url};
 
 /// `Content-Type` for `/feed.xml`.
 pub const CONTENT_TYPE_RSS: &str = "application/rss+xml; charset=utf-8";

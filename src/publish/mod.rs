@@ -6,12 +6,12 @@
 //! - text fields are plain text, stripped of XML-illegal control characters
 //!   ([`crate::summary::strip_control_chars`]) and escaped by the writer that
 //!   knows the target syntax (quick-xml for XML, serde_json for JSON,
-//!   [`escape_html`] for HTML);
+//!   [`crate::text::escape_html`] for HTML);
 //! - HTML we build is passed through ammonia with a small allow-list as a
 //!   second line of defence, so a bug in our own escaping cannot let markup
 //!   through;
 //! - links are kept only when they parse as absolute `http`/`https` URLs
-//!   ([`safe_http_url`]); `javascript:`, `data:` and relative links are
+//!   ([`crate::text::safe_http_url`]); `javascript:`, `data:` and relative links are
 //!   dropped.
 //!
 //! Nothing here does I/O: callers pass plain data and get strings back.
@@ -23,13 +23,6 @@ pub mod post;
 pub mod story;
 
 use std::collections::{HashMap, HashSet};
-
-/// HTML escaping lives in the text toolkit.
-pub use crate::text::escape_html;
-
-/// Link checking lives in the text toolkit (the Fediverse account uses it
-/// too, without importing `publish`).
-pub use crate::text::safe_http_url;
 
 /// Value of `rel` on every outbound link: no endorsement, no window access,
 /// no referrer leak to the outlets.
@@ -51,6 +44,7 @@ pub fn sanitize_html(html: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::text::{escape_html, safe_http_url};
 
     #[test]
     fn escapes_markup() {

@@ -29,9 +29,9 @@ use regex::Regex;
 use thiserror::Error;
 use url::Url;
 
-use super::{LINK_REL, escape_html, safe_http_url};
+use super::LINK_REL;
 use crate::summary::{clean_line, join_sentences, sentences::split_sentences, text::cap_bytes};
-use crate::text::truncate_at_word;
+use crate::text::{escape_html, normalize_language_tag, safe_http_url, truncate_at_word};
 
 /// Mastodon's default status limit.
 pub const MASTODON_MAX_CHARS: usize = 500;
@@ -123,9 +123,6 @@ pub fn hashtags(topic: &[String], item: &[String], max: usize) -> Vec<String> {
         .take(max)
         .collect()
 }
-
-/// The language-tag normaliser lives in the text toolkit.
-pub use crate::text::normalize_language_tag as normalize_language;
 
 /// What a post is made from. Text fields are plain text (a title as the
 /// feed parser returned it, a summary from [`crate::summary::summarize`]);
@@ -346,7 +343,7 @@ pub fn compose_post(
     let tag_base = safe_http_url(&options.tag_base_url)
         .and_then(|u| Url::parse(&u).ok())
         .ok_or_else(|| PostError::InvalidTagBase(options.tag_base_url.clone()))?;
-    let language = normalize_language(input.language);
+    let language = normalize_language_tag(input.language);
     let (via_label, source_separator) = via_words(&language);
 
     let mut seen_sources = HashSet::new();
@@ -506,8 +503,8 @@ mod tests {
 
     #[test]
     fn language_tags() {
-        assert_eq!(normalize_language("zh_TW"), "zh-TW");
-        assert_eq!(normalize_language("EN"), "en");
-        assert_eq!(normalize_language("<script>"), "und");
+        assert_eq!(normalize_language_tag("zh_TW"), "zh-TW");
+        assert_eq!(normalize_language_tag("EN"), "en");
+        assert_eq!(normalize_language_tag("<script>"), "und");
     }
 }

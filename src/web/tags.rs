@@ -122,7 +122,7 @@ pub(super) async fn tag_feed(
     let page_path = format!(
         "{}{}",
         base.path().trim_end_matches('/'),
-        pages::tags::tag_path(&tag)
+        pages::html::tag_path(&tag)
     );
     base.set_path(&page_path);
     let identity = FeedIdentity {

@@ -12,7 +12,7 @@ use feedwatch::publish::feed::{
     CONTENT_TYPE_ATOM, CONTENT_TYPE_JSON, CONTENT_TYPE_RSS, FeedMeta, entry_html, etag_for,
     render_atom, render_json, render_rss,
 };
-use feedwatch::publish::safe_http_url;
+use feedwatch::text::safe_http_url;
 use scraper::{Html, Selector};
 use serde_json::Value;
 

@@ -319,7 +319,7 @@ async fn waiting_stories_past_max_age_are_dropped_as_stale_and_listed() {
         "{html}"
     );
     for s in &stale {
-        let title = feedwatch::web::pages::html::escape_html(&s.title);
+        let title = feedwatch::text::escape_html(&s.title);
         assert!(html.contains(&title), "{title} not listed");
     }
 }

@@ -6,8 +6,9 @@
 
 use std::fmt::Write as _;
 
-use super::html::{Head, document, escape_html, lang_attr, opt_time_tag, safe_http_url, time_tag};
+use super::html::{Head, document, lang_attr, opt_time_tag, time_tag};
 use super::{AdminView, FeedHealthView, ItemView, QueuedStoryView, SiteInfo};
+use crate::text::{escape_html, safe_http_url};
 
 /// `/admin`: source health, the delivery queue, followers and recent items
 /// with their decisions, so the operator sees at a glance what the bot did

@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::html::{encode_component, escape_html, safe_http_url, time_tag};
+use super::html::{encode_component, time_tag};
+use crate::text::{escape_html, safe_http_url};
 
 /// One stored mention.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,8 +1,10 @@
 //! Small HTML building blocks: escaping, URL vetting and the page shell.
 //!
 //! There is no template engine, so these few functions are the whole safety
-//! story: every interpolated value goes through [`escape_html`], every
-//! data-derived `href` through [`safe_http_url`] (or [`local_or_http_url`]).
+//! story: every interpolated value goes through [`escape_html`] (the text
+//! toolkit's, shared with the feed renderer, so a title reads the same in
+//! both), every data-derived `href` through [`safe_http_url`] (or
+//! [`local_or_http_url`]).
 
 use std::fmt::Write as _;
 
@@ -11,10 +13,7 @@ use chrono::{DateTime, Utc};
 use super::SiteInfo;
 use super::style::CSS;
 
-/// Shared with the feed renderer, so a title reads the same in both.
-pub use crate::text::escape_html;
-
-pub use crate::publish::safe_http_url;
+use crate::text::{escape_html, normalize_language_tag, safe_http_url};
 
 /// Like [`safe_http_url`], but also accepts a site-local absolute path
 /// (`/stories/x`), because our own page URLs may be given relative.
@@ -58,10 +57,6 @@ pub fn tag_path(tag: &str) -> String {
         encode_component(tag.trim().trim_start_matches('#'))
     )
 }
-
-/// A `lang` attribute value: the feed's language if it looks like a BCP 47
-/// tag, else `und` (the text toolkit's one normaliser).
-pub use crate::text::normalize_language_tag as lang_tag;
 
 /// `<time>` with a machine-readable value and a date every reader parses
 /// the same way (UTC, ISO-like; the pages have no client-side code to
@@ -113,7 +108,7 @@ pub fn document(site: &SiteInfo, head: &Head<'_>, body: &str) -> String {
          <meta name=\"referrer\" content=\"strict-origin-when-cross-origin\">\n\
          <meta name=\"color-scheme\" content=\"light dark\">\n\
          <title>{title}</title>\n",
-        lang = escape_html(&lang_tag(head.lang)),
+        lang = escape_html(&normalize_language_tag(head.lang)),
         title = escape_html(head.title),
     );
     if head.public {
@@ -163,7 +158,7 @@ pub fn document(site: &SiteInfo, head: &Head<'_>, body: &str) -> String {
 /// `lang` attribute text for an item's title or summary (vetted, escaped),
 /// e.g. ` lang="zh-Hant"`.
 pub fn lang_attr(raw: &str) -> String {
-    format!(" lang=\"{}\"", escape_html(&lang_tag(raw)))
+    format!(" lang=\"{}\"", escape_html(&normalize_language_tag(raw)))
 }
 
 #[cfg(test)]
@@ -211,10 +206,10 @@ mod tests {
 
     #[test]
     fn lang_tags_are_vetted() {
-        assert_eq!(lang_tag("zh-TW"), "zh-TW");
-        assert_eq!(lang_tag("zh_Hant_TW"), "zh-Hant-TW");
-        assert_eq!(lang_tag("en\" onload=\"x"), "und");
-        assert_eq!(lang_tag(""), "und");
+        assert_eq!(normalize_language_tag("zh-TW"), "zh-TW");
+        assert_eq!(normalize_language_tag("zh_Hant_TW"), "zh-Hant-TW");
+        assert_eq!(normalize_language_tag("en\" onload=\"x"), "und");
+        assert_eq!(normalize_language_tag(""), "und");
     }
 
     #[test]

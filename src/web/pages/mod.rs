@@ -7,8 +7,8 @@
 //! server or a database.
 //!
 //! Everything that came from a feed or the operator is untrusted: text is
-//! escaped by [`html::escape_html`] and every `href` built from data goes
-//! through [`html::safe_http_url`], which only lets absolute `http(s)` URLs
+//! escaped by [`crate::text::escape_html`] and every `href` built from data goes
+//! through [`crate::text::safe_http_url`], which only lets absolute `http(s)` URLs
 //! through. The pages load nothing from elsewhere (inline CSS, no scripts,
 //! no fonts, no images), and a Content-Security-Policy `<meta>` enforces it
 //! in the browser should a later edit forget.

@@ -9,9 +9,10 @@
 use std::fmt::Write as _;
 
 use super::admin::{admin_nav, decision_cell, decision_word, item_title_cell, score_text};
-use super::html::{Head, document, escape_html, time_tag};
+use super::html::{Head, document, time_tag};
 use super::{PlaygroundView, PreviewRow, SiteInfo};
 use crate::matching::EvalReport;
+use crate::text::escape_html;
 
 /// Renders the playground: error (if any) above the form, the form with the
 /// operator's text kept verbatim, then the preview and Apply/Discard.

@@ -4,10 +4,10 @@
 use std::fmt::Write as _;
 
 use super::html::{
-    FEEDS, Head, document, encode_component, escape_html, lang_attr, lang_tag, local_or_http_url,
-    safe_http_url, tag_path, time_tag,
+    FEEDS, Head, document, encode_component, lang_attr, local_or_http_url, tag_path, time_tag,
 };
 use super::{SiteInfo, StoryView};
+use crate::text::{escape_html, normalize_language_tag, safe_http_url};
 
 /// The language of the site's own words (headings, hints). Stories carry
 /// their own `lang` so CJK text gets the right font and line height.
@@ -130,7 +130,7 @@ pub(super) fn pager(path: &str, paging: &Paging) -> String {
 /// The page is about the story, so `<html lang>` is the story's language;
 /// the site's own words around it are marked `en`.
 pub fn story_page(site: &SiteInfo, story: &StoryView) -> String {
-    let lang = lang_tag(&story.language);
+    let lang = normalize_language_tag(&story.language);
     let ui = if crate::text::primary_subtag(&lang) == "en" {
         ""
     } else {

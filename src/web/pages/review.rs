@@ -6,8 +6,9 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::html::{encode_component, escape_html, lang_attr, safe_http_url, time_tag};
+use super::html::{encode_component, lang_attr, time_tag};
 use super::{AdminView, ReactedStoryView};
+use crate::text::{escape_html, safe_http_url};
 
 /// One item of the Review list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,11 +4,10 @@
 
 use std::fmt::Write as _;
 
-use super::html::{Head, document, escape_html};
+use super::html::{Head, document, tag_path};
 use super::public::{Paging, story_card};
 use super::{SiteInfo, StoryView};
-
-pub use super::html::tag_path;
+use crate::text::escape_html;
 
 /// The page: heading `#tag`, the count, a link to the tag's feed, one page of stories.
 pub fn tag_page(
