@@ -20,10 +20,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::WebState;
 use super::pages::{
     self, AdminView, FeedHealthView, FollowerView, ItemView, PlaygroundView, PreviewRow, QueueView,
 };
+use super::{AdminError, WebState};
 use crate::config;
 
 const COOKIE: &str = "feedwatch_admin";
@@ -59,7 +59,7 @@ fn csrf_for(token: &str) -> String {
 }
 
 /// The configured token, or the answer to give when admin is off.
-fn configured_token(state: &WebState) -> Result<String, Box<Response>> {
+fn configured_token(state: &WebState) -> Result<String, AdminError> {
     state
         .settings
         .load()
@@ -67,20 +67,7 @@ fn configured_token(state: &WebState) -> Result<String, Box<Response>> {
         .admin
         .token
         .clone()
-        .ok_or_else(|| {
-            Box::new(
-            (
-                StatusCode::NOT_FOUND,
-                Html(pages::message_page(
-                    &state.site(),
-                    404,
-                    "Admin pages are off",
-                    "Set [admin] token in config.toml (or FEEDWATCH_ADMIN__TOKEN) to turn them on.",
-                )),
-            )
-                .into_response(),
-        )
-        })
+        .ok_or_else(|| AdminError::Off(Box::new(state.site())))
 }
 
 fn presented_bearer(headers: &HeaderMap) -> Option<String> {
@@ -108,7 +95,7 @@ fn token_matches(given: &str, expected: &str) -> bool {
 }
 
 /// The token if the request is authorized, else the refusal (401).
-fn authorize(state: &WebState, headers: &HeaderMap) -> Result<String, Box<Response>> {
+fn authorize(state: &WebState, headers: &HeaderMap) -> Result<String, AdminError> {
     let expected = configured_token(state)?;
     let ok = match presented_bearer(headers) {
         Some(given) => token_matches(&given, &expected),
@@ -119,56 +106,28 @@ fn authorize(state: &WebState, headers: &HeaderMap) -> Result<String, Box<Respon
     if ok {
         Ok(expected)
     } else {
-        Err(Box::new(
-            (
-                StatusCode::UNAUTHORIZED,
-                Html(pages::message_page(
-                    &state.site(),
-                    401,
-                    "Sign in required",
-                    "The dashboard needs the admin token.",
-                )),
-            )
-                .into_response(),
-        ))
+        Err(AdminError::SignInRequired(Box::new(state.site())))
     }
 }
 
-fn check_csrf(state: &WebState, token: &str, given: &str) -> Result<(), Box<Response>> {
+fn check_csrf(state: &WebState, token: &str, given: &str) -> Result<(), AdminError> {
     if bool::from(csrf_for(token).as_bytes().ct_eq(given.as_bytes())) {
         Ok(())
     } else {
-        Err(Box::new(
-            (
-                StatusCode::FORBIDDEN,
-                Html(pages::message_page(
-                    &state.site(),
-                    403,
-                    "Form expired",
-                    "Reload the page and try again.",
-                )),
-            )
-                .into_response(),
-        ))
+        Err(AdminError::FormExpired(Box::new(state.site())))
     }
 }
 
 /// [`authorize`] plus the CSRF check every state-changing form needs.
-fn authorize_post(
-    state: &WebState,
-    headers: &HeaderMap,
-    csrf: &str,
-) -> Result<String, Box<Response>> {
+fn authorize_post(state: &WebState, headers: &HeaderMap, csrf: &str) -> Result<String, AdminError> {
     let token = authorize(state, headers)?;
     check_csrf(state, &token, csrf)?;
     Ok(token)
 }
 
-async fn login_form(State(state): State<WebState>) -> Response {
-    if let Err(r) = configured_token(&state) {
-        return *r;
-    }
-    Html(pages::login_page(&state.site(), None)).into_response()
+async fn login_form(State(state): State<WebState>) -> Result<Response, AdminError> {
+    configured_token(&state)?;
+    Ok(Html(pages::login_page(&state.site(), None)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -176,34 +135,19 @@ struct LoginForm {
     token: String,
 }
 
-async fn login(State(state): State<WebState>, Form(form): Form<LoginForm>) -> Response {
-    let expected = match configured_token(&state) {
-        Ok(t) => t,
-        Err(r) => return *r,
-    };
+async fn login(
+    State(state): State<WebState>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AdminError> {
+    let expected = configured_token(&state)?;
     if !state.admin_sessions.may_try_login() {
         tracing::warn!("admin sign-in refused: too many failed attempts in the last minute");
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, "60")],
-            Html(pages::login_page(
-                &state.site(),
-                Some("Too many failed sign-ins; wait a minute and try again."),
-            )),
-        )
-            .into_response();
+        return Err(AdminError::TooManySignIns(Box::new(state.site())));
     }
     if !token_matches(form.token.trim(), &expected) {
         state.admin_sessions.login_failed();
         tracing::warn!("admin sign-in with a wrong token");
-        return (
-            StatusCode::UNAUTHORIZED,
-            Html(pages::login_page(
-                &state.site(),
-                Some("That token is not right."),
-            )),
-        )
-            .into_response();
+        return Err(AdminError::WrongToken(Box::new(state.site())));
     }
     let mut r = Redirect::to("/admin").into_response();
     let session = state.admin_sessions.open(&expected);
@@ -219,7 +163,7 @@ async fn login(State(state): State<WebState>, Form(form): Form<LoginForm>) -> Re
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         r.headers_mut().insert(header::SET_COOKIE, v);
     }
-    r
+    Ok(r)
 }
 
 #[derive(Deserialize)]
@@ -231,10 +175,8 @@ async fn logout(
     State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
-        return *r;
-    }
+) -> Result<Response, AdminError> {
+    authorize_post(&state, &headers, &form.csrf)?;
     if let Some(id) = presented_session(&headers) {
         state.admin_sessions.close(&id);
     }
@@ -245,7 +187,7 @@ async fn logout(
             "feedwatch_admin=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0",
         ),
     );
-    r
+    Ok(r)
 }
 
 #[derive(Deserialize, Default)]
@@ -286,33 +228,27 @@ async fn check_source(
     State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<SourceForm>,
-) -> Response {
-    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
-        return *r;
-    }
+) -> Result<Response, AdminError> {
+    authorize_post(&state, &headers, &form.csrf)?;
     let sources = state.settings.load().sources().await.unwrap_or_default();
     let Some(feed) = sources
         .into_iter()
         .find(|f| pages::source_key(f.url.as_str()) == form.source)
     else {
-        return not_a_source(&state);
+        return Err(AdminError::no_such_source(&state));
     };
     tracing::info!(who = %who(&headers), url = %feed.url, "admin action: check now");
     match state.ingest.poll_once(&feed, chrono::Utc::now()).await {
         Ok(r) => {
             tracing::info!(url = %feed.url, outcome = ?r.outcome, "checked on request");
-            Redirect::to("/admin#sources").into_response()
+            Ok(Redirect::to("/admin#sources").into_response())
         }
-        Err(e) => (
+        Err(e) => Err(AdminError::page(
+            &state,
             StatusCode::SERVICE_UNAVAILABLE,
-            Html(pages::message_page(
-                &state.site(),
-                503,
-                "Check failed",
-                &format!("The poll could not be recorded: {e}"),
-            )),
-        )
-            .into_response(),
+            "Check failed",
+            format!("The poll could not be recorded: {e}"),
+        )),
     }
 }
 
@@ -322,10 +258,8 @@ async fn set_source_enabled(
     State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<SourceForm>,
-) -> Response {
-    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
-        return *r;
-    }
+) -> Result<Response, AdminError> {
+    authorize_post(&state, &headers, &form.csrf)?;
     let enabled = form.enabled.as_deref() == Some("true");
     let Some(url) = state
         .settings
@@ -337,7 +271,7 @@ async fn set_source_enabled(
         .map(|f| f.url.to_string())
         .find(|u| pages::source_key(u) == form.source)
     else {
-        return not_a_source(&state);
+        return Err(AdminError::no_such_source(&state));
     };
     let logged = url.clone();
     // The settings' owner writes the file, in turn with reloads and Applies.
@@ -345,19 +279,15 @@ async fn set_source_enabled(
     match result {
         Ok(true) => {
             tracing::info!(who = %who(&headers), url = %logged, enabled, "admin action: source enabled/disabled");
-            Redirect::to("/admin#sources").into_response()
+            Ok(Redirect::to("/admin#sources").into_response())
         }
-        Ok(false) => not_a_source(&state),
-        Err(e) => (
+        Ok(false) => Err(AdminError::no_such_source(&state)),
+        Err(e) => Err(AdminError::page(
+            &state,
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(pages::message_page(
-                &state.site(),
-                422,
-                "The source list was not changed",
-                &format!("{e:#}"),
-            )),
-        )
-            .into_response(),
+            "The source list was not changed",
+            format!("{e:#}"),
+        )),
     }
 }
 
@@ -374,21 +304,15 @@ async fn label_item(
     State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<LabelForm>,
-) -> Response {
-    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
-        return *r;
-    }
+) -> Result<Response, AdminError> {
+    authorize_post(&state, &headers, &form.csrf)?;
     if form.label > 2 {
-        return (
+        return Err(AdminError::page(
+            &state,
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(pages::message_page(
-                &state.site(),
-                422,
-                "No such label",
-                "A label is 0 (not relevant), 1 (related) or 2 (relevant).",
-            )),
-        )
-            .into_response();
+            "No such label",
+            "A label is 0 (not relevant), 1 (related) or 2 (relevant).",
+        ));
     }
     let by = who(&headers);
     match state
@@ -398,24 +322,15 @@ async fn label_item(
     {
         Ok(true) => {
             tracing::info!(who = %by, item = %form.item, label = form.label, "admin action: item labelled");
-            Redirect::to("/admin#items").into_response()
+            Ok(Redirect::to("/admin#items").into_response())
         }
-        Ok(false) => (
-            StatusCode::NOT_FOUND,
-            Html(pages::message_page(
-                &state.site(),
-                404,
-                "No such item",
-                "That item is not stored (any more).",
-            )),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot store a label");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
-        }
+        Ok(false) => Err(AdminError::no_such_item(&state)),
+        Err(e) => Err(AdminError::store("cannot store a label", e)),
     }
 }
+
+/// The log line of an admin action that failed in the store.
+const STORE_FAILED: &str = "admin action failed in the store";
 
 /// How many items the Review list shows at most.
 const REVIEW_ITEMS: u32 = 50;
@@ -426,24 +341,6 @@ struct ReviewForm {
     #[serde(default)]
     csrf: String,
     item: String,
-}
-
-fn no_such_item(state: &WebState) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Html(pages::message_page(
-            &state.site(),
-            404,
-            "No such item",
-            "That item is not stored (any more).",
-        )),
-    )
-        .into_response()
-}
-
-fn store_unavailable(e: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %e, "admin action failed in the store");
-    (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
 }
 
 /// After Publish or Retract: the feed files (`[publish] output_dir`) follow
@@ -463,11 +360,9 @@ async fn review_publish(
     State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<ReviewForm>,
-) -> Response {
+) -> Result<Response, AdminError> {
     use crate::pipeline::operator::ReviewPublish;
-    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
-        return *r;
-    }
+    authorize_post(&state, &headers, &form.csrf)?;
     let by = who(&headers);
     let ingest = state.ingest.clone();
     match ingest
@@ -477,24 +372,20 @@ async fn review_publish(
         Ok(ReviewPublish::Published { story_id } | ReviewPublish::Joined { story_id }) => {
             tracing::info!(who = %by, item = %form.item, story = %story_id, "admin action: item published from the review list");
             refresh_feed_files(&state).await;
-            Redirect::to("/admin#review").into_response()
+            Ok(Redirect::to("/admin#review").into_response())
         }
         Ok(ReviewPublish::AlreadyPublished) => {
             tracing::info!(who = %by, item = %form.item, "admin action: publish of an item already published; nothing sent again");
-            Redirect::to("/admin#review").into_response()
+            Ok(Redirect::to("/admin#review").into_response())
         }
-        Ok(ReviewPublish::NoSuchItem) => no_such_item(&state),
-        Ok(ReviewPublish::NotComposable) => (
+        Ok(ReviewPublish::NoSuchItem) => Err(AdminError::no_such_item(&state)),
+        Ok(ReviewPublish::NotComposable) => Err(AdminError::page(
+            &state,
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(pages::message_page(
-                &state.site(),
-                422,
-                "Not published",
-                "No post can be made of that item (it has no usable link or title).",
-            )),
-        )
-            .into_response(),
-        Err(e) => store_unavailable(&e),
+            "Not published",
+            "No post can be made of that item (it has no usable link or title).",
+        )),
+        Err(e) => Err(AdminError::store(STORE_FAILED, e)),
     }
 }
 
@@ -504,10 +395,8 @@ async fn review_dismiss(
     State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<ReviewForm>,
-) -> Response {
-    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
-        return *r;
-    }
+) -> Result<Response, AdminError> {
+    authorize_post(&state, &headers, &form.csrf)?;
     let by = who(&headers);
     match state
         .store
@@ -516,10 +405,10 @@ async fn review_dismiss(
     {
         Ok(true) => {
             tracing::info!(who = %by, item = %form.item, "admin action: item dismissed from the review list (label 0)");
-            Redirect::to("/admin#review").into_response()
+            Ok(Redirect::to("/admin#review").into_response())
         }
-        Ok(false) => no_such_item(&state),
-        Err(e) => store_unavailable(&e),
+        Ok(false) => Err(AdminError::no_such_item(&state)),
+        Err(e) => Err(AdminError::store(STORE_FAILED, e)),
     }
 }
 
@@ -537,11 +426,9 @@ async fn retract(
     State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<RetractForm>,
-) -> Response {
+) -> Result<Response, AdminError> {
     use crate::pipeline::operator::{Retraction, retract_story};
-    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
-        return *r;
-    }
+    authorize_post(&state, &headers, &form.csrf)?;
     let by = who(&headers);
     let story_id = crate::commands::remove::story_id(&form.story);
     let now = chrono::Utc::now();
@@ -552,54 +439,34 @@ async fn retract(
             if let Some(f) = &state.fediverse {
                 f.wake_worker();
             }
-            Redirect::to("/admin#recent-stories").into_response()
+            Ok(Redirect::to("/admin#recent-stories").into_response())
         }
         Ok(Retraction::AlreadyRemoved) => {
             tracing::info!(who = %by, story = %story_id, "admin action: retract of a story already removed; nothing sent again");
-            Redirect::to("/admin#recent-stories").into_response()
+            Ok(Redirect::to("/admin#recent-stories").into_response())
         }
-        Ok(Retraction::NotPublished) => (
+        Ok(Retraction::NotPublished) => Err(AdminError::page(
+            &state,
             StatusCode::NOT_FOUND,
-            Html(pages::message_page(
-                &state.site(),
-                404,
-                "No such story",
-                "No published story has that id.",
-            )),
-        )
-            .into_response(),
-        Err(e) => store_unavailable(&format!("{e:#}")),
-    }
-}
-
-fn not_a_source(state: &WebState) -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Html(pages::message_page(
-            &state.site(),
-            404,
-            "No such source",
-            "That source is not in the source list (any more).",
+            "No such story",
+            "No published story has that id.",
         )),
-    )
-        .into_response()
+        Err(e) => Err(AdminError::store(STORE_FAILED, format!("{e:#}"))),
+    }
 }
 
 async fn dashboard(
     State(state): State<WebState>,
     headers: HeaderMap,
     Query(q): Query<DashboardQuery>,
-) -> Response {
-    let token = match authorize(&state, &headers) {
-        Ok(t) => t,
-        Err(r) => return *r,
-    };
+) -> Result<Response, AdminError> {
+    let token = authorize(&state, &headers)?;
     match dashboard_view(&state, &token, q).await {
-        Ok(view) => Html(pages::admin_page(&state.site(), &view)).into_response(),
-        Err(e) => {
-            tracing::error!(error = %format!("{e:#}"), "cannot build the dashboard");
-            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable").into_response()
-        }
+        Ok(view) => Ok(Html(pages::admin_page(&state.site(), &view)).into_response()),
+        Err(e) => Err(AdminError::store(
+            "cannot build the dashboard",
+            format!("{e:#}"),
+        )),
     }
 }
 
@@ -843,10 +710,8 @@ async fn reload(
     State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<CsrfForm>,
-) -> Response {
-    if let Err(r) = authorize_post(&state, &headers, &form.csrf) {
-        return *r;
-    }
+) -> Result<Response, AdminError> {
+    authorize_post(&state, &headers, &form.csrf)?;
     tracing::info!(who = %who(&headers), "admin action: reload");
     match state.settings.reload().await {
         Ok(notes) => {
@@ -855,26 +720,22 @@ async fn reload(
             } else {
                 format!("The configuration was reloaded. {}", notes.join("; "))
             };
-            Html(pages::message_page(&state.site(), 200, "Reloaded", &text)).into_response()
+            Ok(Html(pages::message_page(&state.site(), 200, "Reloaded", &text)).into_response())
         }
-        Err(problems) => (
+        Err(problems) => Err(AdminError::page(
+            &state,
             StatusCode::UNPROCESSABLE_ENTITY,
-            Html(pages::message_page(
-                &state.site(),
-                422,
-                "Reload refused; the old configuration stays in force",
-                &problems.to_string(),
-            )),
-        )
-            .into_response(),
+            "Reload refused; the old configuration stays in force",
+            problems.to_string(),
+        )),
     }
 }
 
-async fn playground(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let token = match authorize(&state, &headers) {
-        Ok(t) => t,
-        Err(r) => return *r,
-    };
+async fn playground(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    let token = authorize(&state, &headers)?;
     let rt = state.settings.load();
     let view = PlaygroundView {
         topic_toml: state
@@ -892,7 +753,7 @@ async fn playground(State(state): State<WebState>, headers: HeaderMap) -> Respon
         warnings: Vec::new(),
         labelled: None,
     };
-    Html(pages::playground_page(&state.site(), &view)).into_response()
+    Ok(Html(pages::playground_page(&state.site(), &view)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -966,11 +827,8 @@ async fn preview(
     State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<PlaygroundForm>,
-) -> Response {
-    let token = match authorize_post(&state, &headers, &form.csrf) {
-        Ok(t) => t,
-        Err(r) => return *r,
-    };
+) -> Result<Response, AdminError> {
+    let token = authorize_post(&state, &headers, &form.csrf)?;
     let (preview, unchanged, labelled, error) = match preview_rows(&state, &form).await {
         Ok((rows, unchanged, figures)) => (Some(rows), unchanged, Some(figures), None),
         Err(e) => (None, 0, None, Some(e)),
@@ -987,7 +845,7 @@ async fn preview(
         csrf: csrf_for(&token),
         labelled,
     };
-    Html(pages::playground_page(&state.site(), &view)).into_response()
+    Ok(Html(pages::playground_page(&state.site(), &view)).into_response())
 }
 
 /// Persists the previewed topic into the config file and reloads; if the
@@ -996,11 +854,8 @@ async fn apply(
     State(state): State<WebState>,
     headers: HeaderMap,
     Form(form): Form<PlaygroundForm>,
-) -> Response {
-    let token = match authorize_post(&state, &headers, &form.csrf) {
-        Ok(t) => t,
-        Err(r) => return *r,
-    };
+) -> Result<Response, AdminError> {
+    let token = authorize_post(&state, &headers, &form.csrf)?;
     // The settings' owner reads, compiles and writes on the blocking pool.
     let result = state
         .settings
@@ -1026,7 +881,7 @@ async fn apply(
         warnings: Vec::new(),
         labelled: None,
     };
-    Html(pages::playground_page(&state.site(), &view)).into_response()
+    Ok(Html(pages::playground_page(&state.site(), &view)).into_response())
 }
 
 #[cfg(test)]

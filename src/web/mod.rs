@@ -19,7 +19,7 @@ use axum::routing::get;
 use crate::fediverse::Fediverse;
 use crate::publish::outputs::{FeedFormat, render};
 use crate::store::Store;
-pub use error::PublicError;
+pub use error::{AdminError, PublicError};
 
 /// State shared by the routes.
 #[derive(Clone)]
