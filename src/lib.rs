@@ -23,14 +23,16 @@
 //! | [`pipeline::item`] | normalization into the [`model::Item`]: identity, canonical links, field clean-up (through [`text`]), language |
 //! | [`matching`] | the topic: rule language, relevance score, explanations, story fingerprints, eval |
 //! | [`pipeline::dedupe`] | new vs edited vs seen; which story (cluster across outlets) a published item joins; the recent stories' index kept in memory (`index`) |
+//! | [`pipeline::release`] | releasing waiting stories under the posting cap (the scheduler's tick, `run --once`) |
+//! | [`pipeline::operator`] | the operator's Publish (from the Review list) and Retract (the dashboard, `feedwatch remove`) |
 //! | [`store`] | the only place with SQL: SQLite (WAL), embedded migrations; `store::fed` for the Fediverse tables |
 //! | [`summary`] | extractive 1–3 sentence summaries (en + zh), boilerplate removal, article main text |
-//! | [`publish`] | outputs from plain data: RSS/Atom/JSON Feed rendering, Fediverse post composition; the age gate and posting cap (`gate`), releasing waiting stories (`release`) |
+//! | [`publish`] | outputs from plain data, no I/O: RSS/Atom/JSON Feed rendering, Fediverse post composition; the age gate and posting cap (`gate`) |
 //! | [`fediverse`] | the ActivityPub actor: keys, WebFinger/NodeInfo, Notes, inbox (signatures), persistent delivery; its vocabulary (ids, `@context`, time format) in the leaf `vocab` |
-//! | [`web`] | the HTTP face: hyper server with timeouts (`serve`), feeds and `/` from memory (`cache`), pages, admin (server-side `sessions`), ActivityPub, metrics |
+//! | [`web`] | the HTTP face: hyper server with timeouts (`serve`), feeds and `/` from memory (`cache`), pages, admin (server-side `sessions`), ActivityPub, metrics; one error type per surface (`PublicError`, `AdminError`) |
 //! | **shared by every stage** | |
-//! | [`model`] | the domain's plain values, no SQL, no I/O: poll records, verdicts and decisions, feed entries, publications, the prepared Fediverse activity, the story's post |
-//! | [`text`] | leaf text toolkit, no I/O: HTML → text keeping paragraphs, `escape_html`, `is_cjk`, the language-tag normaliser, truncation |
+//! | [`model`] | the domain's plain values, no SQL, no I/O: poll records, verdicts and decisions, feed entries, publications, the prepared Fediverse activity, the story's post; an item's outlet (`credit`) and own date (`own_date`) |
+//! | [`text`] | leaf text toolkit, no I/O: HTML → text keeping paragraphs, `escape_html`, `is_cjk`, the language-tag normaliser, truncation, links (`safe_http_url`, `canonical_url`, `site_name`) |
 //! | [`infra`] | the process's plumbing, importing no stage: |
 //! | [`infra::lock`] | one daemon per database: the flock beside the SQLite file |
 //! | [`infra::health`] | whether the store fails for the daemon: `/readyz`, the scheduler's backoff |

@@ -10,7 +10,7 @@
 //! | [`html`] | HTML fragment → plain text that keeps paragraphs ([`html_to_text`]); plain text → HTML ([`escape_html`]); mojibake repair; control characters |
 //! | [`script`] | which characters belong to which script ([`is_cjk`], [`is_han`], [`is_kana`], [`is_hangul`]) |
 //! | [`lang`] | the one BCP 47 language-tag normaliser ([`normalize_language_tag`]) |
-//! | [`link`] | which links outputs may carry: absolute `http(s)` URLs, normalised ([`safe_http_url`]) |
+//! | [`link`] | which links outputs may carry: absolute `http(s)` URLs, normalised ([`safe_http_url`]); an article link's canonical form ([`link::canonical_url`]); a host's site name ([`link::site_name`]) |
 //! | [`truncate`] | cutting text to a size: bytes, characters, or words with "…" |
 
 pub mod html;
