@@ -245,7 +245,6 @@ impl Ingest {
     }
 
     /// After a poll is committed: metrics, wake-ups, its log line and report.
-    #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
         feed: &FeedSource,
