@@ -28,7 +28,16 @@ pub async fn run(config: &Config, arg: &str) -> Result<()> {
     let app = App::build(config.clone()).await?;
     let now = Utc::now();
     // The same function as the dashboard's Retract.
-    match retract_story(&app.store, app.fediverse.as_ref(), &story_id, now).await? {
+    match retract_story(
+        &app.store,
+        app.fediverse
+            .as_ref()
+            .map(crate::fediverse::Fediverse::composer),
+        &story_id,
+        now,
+    )
+    .await?
+    {
         Retraction::Removed => {}
         Retraction::AlreadyRemoved => {
             app.store.close().await;

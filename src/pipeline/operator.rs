@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::fediverse::Fediverse;
+use crate::fediverse::Composer;
 use crate::matching::Decision;
 use crate::model::{Publication, StoredItem, StoryAssignment};
 use crate::pipeline::schedule::{Ingest, Live};
@@ -186,9 +186,11 @@ pub enum Retraction {
 /// federating, its `Delete` is queued for every follower, in one
 /// transaction. Used by `feedwatch remove` and the dashboard's Retract;
 /// the caller then rewrites the feed files and has the Delete delivered.
+/// `composer` (when federating) composes the `Delete` as data; nothing
+/// here sends.
 pub async fn retract_story(
     store: &Store,
-    fediverse: Option<&Fediverse>,
+    composer: Option<&Composer>,
     story_id: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Retraction> {
@@ -196,7 +198,7 @@ pub async fn retract_story(
     if store.story_removed(story_id).await? {
         return Ok(Retraction::AlreadyRemoved);
     }
-    let delete = match fediverse {
+    let delete = match composer {
         Some(f) => Some(
             f.prepare_delete(story_id, now)
                 .context("preparing the Delete")?,

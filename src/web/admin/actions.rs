@@ -229,7 +229,17 @@ pub(super) async fn retract(
     let by = who(&headers);
     let story_id = crate::commands::remove::story_id(&form.story);
     let now = chrono::Utc::now();
-    match retract_story(&state.store, state.fediverse.as_ref(), &story_id, now).await {
+    match retract_story(
+        &state.store,
+        state
+            .fediverse
+            .as_ref()
+            .map(crate::fediverse::Fediverse::composer),
+        &story_id,
+        now,
+    )
+    .await
+    {
         Ok(Retraction::Removed) => {
             tracing::info!(who = %by, story = %story_id, "admin action: story retracted");
             refresh_feed_files(&state).await;
