@@ -29,7 +29,7 @@
 //! | [`summary`] | extractive 1–3 sentence summaries (en + zh), boilerplate removal, article main text |
 //! | [`publish`] | outputs from plain data, no I/O: RSS/Atom/JSON Feed rendering, Fediverse post composition; the age gate and posting cap (`gate`) |
 //! | [`fediverse`] | the ActivityPub actor: keys, WebFinger/NodeInfo, Notes, inbox (signatures), persistent delivery; its vocabulary (ids, `@context`, time format) in the leaf `vocab` |
-//! | [`web`] | the HTTP face: hyper server with timeouts (`serve`), feeds and `/` from memory (`cache`), pages, admin (server-side `sessions`), ActivityPub, metrics; one error type per surface (`PublicError`, `AdminError`) |
+//! | [`web`] | the HTTP face: hyper server with timeouts (`serve`), feeds and `/` from memory (`cache`), pages, admin (sign-in and checks in `admin`; `admin::{dashboard, actions, playground}`; server-side `sessions`), ActivityPub, metrics; one error type per surface (`PublicError`, `AdminError`) |
 //! | **shared by every stage** | |
 //! | [`model`] | the domain's plain values, no SQL, no I/O: poll records, verdicts and decisions, feed entries, publications, the prepared Fediverse activity, the story's post; an item's outlet (`credit`) and own date (`own_date`) |
 //! | [`text`] | leaf text toolkit, no I/O: HTML → text keeping paragraphs, `escape_html`, `is_cjk`, the language-tag normaliser, truncation, links (`safe_http_url`, `canonical_url`, `site_name`) |
