@@ -34,6 +34,9 @@ pub mod queue;
 pub mod retention;
 pub mod review;
 pub mod tags;
+pub(crate) mod time;
+#[cfg(test)]
+mod time_tests;
 
 /// Exact counts kept by triggers (migration 1001), read in one step.
 pub(crate) const ITEM_COUNT_SQL: &str = "SELECT value FROM counters WHERE name = 'items'";
@@ -564,7 +567,7 @@ impl Store {
                                              main_text = excluded.main_text",
         )
         .bind(url)
-        .bind(at)
+        .bind(time::to_ms(at))
         .bind(status.map(i64::from))
         .bind(main_text)
         .execute(&self.pool)

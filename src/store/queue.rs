@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 
+use super::time::{from_ms, from_ms_opt, to_ms};
 use super::{FeedEntryRow, Publication, Store, StoreError, StoredItem, fed, insert_new_entry_tx};
 use crate::model::Item;
 
@@ -74,9 +75,9 @@ pub(crate) const QUEUE_COUNTS_SQL: &str =
 type QueueRow = (
     String,
     String,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
+    i64,
+    i64,
+    Option<i64>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -94,8 +95,8 @@ pub(crate) async fn enqueue_tx(
          ON CONFLICT (story_id) DO NOTHING",
     )
     .bind(&item.id)
-    .bind(lead_date)
-    .bind(at)
+    .bind(to_ms(lead_date))
+    .bind(to_ms(at))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -241,9 +242,9 @@ impl Store {
              WHERE state = ? AND lead_date < ?",
         )
         .bind(QueueState::Stale.as_str())
-        .bind(now)
+        .bind(to_ms(now))
         .bind(QueueState::Waiting.as_str())
-        .bind(older_than)
+        .bind(to_ms(older_than))
         .execute(&self.pool)
         .await?
         .rows_affected())
@@ -277,9 +278,9 @@ impl Store {
                     QueueState::decode(&stored)?;
                     Ok(QueuedStory {
                         story_id,
-                        lead_date,
-                        queued_at,
-                        stale_at,
+                        lead_date: from_ms(lead_date)?,
+                        queued_at: from_ms(queued_at)?,
+                        stale_at: from_ms_opt(stale_at)?,
                         title: title.unwrap_or_default(),
                         source: source.unwrap_or_default(),
                         link,

@@ -171,7 +171,7 @@ impl Store {
             .await?
             .rows_affected();
         r.article_pages = sqlx::query("DELETE FROM article_pages WHERE fetched_at < ?")
-            .bind(cutoff)
+            .bind(super::time::to_ms(cutoff))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -182,7 +182,7 @@ impl Store {
             .rows_affected();
         r.stale_queue = sqlx::query("DELETE FROM publish_queue WHERE state = ? AND stale_at < ?")
             .bind(QueueState::Stale.as_str())
-            .bind(cutoff)
+            .bind(super::time::to_ms(cutoff))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -492,8 +492,8 @@ mod tests {
         sqlx::query(
             "INSERT INTO publish_queue (story_id, lead_date, queued_at) VALUES ('old-wait', ?, ?)",
         )
-        .bind(old)
-        .bind(old)
+        .bind(super::super::time::to_ms(old))
+        .bind(super::super::time::to_ms(old))
         .execute(&store.pool)
         .await
         .unwrap();

@@ -169,7 +169,7 @@ impl Store {
         )
         .bind(item_id)
         .bind(by)
-        .bind(now)
+        .bind(super::time::to_ms(now))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -1,0 +1,256 @@
+//! Migrations 1200 and up on a database built by the previous schema: rows written
+//! with RFC 3339 TEXT times (as sqlx wrote a `DateTime<Utc>`, and in the
+//! `Z` / fractional forms) are converted to Unix milliseconds exactly, and
+//! the Store API reads them back and compares them as before.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+
+use super::Store;
+use super::queue::QueueState;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test time")
+        .with_timezone(&Utc)
+}
+
+/// The last migration before times became integers (1200 and up): the
+/// schema an older feedwatch left.
+const BEFORE_MS: i64 = 1199;
+
+/// A database file at the schema of every migration up to `last`.
+async fn database_at(path: &std::path::Path, last: i64) -> sqlx::SqlitePool {
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(
+            SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .foreign_keys(true),
+        )
+        .await
+        .expect("open");
+    let old = sqlx::migrate::Migrator {
+        migrations: Cow::Owned(
+            super::MIGRATOR
+                .iter()
+                .filter(|m| m.version <= last)
+                .cloned()
+                .collect(),
+        ),
+        ignore_missing: false,
+        locking: true,
+        no_tx: false,
+    };
+    old.run(&pool).await.expect("old migrations");
+    pool
+}
+
+#[tokio::test]
+async fn queue_times_written_as_text_are_read_back_as_the_same_instants() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    let pool = database_at(&path, BEFORE_MS).await;
+
+    // As the old code wrote them: literal forms, and one bound through sqlx.
+    for (id, lead, queued, state, stale) in [
+        (
+            "a",
+            "2026-11-30T01:22:23.123456789+00:00",
+            "2026-11-30T01:22:24Z",
+            "waiting",
+            None,
+        ),
+        (
+            "b",
+            "2026-11-29T10:00:00+00:00",
+            "2026-11-29T10:00:00.5+00:00",
+            "waiting",
+            None,
+        ),
+        (
+            "c",
+            "2026-11-01T00:00:00Z",
+            "2026-11-01T00:00:01+00:00",
+            "stale",
+            Some("2026-11-28T12:00:00.250+00:00"),
+        ),
+    ] {
+        sqlx::query(
+            "INSERT INTO publish_queue (story_id, lead_date, queued_at, state, stale_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(lead)
+        .bind(queued)
+        .bind(state)
+        .bind(stale)
+        .execute(&pool)
+        .await
+        .expect("old row");
+    }
+    // 2026-11-30T00:53:20.987654321Z: between "b" and "a".
+    let bound = Utc
+        .timestamp_opt(1_796_000_000, 987_654_321)
+        .single()
+        .expect("time");
+    sqlx::query("INSERT INTO publish_queue (story_id, lead_date, queued_at) VALUES ('d', ?, ?)")
+        .bind(bound)
+        .bind(bound)
+        .execute(&pool)
+        .await
+        .expect("old bound row");
+    let (text,): (String,) =
+        sqlx::query_as("SELECT typeof(lead_date) FROM publish_queue WHERE story_id = 'd'")
+            .fetch_one(&pool)
+            .await
+            .expect("typeof");
+    assert_eq!(text, "text", "the old schema stored text");
+    pool.close().await;
+
+    let store = Store::open(&path).await.expect("migrate");
+    let (non_integer,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM publish_queue
+         WHERE typeof(lead_date) != 'integer' OR typeof(queued_at) != 'integer'
+            OR (stale_at IS NOT NULL AND typeof(stale_at) != 'integer')",
+    )
+    .fetch_one(&store.pool)
+    .await
+    .expect("typeof");
+    assert_eq!(non_integer, 0);
+
+    let waiting = store
+        .queued(QueueState::Waiting, 10)
+        .await
+        .expect("waiting");
+    let got: Vec<(&str, DateTime<Utc>, DateTime<Utc>)> = waiting
+        .iter()
+        .map(|q| (q.story_id.as_str(), q.lead_date, q.queued_at))
+        .collect();
+    let bound_ms = Utc
+        .timestamp_millis_opt(bound.timestamp_millis())
+        .single()
+        .expect("time");
+    assert_eq!(
+        got,
+        [
+            (
+                "b",
+                t("2026-11-29T10:00:00Z"),
+                t("2026-11-29T10:00:00.500Z")
+            ),
+            ("d", bound_ms, bound_ms),
+            (
+                "a",
+                t("2026-11-30T01:22:23.123Z"),
+                t("2026-11-30T01:22:24Z")
+            ),
+        ],
+        "oldest lead date first, to the millisecond"
+    );
+    let stale = store.queued(QueueState::Stale, 10).await.expect("stale");
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].story_id, "c");
+    assert_eq!(stale[0].lead_date, t("2026-11-01T00:00:00Z"));
+    assert_eq!(stale[0].stale_at, Some(t("2026-11-28T12:00:00.250Z")));
+    assert_eq!(store.queue_counts().await.expect("counts"), (3, 1));
+
+    // Converted times compare as instants: only "b" is older than this.
+    let n = store
+        .mark_stale(t("2026-11-30T00:00:00Z"), t("2026-11-30T02:00:00Z"))
+        .await
+        .expect("stale");
+    assert_eq!(n, 1);
+    assert_eq!(store.queue_counts().await.expect("counts"), (2, 2));
+}
+
+#[tokio::test]
+async fn page_and_label_times_written_as_text_are_read_back_as_the_same_instants() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    let pool = database_at(&path, BEFORE_MS).await;
+    sqlx::query(
+        "INSERT INTO items (id, feed_url, source, title, summary, content, lang, published_at,
+                            updated_at, first_seen_at, content_hash)
+         VALUES ('x', 'https://f.example/rss', 'F', 'T', 'S', 'C', 'en', ?1, ?1, ?1, 'h')",
+    )
+    .bind(t("2026-11-01T00:00:00Z"))
+    .execute(&pool)
+    .await
+    .expect("old item");
+    // Two labellings, the later one counts; then a third deleted, so the
+    // AUTOINCREMENT counter is ahead of the rows.
+    for (label, at) in [
+        (0i64, "2026-11-02T08:00:00.75+00:00"),
+        (2, "2026-11-03T09:30:00Z"),
+        (1, "2026-11-04T00:00:00+00:00"),
+    ] {
+        sqlx::query(
+            "INSERT INTO item_labels (item_id, label, labelled_by, labelled_at)
+             VALUES ('x', ?, 'op', ?)",
+        )
+        .bind(label)
+        .bind(at)
+        .execute(&pool)
+        .await
+        .expect("old label");
+    }
+    sqlx::query("DELETE FROM item_labels WHERE seq = 3")
+        .execute(&pool)
+        .await
+        .expect("delete label");
+    sqlx::query(
+        "INSERT INTO article_pages (url, fetched_at, status, main_text)
+         VALUES ('https://f.example/a', '2026-11-05T12:00:00.123456+00:00', 200, 'Text')",
+    )
+    .execute(&pool)
+    .await
+    .expect("old page");
+    pool.close().await;
+
+    let store = Store::open(&path).await.expect("migrate");
+    let labels = store.labels_of(&["x"]).await.expect("labels");
+    let latest = labels.get("x").expect("a label");
+    assert_eq!(
+        (latest.label, latest.by.as_str(), latest.at),
+        (2, "op", t("2026-11-03T09:30:00Z"))
+    );
+    let (fetched, kind): (i64, String) = sqlx::query_as(
+        "SELECT fetched_at, typeof(fetched_at) FROM article_pages WHERE url = 'https://f.example/a'",
+    )
+    .fetch_one(&store.pool)
+    .await
+    .expect("page");
+    assert_eq!(
+        (fetched, kind.as_str()),
+        (super::time::to_ms(t("2026-11-05T12:00:00.123Z")), "integer")
+    );
+    assert_eq!(
+        store
+            .article_page("https://f.example/a")
+            .await
+            .expect("page"),
+        Some(Some("Text".to_string()))
+    );
+
+    // A new label gets a seq the deleted one never had, and counts.
+    assert!(
+        store
+            .set_label("x", 1, "op", t("2026-11-06T00:00:00Z"))
+            .await
+            .expect("label")
+    );
+    let (seq,): (i64,) = sqlx::query_as("SELECT MAX(seq) FROM item_labels")
+        .fetch_one(&store.pool)
+        .await
+        .expect("seq");
+    assert_eq!(seq, 4);
+    let labels = store.labels_of(&["x"]).await.expect("labels");
+    assert_eq!(
+        labels.get("x").map(|l| (l.label, l.at)),
+        Some((1, t("2026-11-06T00:00:00Z")))
+    );
+}
