@@ -731,8 +731,8 @@ fn feed_state_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedState, StoreEr
         url: r.try_get("url")?,
         etag: r.try_get("etag")?,
         last_modified: r.try_get("last_modified")?,
-        last_fetch_at: r.try_get("last_fetch_at")?,
-        last_success_at: r.try_get("last_success_at")?,
+        last_fetch_at: time::from_ms_opt(r.try_get("last_fetch_at")?)?,
+        last_success_at: time::from_ms_opt(r.try_get("last_success_at")?)?,
         last_status: r
             .try_get::<Option<i64>, _>("last_status")?
             .and_then(|s| u16::try_from(s).ok()),
@@ -741,7 +741,7 @@ fn feed_state_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedState, StoreEr
         error_count: u32::try_from(count("error_count")?).unwrap_or(u32::MAX),
         total_errors: u64::try_from(count("total_errors")?).unwrap_or(0),
         total_fetches: u64::try_from(count("total_fetches")?).unwrap_or(0),
-        next_check_at: r.try_get("next_check_at")?,
+        next_check_at: time::from_ms_opt(r.try_get("next_check_at")?)?,
         last_item_count: r
             .try_get::<Option<i64>, _>("last_item_count")?
             .and_then(|n| u32::try_from(n).ok()),

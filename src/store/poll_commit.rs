@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 
+use super::time::to_ms;
 use super::{
     ItemRecord, PollOutcome, PollRecord, Publication, SEEN_ID_REFRESH_SECS, StoreError,
     StoryAssignment, UpsertCounts, Verdict, fault, fed, insert_new_entry_tx, queue, retention,
@@ -52,14 +53,14 @@ pub(super) async fn write_feed_state(
     .bind(feed_url)
     .bind(&record.etag)
     .bind(&record.last_modified)
-    .bind(record.at)
+    .bind(to_ms(record.at))
     .bind(succeeded)
     .bind(record.status.map(i64::from))
     .bind(record.outcome.as_str())
     .bind(&record.error)
     .bind(i64::from(record.error_count))
     .bind(failed)
-    .bind(record.next_check_at)
+    .bind(to_ms(record.next_check_at))
     .bind(record.item_count.map(i64::from))
     .execute(&mut **tx)
     .await?;

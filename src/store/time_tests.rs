@@ -254,3 +254,80 @@ async fn page_and_label_times_written_as_text_are_read_back_as_the_same_instants
         Some((1, t("2026-11-06T00:00:00Z")))
     );
 }
+
+#[tokio::test]
+async fn feed_times_written_as_text_are_read_back_as_the_same_instants() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    let pool = database_at(&path, BEFORE_MS).await;
+    sqlx::query(
+        "INSERT INTO feeds (url, etag, last_modified, last_fetch_at, last_success_at, last_status,
+                            last_outcome, last_error, error_count, total_errors, total_fetches,
+                            next_check_at, last_item_count)
+         VALUES ('https://f.example/a', '\"v1\"', 'Mon, 30 Nov 2026 00:00:00 GMT',
+                 '2026-11-30T01:00:00.042+00:00', NULL, 500, 'error', 'HTTP 500', 2, 3, 9,
+                 '2026-11-30T01:10:00Z', 7)",
+    )
+    .execute(&pool)
+    .await
+    .expect("old feed");
+    let fetched = Utc
+        .timestamp_opt(1_796_000_000, 5_000_123)
+        .single()
+        .expect("time");
+    sqlx::query(
+        "INSERT INTO feeds (url, last_fetch_at, last_success_at, next_check_at)
+         VALUES ('https://f.example/b', ?1, ?1, NULL)",
+    )
+    .bind(fetched)
+    .execute(&pool)
+    .await
+    .expect("old bound feed");
+    pool.close().await;
+
+    let store = Store::open(&path).await.expect("migrate");
+    let a = store
+        .feed_state("https://f.example/a")
+        .await
+        .expect("state")
+        .expect("feed a");
+    assert_eq!(a.etag.as_deref(), Some("\"v1\""));
+    assert_eq!(
+        a.last_modified.as_deref(),
+        Some("Mon, 30 Nov 2026 00:00:00 GMT"),
+        "validators are kept verbatim"
+    );
+    assert_eq!(a.last_fetch_at, Some(t("2026-11-30T01:00:00.042Z")));
+    assert_eq!(a.last_success_at, None);
+    assert_eq!(a.next_check_at, Some(t("2026-11-30T01:10:00Z")));
+    assert_eq!(
+        (
+            a.last_status,
+            a.error_count,
+            a.total_errors,
+            a.total_fetches,
+            a.last_item_count
+        ),
+        (Some(500), 2, 3, 9, Some(7))
+    );
+    let b = store
+        .feed_state("https://f.example/b")
+        .await
+        .expect("state")
+        .expect("feed b");
+    let fetched_ms = super::time::from_ms(super::time::to_ms(fetched)).expect("time");
+    assert_eq!(
+        (b.last_fetch_at, b.last_success_at, b.next_check_at),
+        (Some(fetched_ms), Some(fetched_ms), None)
+    );
+    let (non_integer,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM feeds
+         WHERE typeof(last_fetch_at) NOT IN ('integer', 'null')
+            OR typeof(last_success_at) NOT IN ('integer', 'null')
+            OR typeof(next_check_at) NOT IN ('integer', 'null')",
+    )
+    .fetch_one(&store.pool)
+    .await
+    .expect("typeof");
+    assert_eq!(non_integer, 0);
+}
