@@ -351,13 +351,16 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
-        Ok(sqlx::query_as(
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT id, fingerprint, created_at FROM stories WHERE created_at >= ?
              ORDER BY created_at DESC",
         )
-        .bind(since)
+        .bind(time::to_ms(since))
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.into_iter()
+            .map(|(id, fingerprint, created)| Ok((id, fingerprint, time::from_ms(created)?)))
+            .collect()
     }
 
     /// Stored items with their stored decision, newest first (for replay).
@@ -505,7 +508,7 @@ impl Store {
             return Ok(false);
         }
         sqlx::query("UPDATE stories SET removed_at = ? WHERE id = ?")
-            .bind(now)
+            .bind(time::to_ms(now))
             .bind(story_id)
             .execute(&mut *tx)
             .await?;
@@ -519,7 +522,7 @@ impl Store {
 
     /// Whether a story existed and was removed by the operator.
     pub async fn story_removed(&self, story_id: &str) -> Result<bool, StoreError> {
-        let row: Option<(Option<String>,)> =
+        let row: Option<(Option<i64>,)> =
             sqlx::query_as("SELECT removed_at FROM stories WHERE id = ?")
                 .bind(story_id)
                 .fetch_optional(&self.pool)
@@ -643,7 +646,7 @@ pub(crate) async fn insert_new_entry_tx(
     }
     fault::point("entry: written");
     sqlx::query("UPDATE stories SET posted_at = COALESCE(posted_at, ?) WHERE id = ?")
-        .bind(at)
+        .bind(time::to_ms(at))
         .bind(&entry.story_id)
         .execute(&mut **tx)
         .await?;

@@ -238,7 +238,7 @@ async fn assign_story(
             )
             .bind(&item.id)
             .bind(&item.id)
-            .bind(at)
+            .bind(to_ms(at))
             .bind(v.fingerprint.as_deref().unwrap_or("{}"))
             .execute(&mut **tx)
             .await?;

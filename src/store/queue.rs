@@ -224,7 +224,7 @@ impl Store {
     /// posting cap counts. Uses the `stories_by_posted` index.
     pub async fn stories_posted_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE posted_at > ?")
-            .bind(since)
+            .bind(to_ms(since))
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -360,12 +360,12 @@ impl Store {
         &self,
         story_id: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row: Option<(Option<DateTime<Utc>>,)> =
+        let row: Option<(Option<i64>,)> =
             sqlx::query_as("SELECT posted_at FROM stories WHERE id = ?")
                 .bind(story_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.and_then(|(p,)| p))
+        Ok(from_ms_opt(row.and_then(|(p,)| p))?)
     }
 }
 

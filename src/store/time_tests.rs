@@ -331,3 +331,72 @@ async fn feed_times_written_as_text_are_read_back_as_the_same_instants() {
     .expect("typeof");
     assert_eq!(non_integer, 0);
 }
+
+#[tokio::test]
+async fn story_times_written_as_text_are_read_back_as_the_same_instants() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    let pool = database_at(&path, BEFORE_MS).await;
+    for (id, created, removed, posted) in [
+        (
+            "s1",
+            "2026-11-29T08:00:00.5+00:00",
+            None,
+            Some("2026-11-29T08:00:01Z"),
+        ),
+        (
+            "s2",
+            "2026-11-30T00:00:00.001Z",
+            Some("2026-11-30T02:00:00+00:00"),
+            Some("2026-11-30T00:30:00.999+00:00"),
+        ),
+        ("s3", "2026-11-30T01:00:00+00:00", None, None),
+    ] {
+        sqlx::query(
+            "INSERT INTO stories (id, lead_item_id, created_at, fingerprint, removed_at, posted_at)
+             VALUES (?1, ?1, ?2, '{}', ?3, ?4)",
+        )
+        .bind(id)
+        .bind(created)
+        .bind(removed)
+        .bind(posted)
+        .execute(&pool)
+        .await
+        .expect("old story");
+    }
+    pool.close().await;
+
+    let store = Store::open(&path).await.expect("migrate");
+    let recent = store
+        .recent_story_fingerprints_at(t("2026-11-29T08:00:00.5Z"))
+        .await
+        .expect("recent");
+    let got: Vec<(&str, DateTime<Utc>)> = recent
+        .iter()
+        .map(|(id, _, at)| (id.as_str(), *at))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("s3", t("2026-11-30T01:00:00Z")),
+            ("s2", t("2026-11-30T00:00:00.001Z")),
+            ("s1", t("2026-11-29T08:00:00.500Z")),
+        ],
+        "newest first, the bound inclusive to the millisecond"
+    );
+    assert!(store.story_removed("s2").await.expect("removed"));
+    assert!(!store.story_removed("s1").await.expect("removed"));
+    assert_eq!(
+        store.story_posted_at("s2").await.expect("posted"),
+        Some(t("2026-11-30T00:30:00.999Z"))
+    );
+    assert_eq!(store.story_posted_at("s3").await.expect("posted"), None);
+    assert_eq!(
+        store
+            .stories_posted_since(t("2026-11-29T08:00:01Z"))
+            .await
+            .expect("count"),
+        1,
+        "posted after, strictly"
+    );
+}
