@@ -296,8 +296,7 @@ impl Store {
                  FROM items i LEFT JOIN feed_entries f ON f.story_id = i.id
                  WHERE i.id IN ({placeholders})"
             );
-            let mut q =
-                sqlx::query_as::<_, (String, String, Option<String>, Option<DateTime<Utc>>)>(&sql);
+            let mut q = sqlx::query_as::<_, (String, String, Option<String>, Option<i64>)>(&sql);
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -307,7 +306,7 @@ impl Store {
                     Existing {
                         content_hash,
                         story_id,
-                        published_entry_at,
+                        published_entry_at: time::from_ms_opt(published_entry_at)?,
                         forgotten: false,
                     },
                 );
@@ -636,8 +635,8 @@ pub(crate) async fn insert_new_entry_tx(
     .bind(&entry.post_html)
     .bind(&entry.post_text)
     .bind(&entry.spoiler_text)
-    .bind(entry.published_at)
-    .bind(entry.updated_at)
+    .bind(time::to_ms(entry.published_at))
+    .bind(time::to_ms(entry.updated_at))
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -675,8 +674,8 @@ fn feed_entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedEntryRow, sqlx
         post_html: r.try_get("post_html")?,
         post_text: r.try_get("post_text")?,
         spoiler_text: r.try_get("spoiler_text")?,
-        published_at: r.try_get("published_at")?,
-        updated_at: r.try_get("updated_at")?,
+        published_at: time::from_ms(r.try_get("published_at")?)?,
+        updated_at: time::from_ms(r.try_get("updated_at")?)?,
         revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),
     })
 }

@@ -310,7 +310,7 @@ pub(super) async fn write_entries_and_edits(
                 .bind(&entry.post_html)
                 .bind(&entry.post_text)
                 .bind(&entry.spoiler_text)
-                .bind(entry.updated_at)
+                .bind(to_ms(entry.updated_at))
                 .bind(&entry.story_id)
                 .execute(&mut **tx)
                 .await?

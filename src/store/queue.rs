@@ -122,10 +122,10 @@ pub(crate) async fn apply_outlets_tx(
     )
     .bind(&entry.post_html)
     .bind(&entry.post_text)
-    .bind(entry.updated_at)
-    .bind(at)
+    .bind(to_ms(entry.updated_at))
+    .bind(to_ms(at))
     .bind(&entry.story_id)
-    .bind(not_since)
+    .bind(to_ms(not_since))
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -141,7 +141,7 @@ pub(crate) async fn apply_outlets_tx(
         "UPDATE feed_entries SET outlets_pending_since = COALESCE(outlets_pending_since, ?)
          WHERE story_id = ?",
     )
-    .bind(at)
+    .bind(to_ms(at))
     .bind(&entry.story_id)
     .execute(&mut **tx)
     .await?;
@@ -163,7 +163,7 @@ impl Store {
                AND (outlets_updated_at IS NULL OR outlets_updated_at <= ?)
              ORDER BY outlets_pending_since, story_id LIMIT ?",
         )
-        .bind(due)
+        .bind(to_ms(due))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?)

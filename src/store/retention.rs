@@ -484,8 +484,8 @@ mod tests {
                                        post_text, published_at, updated_at)
              VALUES ('old-pub', 'T', 'S', 'https://f.example/old-pub', 'en', '[]', '', '', ?, ?)",
         )
-        .bind(old)
-        .bind(old)
+        .bind(super::super::time::to_ms(old))
+        .bind(super::super::time::to_ms(old))
         .execute(&store.pool)
         .await
         .unwrap();
@@ -660,8 +660,8 @@ mod tests {
                  VALUES (?, 'T', 'S', 'https://f.example/', 'en', '[]', '', '', ?, ?)",
             )
             .bind(id)
-            .bind(now)
-            .bind(now)
+            .bind(super::super::time::to_ms(now))
+            .bind(super::super::time::to_ms(now))
             .execute(&store.pool)
             .await
             .unwrap();

@@ -400,3 +400,133 @@ async fn story_times_written_as_text_are_read_back_as_the_same_instants() {
         "posted after, strictly"
     );
 }
+
+#[tokio::test]
+async fn entry_times_written_as_text_are_read_back_as_the_same_instants() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    let pool = database_at(&path, BEFORE_MS).await;
+    // The lead item of "e2", so `existing` joins its entry's time.
+    sqlx::query(
+        "INSERT INTO items (id, feed_url, source, title, summary, content, lang, published_at,
+                            updated_at, first_seen_at, content_hash, story_id)
+         VALUES ('e2', 'https://f.example/rss', 'F', 'T', 'S', 'C', 'en', ?1, ?1, ?1, 'h', 'e2')",
+    )
+    .bind(t("2026-11-01T00:00:00Z"))
+    .execute(&pool)
+    .await
+    .expect("old item");
+    for (id, published, updated, outlets_updated, pending) in [
+        (
+            "e1",
+            "2026-11-29T08:00:00.5+00:00",
+            "2026-11-29T09:00:00Z",
+            None,
+            None,
+        ),
+        (
+            "e2",
+            "2026-11-30T00:00:00.001Z",
+            "2026-11-30T00:10:00.123456+00:00",
+            Some("2026-11-30T00:20:00+00:00"),
+            Some("2026-11-30T00:40:00.250Z"),
+        ),
+        (
+            "e3",
+            "2026-11-30T00:00:00.001+00:00",
+            "2026-11-30T00:00:00.001+00:00",
+            None,
+            Some("2026-11-30T00:30:00Z"),
+        ),
+    ] {
+        sqlx::query(
+            "INSERT INTO feed_entries (story_id, title, summary, link, lang, hashtags, post_html,
+                                       post_text, spoiler_text, published_at, updated_at,
+                                       outlets_updated_at, outlets_pending_since)
+             VALUES (?1, 'T', 'S', 'https://f.example/a', 'en', '[]', '<p>x</p>', 'x', NULL,
+                     ?2, ?3, ?4, ?5)",
+        )
+        .bind(id)
+        .bind(published)
+        .bind(updated)
+        .bind(outlets_updated)
+        .bind(pending)
+        .execute(&pool)
+        .await
+        .expect("old entry");
+    }
+    pool.close().await;
+
+    let store = Store::open(&path).await.expect("migrate");
+    let entries = store.published_entries(10).await.expect("entries");
+    let got: Vec<(&str, DateTime<Utc>, DateTime<Utc>)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e.entry.story_id.as_str(),
+                e.entry.published_at,
+                e.entry.updated_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "e2",
+                t("2026-11-30T00:00:00.001Z"),
+                t("2026-11-30T00:10:00.123Z")
+            ),
+            (
+                "e3",
+                t("2026-11-30T00:00:00.001Z"),
+                t("2026-11-30T00:00:00.001Z")
+            ),
+            (
+                "e1",
+                t("2026-11-29T08:00:00.500Z"),
+                t("2026-11-29T09:00:00Z")
+            ),
+        ],
+        "newest first, equal times by story id, to the millisecond"
+    );
+    let existing = store.existing(&["e2"]).await.expect("existing");
+    assert_eq!(
+        existing.get("e2").and_then(|e| e.published_entry_at),
+        Some(t("2026-11-30T00:00:00.001Z"))
+    );
+    // Pending outlets compare as instants: e3 (never updated) is due; e2
+    // only once its last update is at or before `due`.
+    assert_eq!(
+        store
+            .outlets_pending_due(t("2026-11-30T00:19:59.999Z"), 10)
+            .await
+            .expect("due"),
+        ["e3"]
+    );
+    assert_eq!(
+        store
+            .outlets_pending_due(t("2026-11-30T00:20:00Z"), 10)
+            .await
+            .expect("due"),
+        ["e3", "e2"],
+        "longest pending first"
+    );
+    // The entry counter's triggers came back with the table.
+    assert_eq!(store.published_entry_count().await.expect("count"), 3);
+    sqlx::query("DELETE FROM feed_entries WHERE story_id = 'e1'")
+        .execute(&store.pool)
+        .await
+        .expect("delete");
+    assert_eq!(store.published_entry_count().await.expect("count"), 2);
+    let (non_integer,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM feed_entries
+         WHERE typeof(published_at) != 'integer' OR typeof(updated_at) != 'integer'
+            OR typeof(outlets_updated_at) NOT IN ('integer', 'null')
+            OR typeof(outlets_pending_since) NOT IN ('integer', 'null')",
+    )
+    .fetch_one(&store.pool)
+    .await
+    .expect("typeof");
+    assert_eq!(non_integer, 0);
+}
