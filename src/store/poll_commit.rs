@@ -141,11 +141,11 @@ async fn is_forgotten(tx: &mut Tx<'_>, id: &str) -> Result<bool, StoreError> {
 /// so an item a feed carries for months, such as an undated evergreen page,
 /// never comes back as new.
 async fn refresh_seen_id(tx: &mut Tx<'_>, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-    let met = at.timestamp();
+    let met = to_ms(at);
     sqlx::query("UPDATE seen_items SET first_seen = ? WHERE key_hash = ? AND first_seen < ?")
         .bind(met)
         .bind(retention::seen_key(id))
-        .bind(met - SEEN_ID_REFRESH_SECS)
+        .bind(met - SEEN_ID_REFRESH_SECS * 1000)
         .execute(&mut **tx)
         .await?;
     Ok(())

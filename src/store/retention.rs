@@ -164,7 +164,7 @@ impl Store {
         let seen_cutoff = chrono::Duration::from_std(seen_ids_horizon(retain))
             .ok()
             .and_then(|h| now.checked_sub_signed(h))
-            .map_or(i64::MIN, |t| t.timestamp());
+            .map_or(i64::MIN, super::time::to_ms);
         r.seen_expired = sqlx::query("DELETE FROM seen_items WHERE first_seen < ?")
             .bind(seen_cutoff)
             .execute(&mut *tx)
@@ -210,7 +210,7 @@ impl Store {
                      ON CONFLICT (key_hash) DO UPDATE SET first_seen = MAX(first_seen, excluded.first_seen)",
                 )
                 .bind(seen_key(id))
-                .bind(first_seen.timestamp())
+                .bind(super::time::to_ms(*first_seen))
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("DELETE FROM items WHERE id = ?")
@@ -501,7 +501,9 @@ mod tests {
         for (key, days) in [(1i64, 121), (2, 119)] {
             sqlx::query("INSERT INTO seen_items (key_hash, first_seen) VALUES (?, ?)")
                 .bind(key)
-                .bind((now - chrono::Duration::days(days)).timestamp())
+                .bind(super::super::time::to_ms(
+                    now - chrono::Duration::days(days),
+                ))
                 .execute(&store.pool)
                 .await
                 .unwrap();

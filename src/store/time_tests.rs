@@ -530,3 +530,51 @@ async fn entry_times_written_as_text_are_read_back_as_the_same_instants() {
     .expect("typeof");
     assert_eq!(non_integer, 0);
 }
+
+#[tokio::test]
+async fn seen_ids_kept_in_seconds_become_milliseconds_and_still_expire_on_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    let pool = database_at(&path, BEFORE_MS).await;
+    // As retention wrote them: first_seen in Unix seconds. "kept" 119 days
+    // before `now`, "gone" 121 days (the horizon is max(4 x 30 d, 90 d)).
+    let now = t("2026-11-30T00:00:00Z");
+    let kept = super::retention::seen_key("kept");
+    let gone = super::retention::seen_key("gone");
+    for (key, days) in [(kept, 119), (gone, 121)] {
+        sqlx::query("INSERT INTO seen_items (key_hash, first_seen) VALUES (?, ?)")
+            .bind(key)
+            .bind((now - chrono::Duration::days(days)).timestamp())
+            .execute(&pool)
+            .await
+            .expect("old seen id");
+    }
+    pool.close().await;
+
+    let store = Store::open(&path).await.expect("migrate");
+    let (first_seen, kind): (i64, String) =
+        sqlx::query_as("SELECT first_seen, typeof(first_seen) FROM seen_items WHERE key_hash = ?")
+            .bind(kept)
+            .fetch_one(&store.pool)
+            .await
+            .expect("seen id");
+    assert_eq!(
+        (first_seen, kind.as_str()),
+        (
+            super::time::to_ms(now - chrono::Duration::days(119)),
+            "integer"
+        )
+    );
+    let existing = store.existing(&["kept", "gone"]).await.expect("existing");
+    assert!(existing.get("kept").is_some_and(|e| e.forgotten));
+    let report = store
+        .prune(now, std::time::Duration::from_secs(30 * 86_400))
+        .await
+        .expect("prune");
+    assert_eq!(report.seen_expired, 1, "only the one past its horizon");
+    let left: Vec<i64> = sqlx::query_scalar("SELECT key_hash FROM seen_items")
+        .fetch_all(&store.pool)
+        .await
+        .expect("left");
+    assert_eq!(left, [kept]);
+}
