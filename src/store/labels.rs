@@ -42,7 +42,7 @@ impl Store {
         )
         .bind(i64::from(label.min(2)))
         .bind(by)
-        .bind(at)
+        .bind(super::time::to_ms(at))
         .bind(item_id)
         .execute(&self.pool)
         .await?
@@ -86,7 +86,7 @@ impl Store {
                     ItemLabel {
                         label: u8::try_from(r.try_get::<i64, _>("label")?).unwrap_or(0),
                         by: r.try_get("labelled_by")?,
-                        at: r.try_get("labelled_at")?,
+                        at: super::time::from_ms(r.try_get("labelled_at")?)?,
                     },
                 ))
             })
@@ -113,7 +113,7 @@ impl Store {
                     ItemLabel {
                         label: u8::try_from(r.try_get::<i64, _>("label")?).unwrap_or(0),
                         by: r.try_get("labelled_by")?,
-                        at: r.try_get("labelled_at")?,
+                        at: super::time::from_ms(r.try_get("labelled_at")?)?,
                     },
                 );
             }

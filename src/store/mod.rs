@@ -34,6 +34,9 @@ pub mod queue;
 pub mod retention;
 pub mod review;
 pub mod tags;
+pub(crate) mod time;
+#[cfg(test)]
+mod time_tests;
 
 /// Exact counts kept by triggers (migration 1001), read in one step.
 pub(crate) const ITEM_COUNT_SQL: &str = "SELECT value FROM counters WHERE name = 'items'";
@@ -293,8 +296,7 @@ impl Store {
                  FROM items i LEFT JOIN feed_entries f ON f.story_id = i.id
                  WHERE i.id IN ({placeholders})"
             );
-            let mut q =
-                sqlx::query_as::<_, (String, String, Option<String>, Option<DateTime<Utc>>)>(&sql);
+            let mut q = sqlx::query_as::<_, (String, String, Option<String>, Option<i64>)>(&sql);
             for id in chunk {
                 q = q.bind(*id);
             }
@@ -304,7 +306,7 @@ impl Store {
                     Existing {
                         content_hash,
                         story_id,
-                        published_entry_at,
+                        published_entry_at: time::from_ms_opt(published_entry_at)?,
                         forgotten: false,
                     },
                 );
@@ -348,13 +350,16 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(String, String, DateTime<Utc>)>, StoreError> {
-        Ok(sqlx::query_as(
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT id, fingerprint, created_at FROM stories WHERE created_at >= ?
              ORDER BY created_at DESC",
         )
-        .bind(since)
+        .bind(time::to_ms(since))
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        rows.into_iter()
+            .map(|(id, fingerprint, created)| Ok((id, fingerprint, time::from_ms(created)?)))
+            .collect()
     }
 
     /// Stored items with their stored decision, newest first (for replay).
@@ -502,7 +507,7 @@ impl Store {
             return Ok(false);
         }
         sqlx::query("UPDATE stories SET removed_at = ? WHERE id = ?")
-            .bind(now)
+            .bind(time::to_ms(now))
             .bind(story_id)
             .execute(&mut *tx)
             .await?;
@@ -516,7 +521,7 @@ impl Store {
 
     /// Whether a story existed and was removed by the operator.
     pub async fn story_removed(&self, story_id: &str) -> Result<bool, StoreError> {
-        let row: Option<(Option<String>,)> =
+        let row: Option<(Option<i64>,)> =
             sqlx::query_as("SELECT removed_at FROM stories WHERE id = ?")
                 .bind(story_id)
                 .fetch_optional(&self.pool)
@@ -564,7 +569,7 @@ impl Store {
                                              main_text = excluded.main_text",
         )
         .bind(url)
-        .bind(at)
+        .bind(time::to_ms(at))
         .bind(status.map(i64::from))
         .bind(main_text)
         .execute(&self.pool)
@@ -630,8 +635,8 @@ pub(crate) async fn insert_new_entry_tx(
     .bind(&entry.post_html)
     .bind(&entry.post_text)
     .bind(&entry.spoiler_text)
-    .bind(entry.published_at)
-    .bind(entry.updated_at)
+    .bind(time::to_ms(entry.published_at))
+    .bind(time::to_ms(entry.updated_at))
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -640,7 +645,7 @@ pub(crate) async fn insert_new_entry_tx(
     }
     fault::point("entry: written");
     sqlx::query("UPDATE stories SET posted_at = COALESCE(posted_at, ?) WHERE id = ?")
-        .bind(at)
+        .bind(time::to_ms(at))
         .bind(&entry.story_id)
         .execute(&mut **tx)
         .await?;
@@ -669,8 +674,8 @@ fn feed_entry_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedEntryRow, sqlx
         post_html: r.try_get("post_html")?,
         post_text: r.try_get("post_text")?,
         spoiler_text: r.try_get("spoiler_text")?,
-        published_at: r.try_get("published_at")?,
-        updated_at: r.try_get("updated_at")?,
+        published_at: time::from_ms(r.try_get("published_at")?)?,
+        updated_at: time::from_ms(r.try_get("updated_at")?)?,
         revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),
     })
 }
@@ -728,8 +733,8 @@ fn feed_state_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedState, StoreEr
         url: r.try_get("url")?,
         etag: r.try_get("etag")?,
         last_modified: r.try_get("last_modified")?,
-        last_fetch_at: r.try_get("last_fetch_at")?,
-        last_success_at: r.try_get("last_success_at")?,
+        last_fetch_at: time::from_ms_opt(r.try_get("last_fetch_at")?)?,
+        last_success_at: time::from_ms_opt(r.try_get("last_success_at")?)?,
         last_status: r
             .try_get::<Option<i64>, _>("last_status")?
             .and_then(|s| u16::try_from(s).ok()),
@@ -738,7 +743,7 @@ fn feed_state_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedState, StoreEr
         error_count: u32::try_from(count("error_count")?).unwrap_or(u32::MAX),
         total_errors: u64::try_from(count("total_errors")?).unwrap_or(0),
         total_fetches: u64::try_from(count("total_fetches")?).unwrap_or(0),
-        next_check_at: r.try_get("next_check_at")?,
+        next_check_at: time::from_ms_opt(r.try_get("next_check_at")?)?,
         last_item_count: r
             .try_get::<Option<i64>, _>("last_item_count")?
             .and_then(|n| u32::try_from(n).ok()),

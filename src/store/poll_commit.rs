@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 
+use super::time::to_ms;
 use super::{
     ItemRecord, PollOutcome, PollRecord, Publication, SEEN_ID_REFRESH_SECS, StoreError,
     StoryAssignment, UpsertCounts, Verdict, fault, fed, insert_new_entry_tx, queue, retention,
@@ -52,14 +53,14 @@ pub(super) async fn write_feed_state(
     .bind(feed_url)
     .bind(&record.etag)
     .bind(&record.last_modified)
-    .bind(record.at)
+    .bind(to_ms(record.at))
     .bind(succeeded)
     .bind(record.status.map(i64::from))
     .bind(record.outcome.as_str())
     .bind(&record.error)
     .bind(i64::from(record.error_count))
     .bind(failed)
-    .bind(record.next_check_at)
+    .bind(to_ms(record.next_check_at))
     .bind(record.item_count.map(i64::from))
     .execute(&mut **tx)
     .await?;
@@ -140,11 +141,11 @@ async fn is_forgotten(tx: &mut Tx<'_>, id: &str) -> Result<bool, StoreError> {
 /// so an item a feed carries for months, such as an undated evergreen page,
 /// never comes back as new.
 async fn refresh_seen_id(tx: &mut Tx<'_>, id: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-    let met = at.timestamp();
+    let met = to_ms(at);
     sqlx::query("UPDATE seen_items SET first_seen = ? WHERE key_hash = ? AND first_seen < ?")
         .bind(met)
         .bind(retention::seen_key(id))
-        .bind(met - SEEN_ID_REFRESH_SECS)
+        .bind(met - SEEN_ID_REFRESH_SECS * 1000)
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -237,7 +238,7 @@ async fn assign_story(
             )
             .bind(&item.id)
             .bind(&item.id)
-            .bind(at)
+            .bind(to_ms(at))
             .bind(v.fingerprint.as_deref().unwrap_or("{}"))
             .execute(&mut **tx)
             .await?;
@@ -309,7 +310,7 @@ pub(super) async fn write_entries_and_edits(
                 .bind(&entry.post_html)
                 .bind(&entry.post_text)
                 .bind(&entry.spoiler_text)
-                .bind(entry.updated_at)
+                .bind(to_ms(entry.updated_at))
                 .bind(&entry.story_id)
                 .execute(&mut **tx)
                 .await?

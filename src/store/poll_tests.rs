@@ -174,7 +174,7 @@ async fn a_forgotten_item_stays_seen_and_its_seen_id_moves_on_daily() {
     let key = retention::seen_key("old");
     sqlx::query("INSERT INTO seen_items (key_hash, first_seen) VALUES (?, ?)")
         .bind(key)
-        .bind(at(0).timestamp())
+        .bind(super::time::to_ms(at(0)))
         .execute(&store.pool)
         .await
         .expect("seed the seen id");
@@ -202,7 +202,7 @@ async fn a_forgotten_item_stays_seen_and_its_seen_id_moves_on_daily() {
     );
     assert_eq!(
         first_seen(&store, key).await,
-        at(0).timestamp(),
+        super::time::to_ms(at(0)),
         "within a day: kept"
     );
 
@@ -220,7 +220,7 @@ async fn a_forgotten_item_stays_seen_and_its_seen_id_moves_on_daily() {
     assert_eq!(stored(&store, "old").await, None);
     assert_eq!(
         first_seen(&store, key).await,
-        at(later).timestamp(),
+        super::time::to_ms(at(later)),
         "a day on: moved"
     );
 }

@@ -10,6 +10,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 
+use super::time::{from_ms, from_ms_opt, to_ms};
 use super::{FeedEntryRow, Publication, Store, StoreError, StoredItem, fed, insert_new_entry_tx};
 use crate::model::Item;
 
@@ -74,9 +75,9 @@ pub(crate) const QUEUE_COUNTS_SQL: &str =
 type QueueRow = (
     String,
     String,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
+    i64,
+    i64,
+    Option<i64>,
     Option<String>,
     Option<String>,
     Option<String>,
@@ -94,8 +95,8 @@ pub(crate) async fn enqueue_tx(
          ON CONFLICT (story_id) DO NOTHING",
     )
     .bind(&item.id)
-    .bind(lead_date)
-    .bind(at)
+    .bind(to_ms(lead_date))
+    .bind(to_ms(at))
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -121,10 +122,10 @@ pub(crate) async fn apply_outlets_tx(
     )
     .bind(&entry.post_html)
     .bind(&entry.post_text)
-    .bind(entry.updated_at)
-    .bind(at)
+    .bind(to_ms(entry.updated_at))
+    .bind(to_ms(at))
     .bind(&entry.story_id)
-    .bind(not_since)
+    .bind(to_ms(not_since))
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -140,7 +141,7 @@ pub(crate) async fn apply_outlets_tx(
         "UPDATE feed_entries SET outlets_pending_since = COALESCE(outlets_pending_since, ?)
          WHERE story_id = ?",
     )
-    .bind(at)
+    .bind(to_ms(at))
     .bind(&entry.story_id)
     .execute(&mut **tx)
     .await?;
@@ -162,7 +163,7 @@ impl Store {
                AND (outlets_updated_at IS NULL OR outlets_updated_at <= ?)
              ORDER BY outlets_pending_since, story_id LIMIT ?",
         )
-        .bind(due)
+        .bind(to_ms(due))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?)
@@ -223,7 +224,7 @@ impl Store {
     /// posting cap counts. Uses the `stories_by_posted` index.
     pub async fn stories_posted_since(&self, since: DateTime<Utc>) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stories WHERE posted_at > ?")
-            .bind(since)
+            .bind(to_ms(since))
             .fetch_one(&self.pool)
             .await?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -241,9 +242,9 @@ impl Store {
              WHERE state = ? AND lead_date < ?",
         )
         .bind(QueueState::Stale.as_str())
-        .bind(now)
+        .bind(to_ms(now))
         .bind(QueueState::Waiting.as_str())
-        .bind(older_than)
+        .bind(to_ms(older_than))
         .execute(&self.pool)
         .await?
         .rows_affected())
@@ -277,9 +278,9 @@ impl Store {
                     QueueState::decode(&stored)?;
                     Ok(QueuedStory {
                         story_id,
-                        lead_date,
-                        queued_at,
-                        stale_at,
+                        lead_date: from_ms(lead_date)?,
+                        queued_at: from_ms(queued_at)?,
+                        stale_at: from_ms_opt(stale_at)?,
                         title: title.unwrap_or_default(),
                         source: source.unwrap_or_default(),
                         link,
@@ -359,12 +360,12 @@ impl Store {
         &self,
         story_id: &str,
     ) -> Result<Option<DateTime<Utc>>, StoreError> {
-        let row: Option<(Option<DateTime<Utc>>,)> =
+        let row: Option<(Option<i64>,)> =
             sqlx::query_as("SELECT posted_at FROM stories WHERE id = ?")
                 .bind(story_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.and_then(|(p,)| p))
+        Ok(from_ms_opt(row.and_then(|(p,)| p))?)
     }
 }
 

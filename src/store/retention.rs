@@ -164,14 +164,14 @@ impl Store {
         let seen_cutoff = chrono::Duration::from_std(seen_ids_horizon(retain))
             .ok()
             .and_then(|h| now.checked_sub_signed(h))
-            .map_or(i64::MIN, |t| t.timestamp());
+            .map_or(i64::MIN, super::time::to_ms);
         r.seen_expired = sqlx::query("DELETE FROM seen_items WHERE first_seen < ?")
             .bind(seen_cutoff)
             .execute(&mut *tx)
             .await?
             .rows_affected();
         r.article_pages = sqlx::query("DELETE FROM article_pages WHERE fetched_at < ?")
-            .bind(cutoff)
+            .bind(super::time::to_ms(cutoff))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -182,7 +182,7 @@ impl Store {
             .rows_affected();
         r.stale_queue = sqlx::query("DELETE FROM publish_queue WHERE state = ? AND stale_at < ?")
             .bind(QueueState::Stale.as_str())
-            .bind(cutoff)
+            .bind(super::time::to_ms(cutoff))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -210,7 +210,7 @@ impl Store {
                      ON CONFLICT (key_hash) DO UPDATE SET first_seen = MAX(first_seen, excluded.first_seen)",
                 )
                 .bind(seen_key(id))
-                .bind(first_seen.timestamp())
+                .bind(super::time::to_ms(*first_seen))
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("DELETE FROM items WHERE id = ?")
@@ -484,16 +484,16 @@ mod tests {
                                        post_text, published_at, updated_at)
              VALUES ('old-pub', 'T', 'S', 'https://f.example/old-pub', 'en', '[]', '', '', ?, ?)",
         )
-        .bind(old)
-        .bind(old)
+        .bind(super::super::time::to_ms(old))
+        .bind(super::super::time::to_ms(old))
         .execute(&store.pool)
         .await
         .unwrap();
         sqlx::query(
             "INSERT INTO publish_queue (story_id, lead_date, queued_at) VALUES ('old-wait', ?, ?)",
         )
-        .bind(old)
-        .bind(old)
+        .bind(super::super::time::to_ms(old))
+        .bind(super::super::time::to_ms(old))
         .execute(&store.pool)
         .await
         .unwrap();
@@ -501,7 +501,9 @@ mod tests {
         for (key, days) in [(1i64, 121), (2, 119)] {
             sqlx::query("INSERT INTO seen_items (key_hash, first_seen) VALUES (?, ?)")
                 .bind(key)
-                .bind((now - chrono::Duration::days(days)).timestamp())
+                .bind(super::super::time::to_ms(
+                    now - chrono::Duration::days(days),
+                ))
                 .execute(&store.pool)
                 .await
                 .unwrap();
@@ -660,8 +662,8 @@ mod tests {
                  VALUES (?, 'T', 'S', 'https://f.example/', 'en', '[]', '', '', ?, ?)",
             )
             .bind(id)
-            .bind(now)
-            .bind(now)
+            .bind(super::super::time::to_ms(now))
+            .bind(super::super::time::to_ms(now))
             .execute(&store.pool)
             .await
             .unwrap();

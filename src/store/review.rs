@@ -145,7 +145,7 @@ impl Store {
             )
             .bind(item_id)
             .bind(item_id)
-            .bind(now)
+            .bind(super::time::to_ms(now))
             .bind(verdict.fingerprint.as_deref().unwrap_or("{}"))
             .execute(&mut *tx)
             .await?;
@@ -169,7 +169,7 @@ impl Store {
         )
         .bind(item_id)
         .bind(by)
-        .bind(now)
+        .bind(super::time::to_ms(now))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -42,8 +42,9 @@ async fn publish(app: &App, id: &str, title: &str) {
     )
     .bind(id)
     .bind(title)
-    .bind(now)
-    .bind(now)
+    // Stored as Unix milliseconds (store::time).
+    .bind(now.timestamp_millis())
+    .bind(now.timestamp_millis())
     .execute(&pool)
     .await
     .unwrap();

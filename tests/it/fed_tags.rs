@@ -43,8 +43,9 @@ async fn seed(db: &Path, n: usize) {
         .bind(format!("Summary {i:03}."))
         .bind(format!("https://news.example/{i}"))
         .bind(serde_json::to_string(&tags).unwrap())
-        .bind(at)
-        .bind(at)
+        // Stored as Unix milliseconds (store::time).
+        .bind(at.timestamp_millis())
+        .bind(at.timestamp_millis())
         .execute(&pool)
         .await
         .expect("insert a story");

@@ -246,12 +246,16 @@ async fn the_cap_holds_stories_and_releases_them_hour_by_hour_oldest_first() {
     let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", env.db_path.display()))
         .await
         .expect("open db");
-    let posted: Vec<(DateTime<Utc>,)> = sqlx::query_as(
+    // Stored as Unix milliseconds (store::time).
+    let posted: Vec<(DateTime<Utc>,)> = sqlx::query_scalar::<_, i64>(
         "SELECT posted_at FROM stories WHERE posted_at IS NOT NULL ORDER BY posted_at",
     )
     .fetch_all(&pool)
     .await
-    .expect("query");
+    .expect("query")
+    .into_iter()
+    .map(|ms| (DateTime::from_timestamp_millis(ms).expect("stored time"),))
+    .collect();
     pool.close().await;
     for (i, (a,)) in posted.iter().enumerate() {
         let in_hour = posted[i..]

@@ -49,8 +49,9 @@ pub async fn seed_stories(db: &Path, n: usize) {
         .bind(&summary)
         .bind(format!("https://news.example/{i}"))
         .bind(lang)
-        .bind(at)
-        .bind(at)
+        // Stored as Unix milliseconds (store::time).
+        .bind(at.timestamp_millis())
+        .bind(at.timestamp_millis())
         .execute(&pool)
         .await
         .expect("insert a story");
