@@ -695,24 +695,8 @@ impl Ingest {
             };
             claimed.push((feed, claim));
         }
-        // A large cycle reads its feeds' states in one query, after taking
-        // their claims (no other poll of them can commit meanwhile), instead
-        // of one query per poll; a small one (a scheduler tick) per poll.
-        let mut states = if claimed.len() >= BULK_STATES {
-            match self.store.feed_states().await {
-                Ok(all) => Some(
-                    all.into_iter()
-                        .map(|s| (s.url.clone(), s))
-                        .collect::<HashMap<_, _>>(),
-                ),
-                Err(e) => {
-                    warn!(error = %e, "reading the feeds' states failed; reading them per poll");
-                    None
-                }
-            }
-        } else {
-            None
-        };
+        // After taking the claims: no other poll of them can commit meanwhile.
+        let mut states = self.cycle_states(claimed.len()).await;
         for (feed, claim) in claimed {
             let known = states
                 .as_mut()
@@ -800,6 +784,22 @@ impl Ingest {
         match tally.first_store_error {
             Some(e) if tally.report.polled == 0 => Err(e),
             _ => Ok(tally.report),
+        }
+    }
+
+    /// A large cycle's feed states by URL, read in one query instead of one
+    /// per poll; `None` for a small cycle (a scheduler tick), or if the read
+    /// fails (each poll then reads its own, as a small cycle's do).
+    async fn cycle_states(&self, feeds: usize) -> Option<HashMap<String, FeedState>> {
+        if feeds < BULK_STATES {
+            return None;
+        }
+        match self.store.feed_states().await {
+            Ok(all) => Some(all.into_iter().map(|s| (s.url.clone(), s)).collect()),
+            Err(e) => {
+                warn!(error = %e, "reading the feeds' states failed; reading them per poll");
+                None
+            }
         }
     }
 
