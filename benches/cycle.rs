@@ -451,6 +451,8 @@ fn main() {
         run_farm(n.parse().unwrap_or(100));
         return;
     }
+    // As the daemon's main does first: at most two malloc arenas.
+    feedwatch::infra::memory::limit_arenas();
     // `cargo bench` passes --bench; nothing else to parse.
     let n = env_usize("FEEDWATCH_BENCH_FEEDS", 100);
     let runs = env_usize("FEEDWATCH_BENCH_RUNS", 3).max(1);

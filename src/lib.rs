@@ -37,6 +37,7 @@
 //! | [`infra::lock`] | one daemon per database: the flock beside the SQLite file |
 //! | [`infra::health`] | whether the store fails for the daemon: `/readyz`, the scheduler's backoff |
 //! | [`infra::logging`] | log set-up (colour only on a terminal), fetch failures in plain words, the terminal progress bar; imports no stage |
+//! | [`infra::memory`] | glibc malloc: two arenas at most, free pages given back after a large drop |
 //! | [`infra::metrics`] | Prometheus counters and gauges; `/metrics` |
 //! | [`infra::netguard`] | which addresses untrusted URLs may reach; the validating DNS resolver |
 

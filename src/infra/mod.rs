@@ -1,8 +1,10 @@
 //! The process's plumbing, used by every stage and depending on none: health
-//! of the store, the one-daemon lock, logging, metrics and the network guard.
+//! of the store, the one-daemon lock, logging, malloc's memory, metrics and
+//! the network guard.
 
 pub mod health;
 pub mod lock;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod netguard;

@@ -202,6 +202,11 @@ impl Profile {
                 *e.1.entry(surface.to_string()).or_default() += 1;
             });
         }
+        if let Some(jieba) = jieba {
+            // Its ~30 MB would otherwise stay in the heap as free memory.
+            drop(jieba);
+            crate::infra::memory::release_free_memory();
+        }
         let mut terms: Vec<ProfileTerm> = tf
             .into_iter()
             .map(|(key, (n, surfaces))| {

@@ -685,12 +685,21 @@ impl Ingest {
         let mut skipped = 0;
         let (handoff, mut queue) = tokio::sync::mpsc::channel::<Handoff>(WRITER_QUEUE);
         let slots = Arc::new(tokio::sync::Semaphore::new(PIPELINE_SLOTS));
+        let mut claimed = Vec::with_capacity(feeds.len());
         for feed in feeds {
             let Some(claim) = Claim::take(&self.in_flight, feed.url.as_str()) else {
                 tracing::debug!(feed.url = %feed.url, "previous poll still running; skipped");
                 skipped += 1;
                 continue;
             };
+            claimed.push((feed, claim));
+        }
+        // After taking the claims: no other poll of them can commit meanwhile.
+        let mut states = self.cycle_states(claimed.len()).await;
+        for (feed, claim) in claimed {
+            let known = states
+                .as_mut()
+                .map(|m| m.remove(feed.url.as_str()).unwrap_or_default());
             let this = self.clone();
             let shutdown = shutdown.clone();
             let handoff = handoff.clone();
@@ -714,7 +723,11 @@ impl Ingest {
                         slot = slots.acquire_owned() => slot,
                     };
                     let now = Utc::now();
-                    let prepared = match this.store.feed_state(feed.url.as_str()).await {
+                    let state = match known {
+                        Some(state) => Ok(Some(state)),
+                        None => this.store.feed_state(feed.url.as_str()).await,
+                    };
+                    let prepared = match state {
                         Ok(state) => this.prepare(&feed, state.unwrap_or_default(), now).await,
                         Err(e) => Err(e),
                     };
@@ -770,6 +783,22 @@ impl Ingest {
         match tally.first_store_error {
             Some(e) if tally.report.polled == 0 => Err(e),
             _ => Ok(tally.report),
+        }
+    }
+
+    /// A large cycle's feed states by URL, read in one query instead of one
+    /// per poll; `None` for a small cycle (a scheduler tick), or if the read
+    /// fails (each poll then reads its own, as a small cycle's do).
+    async fn cycle_states(&self, feeds: usize) -> Option<HashMap<String, FeedState>> {
+        if feeds < BULK_STATES {
+            return None;
+        }
+        match self.store.feed_states().await {
+            Ok(all) => Some(all.into_iter().map(|s| (s.url.clone(), s)).collect()),
+            Err(e) => {
+                warn!(error = %e, "reading the feeds' states failed; reading them per poll");
+                None
+            }
         }
     }
 
@@ -896,6 +925,8 @@ pub const PIPELINE_SLOTS: usize = 32;
 pub const WRITER_QUEUE: usize = 32;
 /// Polls committed in one transaction, at most.
 pub const WRITE_BATCH: usize = 64;
+/// Cycles of this many feeds or more read the feeds' states in one query.
+const BULK_STATES: usize = 16;
 
 /// The parse pool: one slot per core.
 fn parse_slots() -> &'static tokio::sync::Semaphore {

@@ -37,6 +37,7 @@ mod operator_labels;
 mod operator_reload;
 mod operator_review;
 mod perf;
+mod perf_cycle_states;
 mod perf_pipeline;
 mod publish_feeds;
 mod publish_gate;
