@@ -714,15 +714,15 @@ fn stored_item_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredItem, sqlx:
             summary: r.try_get("summary")?,
             content: r.try_get("content")?,
             lang: r.try_get("lang")?,
-            published: r.try_get("published_at")?,
-            updated: r.try_get("updated_at")?,
+            published: time::from_ms(r.try_get("published_at")?)?,
+            updated: time::from_ms(r.try_get("updated_at")?)?,
             content_hash: r.try_get("content_hash")?,
             categories: serde_json::from_str(&r.try_get::<String, _>("categories")?)
                 .unwrap_or_default(),
             // Absent from a SELECT that does not name it: empty.
             author: r.try_get("author")?,
         },
-        first_seen_at: r.try_get("first_seen_at")?,
+        first_seen_at: time::from_ms(r.try_get("first_seen_at")?)?,
         revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),
     })
 }

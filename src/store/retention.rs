@@ -143,8 +143,8 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM publish_queue q
                                WHERE q.story_id = items.id AND q.state = ?)",
         )
-        .bind(now)
-        .bind(cutoff)
+        .bind(super::time::to_ms(now))
+        .bind(cutoff_ms)
         .bind(QueueState::Waiting.as_str())
         .execute(&mut *tx)
         .await?
@@ -156,8 +156,8 @@ impl Store {
              WHERE pruned_at IS NULL AND first_seen_at < ? AND +story_id IS NULL
                AND EXISTS (SELECT 1 FROM item_labels l WHERE l.item_id = items.id)",
         )
-        .bind(now)
-        .bind(cutoff)
+        .bind(super::time::to_ms(now))
+        .bind(cutoff_ms)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -199,8 +199,8 @@ impl Store {
         let mut forgotten = 0;
         for _ in 0..FORGET_CHUNKS_PER_PASS {
             let mut tx = self.pool.begin().await?;
-            let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(FORGET_SELECT_SQL)
-                .bind(cutoff)
+            let rows: Vec<(String, i64)> = sqlx::query_as(FORGET_SELECT_SQL)
+                .bind(super::time::to_ms(cutoff))
                 .bind(FORGET_CHUNK)
                 .fetch_all(&mut *tx)
                 .await?;
@@ -210,7 +210,7 @@ impl Store {
                      ON CONFLICT (key_hash) DO UPDATE SET first_seen = MAX(first_seen, excluded.first_seen)",
                 )
                 .bind(seen_key(id))
-                .bind(super::time::to_ms(*first_seen))
+                .bind(*first_seen)
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query("DELETE FROM items WHERE id = ?")
@@ -356,9 +356,9 @@ mod tests {
         .bind(id)
         .bind(format!("guid-{id}"))
         .bind(format!("https://f.example/{id}"))
-        .bind(seen)
-        .bind(seen)
-        .bind(seen)
+        .bind(super::super::time::to_ms(seen))
+        .bind(super::super::time::to_ms(seen))
+        .bind(super::super::time::to_ms(seen))
         .bind(story)
         .execute(&store.pool)
         .await

@@ -48,23 +48,23 @@ type ReviewRow = (
     Option<String>,
     Option<String>,
     Option<String>,
-    DateTime<Utc>,
+    i64,
     Option<f64>,
     Option<String>,
 );
 
-fn review_item(r: ReviewRow) -> ReviewItem {
+fn review_item(r: ReviewRow) -> Result<ReviewItem, sqlx::Error> {
     let (id, title, outlet, link, lang, published, score, held) = r;
-    ReviewItem {
+    Ok(ReviewItem {
         id,
         title: title.unwrap_or_default(),
         outlet: outlet.unwrap_or_default(),
         link,
         lang: lang.unwrap_or_default(),
-        published,
+        published: super::time::from_ms(published)?,
         score: score.unwrap_or(0.0),
         held,
-    }
+    })
 }
 
 impl Store {
@@ -92,7 +92,10 @@ impl Store {
                     .await?,
             );
         }
-        let mut items: Vec<ReviewItem> = rows.into_iter().map(review_item).collect();
+        let mut items = rows
+            .into_iter()
+            .map(review_item)
+            .collect::<Result<Vec<ReviewItem>, _>>()?;
         items.sort_by(|a, b| b.published.cmp(&a.published).then(a.id.cmp(&b.id)));
         items.truncate(limit as usize);
         Ok(items)

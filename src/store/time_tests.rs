@@ -578,3 +578,287 @@ async fn seen_ids_kept_in_seconds_become_milliseconds_and_still_expire_on_time()
         .expect("left");
     assert_eq!(left, [kept]);
 }
+
+/// The schema just before items' times became integers (1206): every other
+/// table already in Unix ms, as the previous feedwatch left it.
+const BEFORE_ITEM_MS: i64 = 1205;
+
+#[tokio::test]
+async fn item_times_written_as_text_are_read_back_as_the_same_instants() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("old.db");
+    let pool = database_at(&path, BEFORE_ITEM_MS).await;
+    let now = t("2026-11-30T00:00:00Z");
+    // As the old code wrote them: literal forms (sub-ms digits, `Z`,
+    // `+00:00`, another offset, NULL) and one bound through sqlx.
+    // (id, published, updated, first_seen, pruned, decision, score, held, story)
+    type Old<'a> = (
+        &'a str,
+        &'a str,
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        f64,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+    let rows: [Old; 4] = [
+        (
+            "held",
+            "2026-11-29T23:59:59.999999+00:00",
+            "2026-11-30T00:00:00Z",
+            "2026-11-29T12:00:00.5+00:00",
+            None,
+            "held",
+            0.9,
+            Some("older than max_age (2d)"),
+            None,
+        ),
+        (
+            "near",
+            "2026-11-29T23:59:59.999Z",
+            "2026-11-30T01:00:00+01:00",
+            "2026-11-29T13:00:00Z",
+            None,
+            "skip",
+            0.45,
+            None,
+            None,
+        ),
+        (
+            "lab",
+            "2026-10-20T23:00:00+00:00",
+            "2026-10-20T23:00:00+00:00",
+            "2026-10-21T00:00:00.250+00:00",
+            None,
+            "skip",
+            0.1,
+            None,
+            None,
+        ),
+        (
+            "pruned",
+            "2026-10-01T00:00:00.1Z",
+            "2026-10-01T00:00:00.1Z",
+            "2026-10-01T00:00:01Z",
+            Some("2026-11-02T00:00:00.25Z"),
+            "publish",
+            0.8,
+            None,
+            Some("pruned"),
+        ),
+    ];
+    for (id, published, updated, first_seen, pruned, decision, score, held, story) in rows {
+        sqlx::query(
+            "INSERT INTO items (id, feed_url, source, title, summary, content, lang, published_at,
+                                updated_at, first_seen_at, content_hash, pruned_at, decision,
+                                score, held, story_id)
+             VALUES (?, 'https://f.example/rss', 'F', 'T', 'S', 'C', 'en', ?, ?, ?, 'h', ?, ?,
+                     ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(published)
+        .bind(updated)
+        .bind(first_seen)
+        .bind(pruned)
+        .bind(decision)
+        .bind(score)
+        .bind(held)
+        .bind(story)
+        .execute(&pool)
+        .await
+        .expect("old item");
+    }
+    // Seen 40 days ago, bound as the old code bound a DateTime<Utc>.
+    let old_seen = t("2026-10-21T06:30:00.125Z");
+    sqlx::query(
+        "INSERT INTO items (id, feed_url, source, title, summary, content, lang, published_at,
+                            updated_at, first_seen_at, content_hash, decision, score)
+         VALUES ('old', 'https://f.example/rss', 'F', 'T', 'S', 'C', 'en', ?1, ?1, ?1, 'h',
+                 'skip', 0.1)",
+    )
+    .bind(old_seen)
+    .execute(&pool)
+    .await
+    .expect("old item");
+    // Labels (their times already ms since 1201): two of "lab", one of
+    // "pruned", a fourth deleted so the AUTOINCREMENT counter is ahead.
+    for (seq, id, label) in [
+        (1i64, "lab", 0i64),
+        (2, "lab", 2),
+        (3, "pruned", 1),
+        (4, "lab", 1),
+    ] {
+        sqlx::query(
+            "INSERT INTO item_labels (seq, item_id, label, labelled_by, labelled_at)
+             VALUES (?, ?, ?, 'op', ?)",
+        )
+        .bind(seq)
+        .bind(id)
+        .bind(label)
+        .bind(super::time::to_ms(t("2026-11-03T09:30:00Z")) + seq)
+        .execute(&pool)
+        .await
+        .expect("old label");
+    }
+    sqlx::query("DELETE FROM item_labels WHERE seq = 4")
+        .execute(&pool)
+        .await
+        .expect("delete label");
+    pool.close().await;
+
+    let store = Store::open(&path).await.expect("migrate");
+    let non_integer: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM items
+         WHERE typeof(published_at) <> 'integer' OR typeof(updated_at) <> 'integer'
+            OR typeof(first_seen_at) <> 'integer'
+            OR (pruned_at IS NOT NULL AND typeof(pruned_at) <> 'integer')",
+    )
+    .fetch_one(&store.pool)
+    .await
+    .expect("types");
+    assert_eq!(non_integer, 0);
+    let pruned: Vec<(String, Option<i64>)> =
+        sqlx::query_as("SELECT id, pruned_at FROM items ORDER BY id")
+            .fetch_all(&store.pool)
+            .await
+            .expect("pruned_at");
+    assert_eq!(
+        pruned,
+        [
+            ("held".to_string(), None),
+            ("lab".to_string(), None),
+            ("near".to_string(), None),
+            ("old".to_string(), None),
+            (
+                "pruned".to_string(),
+                Some(super::time::to_ms(t("2026-11-02T00:00:00.25Z")))
+            ),
+        ]
+    );
+
+    // Read back through the Store as the same instants, to the ms.
+    let held = store
+        .stored_item("held")
+        .await
+        .expect("item")
+        .expect("held");
+    assert_eq!(
+        (held.item.published, held.item.updated, held.first_seen_at),
+        (
+            t("2026-11-29T23:59:59.999Z"),
+            t("2026-11-30T00:00:00Z"),
+            t("2026-11-29T12:00:00.5Z")
+        )
+    );
+    let near = store
+        .stored_item("near")
+        .await
+        .expect("item")
+        .expect("near");
+    assert_eq!(
+        near.item.updated,
+        t("2026-11-30T00:00:00Z"),
+        "+01:00 applied"
+    );
+    let old = store.stored_item("old").await.expect("item").expect("old");
+    assert_eq!(
+        (old.item.published, old.first_seen_at),
+        (old_seen, old_seen)
+    );
+
+    // Newest first: "held" and "near" tie to the ms, then by id.
+    let recent: Vec<String> = store
+        .recent_items(10)
+        .await
+        .expect("recent")
+        .into_iter()
+        .map(|s| s.item.id)
+        .collect();
+    assert_eq!(recent, ["held", "near", "old", "lab", "pruned"]);
+    let review = store.review_items(0.5, 0.1, 10).await.expect("review");
+    assert_eq!(
+        review
+            .iter()
+            .map(|r| (r.id.as_str(), r.published))
+            .collect::<Vec<_>>(),
+        [
+            ("held", t("2026-11-29T23:59:59.999Z")),
+            ("near", t("2026-11-29T23:59:59.999Z"))
+        ]
+    );
+
+    // The labels survived the rebuild with their seqs; the counter is exact.
+    let seqs: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, item_id FROM item_labels ORDER BY seq")
+            .fetch_all(&store.pool)
+            .await
+            .expect("seqs");
+    assert_eq!(
+        seqs,
+        [
+            (1, "lab".to_string()),
+            (2, "lab".to_string()),
+            (3, "pruned".to_string())
+        ]
+    );
+    let labels = store.labels_of(&["lab", "pruned"]).await.expect("labels");
+    assert_eq!(
+        labels.get("lab").map(|l| (l.label, l.at)),
+        Some((
+            2,
+            super::time::from_ms(super::time::to_ms(t("2026-11-03T09:30:00Z")) + 2).expect("ms")
+        ))
+    );
+    assert_eq!(labels.get("pruned").map(|l| l.label), Some(1));
+    assert_eq!(store.item_count().await.expect("count"), 5);
+    let fk: Vec<(String, i64, String, i64)> = sqlx::query_as("PRAGMA foreign_key_check")
+        .fetch_all(&store.pool)
+        .await
+        .expect("fk check");
+    assert!(fk.is_empty(), "{fk:?}");
+
+    // Retention compares integers: 30 days before `now` forgets "old" (its
+    // identity kept with its first_seen in ms) and empties the labelled
+    // "lab"; the fresh ones and the already pruned one stay as they were.
+    let report = store
+        .prune(now, std::time::Duration::from_secs(30 * 86_400))
+        .await
+        .expect("prune");
+    assert_eq!((report.items_forgotten, report.items_emptied), (1, 1));
+    assert!(
+        store
+            .existing(&["old"])
+            .await
+            .expect("existing")
+            .get("old")
+            .is_some_and(|e| e.forgotten)
+    );
+    let seen: i64 = sqlx::query_scalar("SELECT first_seen FROM seen_items WHERE key_hash = ?")
+        .bind(super::retention::seen_key("old"))
+        .fetch_one(&store.pool)
+        .await
+        .expect("seen id");
+    assert_eq!(seen, super::time::to_ms(old_seen));
+    let lab_pruned: Option<i64> =
+        sqlx::query_scalar("SELECT pruned_at FROM items WHERE id = 'lab'")
+            .fetch_one(&store.pool)
+            .await
+            .expect("lab");
+    assert_eq!(lab_pruned, Some(super::time::to_ms(now)));
+    assert_eq!(store.item_count().await.expect("count"), 4);
+    let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM items")
+        .fetch_one(&store.pool)
+        .await
+        .expect("rows");
+    assert_eq!(rows, 4);
+
+    // A new label gets a seq the deleted one never had.
+    assert!(store.set_label("lab", 1, "op", now).await.expect("label"));
+    let (seq,): (i64,) = sqlx::query_as("SELECT MAX(seq) FROM item_labels")
+        .fetch_one(&store.pool)
+        .await
+        .expect("seq");
+    assert_eq!(seq, 5);
+}
