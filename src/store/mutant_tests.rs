@@ -416,3 +416,28 @@ async fn an_outlets_update_goes_out_at_most_hourly_and_the_rest_waits() {
         Some(("four outlets".to_string(), 3))
     );
 }
+
+/// A new item's categories and author are stored, and an edit replaces
+/// them (the poll commit's `categories_json` and `write_author` steps).
+#[tokio::test]
+async fn an_items_categories_and_author_are_stored_and_follow_an_edit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("q.db")).await.expect("open");
+    let mut first = published("c", "C", -60, None);
+    first.item.categories = vec!["Crime".to_string(), "Europe".to_string()];
+    first.item.author = "A. Writer".to_string();
+    commit(&store, 0, std::slice::from_ref(&first)).await;
+    let stored = store.stored_item("c").await.expect("read").expect("stored");
+    assert_eq!(stored.item.categories, ["Crime", "Europe"]);
+    assert_eq!(stored.item.author, "A. Writer");
+
+    let mut edited = first.clone();
+    edited.item.content_hash = "hash-c-2".to_string();
+    edited.item.categories = vec!["Police".to_string()];
+    edited.item.author = "B. Editor, A. Writer".to_string();
+    commit(&store, 60, &[edited]).await;
+    let stored = store.stored_item("c").await.expect("read").expect("stored");
+    assert_eq!(stored.revision, 2);
+    assert_eq!(stored.item.categories, ["Police"]);
+    assert_eq!(stored.item.author, "B. Editor, A. Writer");
+}
