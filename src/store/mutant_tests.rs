@@ -441,3 +441,54 @@ async fn an_items_categories_and_author_are_stored_and_follow_an_edit() {
     assert_eq!(stored.item.categories, ["Police"]);
     assert_eq!(stored.item.author, "B. Editor, A. Writer");
 }
+
+/// A poll's publications are written in its commit: a new story's entry
+/// (story marked posted), an edit (revision + 1), and an outlets `Update`
+/// when its hour allows (the poll commit's `write_entries_and_edits` and
+/// `apply_outlets_updates` steps).
+#[tokio::test]
+async fn a_polls_publications_are_written_in_its_commit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("q.db")).await.expect("open");
+    let poll = |secs: i64, items: Vec<ItemRecord>, publications: Vec<Publication>| {
+        let store = store.clone();
+        async move {
+            store
+                .commit_poll(FEED, &ok_poll(secs), &items, &publications)
+                .await
+                .expect("commit");
+        }
+    };
+    poll(
+        0,
+        vec![published("p", "P", -60, None)],
+        vec![new_story("p", 0)],
+    )
+    .await;
+    assert_eq!(
+        feed_entry(&store, "p").await,
+        Some(("first post".to_string(), 1))
+    );
+    assert_eq!(store.story_posted_at("p").await.expect("read"), Some(at(0)));
+
+    let edit = Publication::Edit {
+        entry: entry("p", "edited", 60),
+        activity: None,
+    };
+    poll(60, Vec::new(), vec![edit]).await;
+    assert_eq!(
+        feed_entry(&store, "p").await,
+        Some(("edited".to_string(), 2))
+    );
+
+    let outlets = Publication::Outlets {
+        entry: entry("p", "two outlets", 120),
+        activity: None,
+        not_since: at(-3600),
+    };
+    poll(120, Vec::new(), vec![outlets]).await;
+    assert_eq!(
+        feed_entry(&store, "p").await,
+        Some(("two outlets".to_string(), 3))
+    );
+}
