@@ -27,6 +27,8 @@ pub mod fed_interactions;
 #[cfg(test)]
 mod index_tests;
 pub mod labels;
+#[cfg(test)]
+mod mutant_tests;
 mod poll_commit;
 #[cfg(test)]
 mod poll_tests;
