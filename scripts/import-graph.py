@@ -14,7 +14,8 @@ Prints:
 What counts as an import: every `crate::a::b` path in the code (in `use`
 lines and inline), `super::` paths resolved against the file's module, and
 `use crate::{a, b::c}` groups. Comments, strings and `#[cfg(test)]`
-modules are left out, so test-only imports do not count. It is a text
+modules (inline, or a whole file declared `#[cfg(test)] mod x;`) are left
+out, so test-only imports and functions do not count. It is a text
 scan, not a compiler: a path is attributed to the longest module prefix
 that is a file of the tree.
 """
@@ -185,7 +186,17 @@ def main():
     def shown(path):
         return os.path.join("src", os.path.relpath(path, src))
 
+    # Files that are whole test modules (`#[cfg(test)] mod x;`) are left out
+    # like the inline ones: their imports and functions are test code.
+    test_only = set()
     for mod, path in files.items():
+        with open(path, encoding="utf-8") as f:
+            for m in re.finditer(r"#\[cfg\(test\)\]\s*mod\s+(\w+)\s*;", f.read()):
+                test_only.add(tuple(mod) + (m.group(1),))
+
+    for mod, path in files.items():
+        if tuple(mod) in test_only:
+            continue
         with open(path, encoding="utf-8") as f:
             text = f.read()
         sizes.append((text.count("\n"), shown(path)))
