@@ -10,6 +10,29 @@ use axum::Router;
 use feedwatch::config::{self, Config};
 use tempfile::TempDir;
 
+/// The CSRF value of the first form on an admin page.
+pub fn csrf_of(html: &str) -> String {
+    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    html[at..at + 32].to_string()
+}
+
+/// Signs in to the admin pages at `base` with `token` through the sign-in
+/// form (which must answer 303) and returns the session cookie's
+/// `name=value`, ready for a `Cookie` header.
+pub async fn admin_sign_in(client: &reqwest::Client, base: &str, token: &str) -> String {
+    let login = client
+        .post(format!("{base}/admin/login"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), reqwest::StatusCode::SEE_OTHER);
+    let cookie = login.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap();
+    cookie.split(';').next().unwrap().to_string()
+}
+
 /// A throwaway deployment in a temp folder.
 pub struct TestEnv {
     pub dir: TempDir,

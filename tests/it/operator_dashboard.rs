@@ -7,14 +7,9 @@ use axum::http::{StatusCode, header};
 use feedwatch::app::App;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{TestEnv, feed, fixture_feeds, serve};
+use crate::helpers::{TestEnv, admin_sign_in, csrf_of, feed, fixture_feeds, serve};
 
 const TOKEN: &str = "test-admin-token-0123456789";
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + 32].to_string()
-}
 
 #[tokio::test]
 async fn dashboard_reloads_checks_disables_and_pages() {
@@ -230,20 +225,7 @@ async fn dashboard_reloads_checks_disables_and_pages() {
     assert_eq!(past.matches("data-testid=\"item-row\"").count(), 0);
 
     // Logout with the session's CSRF value clears the cookie.
-    let login = client
-        .post(format!("{base}/admin/login"))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), StatusCode::SEE_OTHER);
-    let session = login.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let session = admin_sign_in(&client, &base, TOKEN).await;
     let page = client
         .get(format!("{base}/admin"))
         .header(header::COOKIE, &session)

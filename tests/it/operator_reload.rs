@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use feedwatch::app::App;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{TestEnv, fixture_feeds, serve};
+use crate::helpers::{TestEnv, admin_sign_in, csrf_of, fixture_feeds, serve};
 
 const TOKEN: &str = "test-admin-token-0123456789";
 
@@ -35,23 +35,6 @@ fn changed_lines(a: &str, b: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn login(client: &reqwest::Client, base: &str) -> String {
-    let login = client
-        .post(format!("{base}/admin/login"))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), StatusCode::SEE_OTHER);
-    let cookie = login.headers()[header::SET_COOKIE].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_string()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at = html.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    html[at..at + 32].to_string()
-}
-
 /// A 3-line rule change sent the way a browser sends a textarea (CRLF)
 /// gives a 3-line diff of config.toml, and no carriage return.
 #[tokio::test]
@@ -65,7 +48,7 @@ async fn apply_changes_only_the_lines_the_operator_changed() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let cookie = login(&client, &base).await;
+    let cookie = admin_sign_in(&client, &base, TOKEN).await;
     let page = client
         .get(format!("{base}/admin/playground"))
         .header(header::COOKIE, &cookie)

@@ -162,20 +162,7 @@ async fn review_list_publish_dismiss_and_retract() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let login = client
-        .post(format!("{base}/admin/login"))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), StatusCode::SEE_OTHER);
-    let cookie = login.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = crate::helpers::admin_sign_in(&client, &base, TOKEN).await;
     let dashboard = || async {
         client
             .get(format!("{base}/admin"))

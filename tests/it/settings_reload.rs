@@ -122,15 +122,7 @@ fn edit(path: &Path, from: &str, to: &str) {
 
 /// A signed-in admin: the session cookie and the CSRF value.
 async fn sign_in(client: &reqwest::Client, d: &Daemon) -> (String, String) {
-    let login = client
-        .post(d.url("/admin/login"))
-        .form(&[("token", TOKEN)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), StatusCode::SEE_OTHER);
-    let cookie = login.headers()[header::SET_COOKIE].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_string();
+    let cookie = crate::helpers::admin_sign_in(client, &d.url(""), TOKEN).await;
     let page = client
         .get(d.url("/admin/playground"))
         .header(header::COOKIE, &cookie)
@@ -140,8 +132,8 @@ async fn sign_in(client: &reqwest::Client, d: &Daemon) -> (String, String) {
         .text()
         .await
         .unwrap();
-    let at = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
-    (cookie, page[at..at + 32].to_string())
+    let csrf = crate::helpers::csrf_of(&page);
+    (cookie, csrf)
 }
 
 fn client() -> reqwest::Client {

@@ -9,7 +9,7 @@ use axum::http::{StatusCode, header};
 use feedwatch::app::App;
 use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{TestEnv, feed, fixture_feeds, fixtures, serve};
+use crate::helpers::{TestEnv, csrf_of, feed, fixture_feeds, fixtures, serve};
 
 const TOKEN: &str = "test-admin-token-0123456789";
 
@@ -30,12 +30,6 @@ fn no_redirects() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
-}
-
-fn csrf_of(html: &str) -> String {
-    let at =
-        html.find("name=\"csrf\" value=\"").expect("a csrf field") + "name=\"csrf\" value=\"".len();
-    html[at..at + 32].to_string()
 }
 
 #[tokio::test]
