@@ -5,6 +5,8 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use feedwatch::config::{self, Config};
@@ -244,4 +246,81 @@ pub fn rss(items: &[(&str, &str)]) -> String {
     }
     s.push_str("</channel></rss>");
     s
+}
+
+/// The real `feedwatch run` on a free port of 127.0.0.1, its stderr (JSON
+/// lines) in a file of the deployment's folder; killed if a failed
+/// assertion leaves it running.
+pub struct Daemon {
+    pub child: Child,
+    pub log: PathBuf,
+    pub port: u16,
+}
+
+impl Daemon {
+    /// Starts the daemon on `env`'s config with extra environment `vars`.
+    pub fn start(env: &TestEnv, vars: &[(&str, &str)]) -> Daemon {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        // One log per daemon: a test may start several on one deployment.
+        let log = env.path().join(format!(
+            "daemon-{}.log",
+            std::process::id() ^ u32::from(port)
+        ));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedwatch"));
+        cmd.args([
+            "--config",
+            env.config_path.to_str().expect("utf-8 path"),
+            "--log-format",
+            "json",
+            "run",
+        ])
+        .env("FEEDWATCH_SERVER__LISTEN", format!("127.0.0.1:{port}"))
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")));
+        for (k, v) in vars {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("start feedwatch");
+        Daemon { child, log, port }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().expect("try_wait").is_none()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// SIGTERM (to this child's PID only), then its exit status within 20 s.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(s) = self.child.try_wait().expect("try_wait") {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "no stop within 20 s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }

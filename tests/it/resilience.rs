@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -17,14 +16,7 @@ use axum::response::{IntoResponse, Redirect};
 use axum::routing::get;
 use feedwatch::store::Store;
 
-use crate::helpers::{TestEnv, feed, fixtures, serve};
-
-/// A daemon started from the real binary, its stderr in a file.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-    port: u16,
-}
+use crate::helpers::{Daemon, TestEnv, feed, fixtures, serve};
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -34,36 +26,9 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// What the resilience tests wait for in a daemon's log (the shared
+/// `Daemon` is in `helpers`).
 impl Daemon {
-    fn start(env: &TestEnv, vars: &[(&str, &str)]) -> Daemon {
-        let port = free_port();
-        let log = env.path().join(format!(
-            "daemon-{}.log",
-            std::process::id() ^ u32::from(port)
-        ));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedwatch"));
-        cmd.args([
-            "--config",
-            env.config_path.to_str().expect("utf-8 path"),
-            "--log-format",
-            "json",
-            "run",
-        ])
-        .env("FEEDWATCH_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")));
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("start feedwatch");
-        Daemon { child, log, port }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
     fn wait_for(&mut self, needle: &str, within: Duration) {
         let deadline = Instant::now() + within;
         while !self.log().contains(needle) {
@@ -78,34 +43,6 @@ impl Daemon {
                 self.log()
             );
             std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// SIGTERM, then the exit status (within 20 s).
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(s) = self.child.try_wait().expect("try_wait") {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "no stop within 20 s of SIGTERM");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
         }
     }
 }

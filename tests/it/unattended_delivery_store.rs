@@ -7,8 +7,6 @@
 //! after, the worker logs the failure once at ERROR (repeats at DEBUG), and
 //! the delivery goes out once the store answers again, exactly once.
 
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,77 +17,7 @@ use chrono::Utc;
 use feedwatch::store::Store;
 use feedwatch::store::fed::{FedStore, Follower};
 
-use crate::helpers::{TestEnv, feed, serve};
-
-/// The daemon from the real binary, its stderr (JSON lines) in a file.
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-    port: u16,
-}
-
-impl Daemon {
-    fn start(env: &TestEnv, vars: &[(&str, &str)]) -> Daemon {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let log = env.path().join("daemon.log");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_feedwatch"));
-        cmd.args([
-            "--config",
-            env.config_path.to_str().expect("utf-8 path"),
-            "--log-format",
-            "json",
-            "run",
-        ])
-        .env("FEEDWATCH_SERVER__LISTEN", format!("127.0.0.1:{port}"))
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(&log).expect("log file")));
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
-        let child = cmd.spawn().expect("start feedwatch");
-        Daemon { child, log, port }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn alive(&mut self) -> bool {
-        self.child.try_wait().expect("try_wait").is_none()
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    /// SIGTERM (to this child's PID only), then its exit status within 20 s.
-    fn stop(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(s) = self.child.try_wait().expect("try_wait") {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "no stop within 20 s of SIGTERM");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+use crate::helpers::{Daemon, TestEnv, feed, serve};
 
 /// When each POST reached the inbox, with the activity id and whether it
 /// was signed.
