@@ -492,3 +492,46 @@ async fn a_polls_publications_are_written_in_its_commit() {
         Some(("two outlets".to_string(), 3))
     );
 }
+
+/// One poll committed through the writer's batch path, its counts.
+async fn batch_of_one(store: &Store, items: &[ItemRecord]) -> UpsertCounts {
+    let record = ok_poll(0);
+    let poll = PollCommit {
+        feed_url: FEED,
+        record: &record,
+        items,
+        publications: &[],
+    };
+    let mut out = store.commit_polls(&[poll]).await.expect("batch");
+    out.remove(0).expect("poll")
+}
+
+/// The writer's batch (`Store::commit_polls`) moves the store's generation,
+/// which the served feeds' and front page's cache is keyed on, when a poll
+/// only edits an item (nothing inserted, nothing published), and leaves it
+/// alone when a poll changes nothing.
+#[tokio::test]
+async fn a_batch_that_only_edits_an_item_moves_the_generation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("q.db")).await.expect("open");
+    let first = published("g", "G", -60, None);
+    let counts = batch_of_one(&store, std::slice::from_ref(&first)).await;
+    assert_eq!((counts.inserted, counts.updated), (1, 0));
+    let after_insert = store.generation();
+
+    let counts = batch_of_one(&store, std::slice::from_ref(&first)).await;
+    assert_eq!(
+        (counts.inserted, counts.updated, counts.unchanged),
+        (0, 0, 1)
+    );
+    assert_eq!(store.generation(), after_insert, "nothing changed");
+
+    let mut edited = first.clone();
+    edited.item.content_hash = "hash-g-2".to_string();
+    let counts = batch_of_one(&store, &[edited]).await;
+    assert_eq!((counts.inserted, counts.updated), (0, 1));
+    assert!(
+        store.generation() > after_insert,
+        "an edit changes what the feeds show"
+    );
+}
