@@ -71,7 +71,7 @@ enum Pattern {
 fn pattern(alias: &str) -> Option<Pattern> {
     let has_unspaced = alias
         .chars()
-        .any(|c| text::is_cjk(c) || ('\u{AC00}'..='\u{D7AF}').contains(&c));
+        .any(|c| crate::text::is_cjk(c) || ('\u{AC00}'..='\u{D7AF}').contains(&c));
     if has_unspaced {
         let f = text::fold(alias);
         return (!f.is_empty()).then_some(Pattern::Substring(f));
@@ -234,7 +234,7 @@ impl Gazetteer {
     /// Only the first [`CJK_NAME_CHARS`] characters are tagged: linear and
     /// bounded per item.
     fn cjk_names(&self, raw: &str, out: &mut BTreeSet<String>) {
-        if !raw.chars().any(text::is_han) || raw.chars().any(text::is_kana) {
+        if !raw.chars().any(crate::text::is_han) || raw.chars().any(crate::text::is_kana) {
             return;
         }
         let end = raw
@@ -255,7 +255,7 @@ impl Gazetteer {
                     if tag == "nr"
                         && word.chars().count() == 1
                         && (1..=2).contains(&next.word.chars().count())
-                        && next.word.chars().all(text::is_han)
+                        && next.word.chars().all(crate::text::is_han)
                         && GIVEN_NAME_TAGS.contains(&next.tag) =>
                 {
                     i += 1;
@@ -267,7 +267,7 @@ impl Gazetteer {
             let chars = w.chars().count();
             if !NAME_TAGS.contains(&tag)
                 || !(2..=8).contains(&chars)
-                || !w.chars().all(text::is_han)
+                || !w.chars().all(crate::text::is_han)
                 || NOT_CJK_NAMES.contains(&w)
                 || self.patterns.iter().any(|(p, _)| match p {
                     Pattern::Substring(a) => w.contains(a.as_str()) || a.contains(w),
@@ -304,7 +304,7 @@ impl Gazetteer {
             word.clear();
         };
         for c in raw.chars() {
-            if c.is_alphanumeric() && !text::is_cjk(c) {
+            if c.is_alphanumeric() && !crate::text::is_cjk(c) {
                 if word.is_empty() {
                     word_starts_sentence = sentence_start;
                 }

@@ -734,7 +734,8 @@ impl<'a> Compiler<'a> {
                     text.clone()
                 };
                 let folded = text::fold(text);
-                let kind = if folded.chars().any(text::is_cjk) && !folded.chars().any(text::is_kana)
+                let kind = if folded.chars().any(crate::text::is_cjk)
+                    && !folded.chars().any(crate::text::is_kana)
                 {
                     TermKind::Substring(folded.trim().to_string())
                 } else if unknown_unspaced_word(&folded) {
@@ -743,7 +744,7 @@ impl<'a> Compiler<'a> {
                     // differently alone and in a sentence: match it as a
                     // substring instead.
                     TermKind::Substring(folded.trim().to_string())
-                } else if folded.chars().any(text::is_hangul) {
+                } else if folded.chars().any(crate::text::is_hangul) {
                     let mut words = Vec::new();
                     text::for_each_word(&folded, |s, e| words.push(folded[s..e].to_string()));
                     TermKind::PrefixPhrase(words)
@@ -768,7 +769,7 @@ impl<'a> Compiler<'a> {
                 let folded = text::fold(p);
                 let mut n = 0;
                 text::for_each_word(&folded, |_, _| n += 1);
-                if n != 1 || folded.chars().any(text::is_cjk) {
+                if n != 1 || folded.chars().any(crate::text::is_cjk) {
                     return Err(err(
                         column,
                         "a single Latin-script word before '*'",
@@ -814,7 +815,7 @@ fn unknown_unspaced_word(folded: &str) -> bool {
 fn compile_regex(r: &str, column: usize) -> Result<TermKind, ParseError> {
     // Han characters in the pattern are folded like the text they will run
     // on; the rest of the pattern is left alone.
-    let pattern = if r.chars().any(text::is_han) {
+    let pattern = if r.chars().any(crate::text::is_han) {
         text::to_simplified(r)
     } else {
         r.to_string()
@@ -873,7 +874,7 @@ impl FieldDoc {
         let has_cjk = !folded.is_ascii()
             && folded
                 .chars()
-                .any(|c| text::is_cjk(c) || text::is_unspaced_script(c));
+                .any(|c| crate::text::is_cjk(c) || text::is_unspaced_script(c));
         FieldDoc {
             folded,
             ids,

@@ -98,7 +98,7 @@ impl Analyzer {
         for w in TOPIC_WORDS.iter().copied().chain(extra) {
             let w = text::fold(w);
             let w = w.trim();
-            if !w.is_empty() && w.chars().any(text::is_cjk) {
+            if !w.is_empty() && w.chars().any(crate::text::is_cjk) {
                 words.push(w.to_string());
             }
         }
@@ -193,7 +193,7 @@ impl Profile {
         // dictionary and topic words), dropped when the profile is built, so
         // that the analyzer's is built only if an item brings Chinese text.
         let jieba = (analyzer.jieba.get().is_none()
-            && texts.iter().any(|t| t.chars().any(text::is_cjk)))
+            && texts.iter().any(|t| t.chars().any(crate::text::is_cjk)))
         .then(|| analyzer.build_jieba());
         for t in texts {
             analyzer.terms_with(jieba.as_ref(), t, |key, surface| {

@@ -32,9 +32,7 @@ use rust_stemmers::{Algorithm, Stemmer};
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-/// Script tests and byte truncation live in the text toolkit; re-exported
-/// here because matching code and its callers name them as `text::…`.
-pub use crate::text::{is_cjk, is_han, is_hangul, is_kana, truncate_bytes as truncate};
+use crate::text::{is_cjk, is_han, is_kana, truncate_bytes as truncate};
 
 /// Longest field (in bytes of input) we look at. Feed fields are short leads;
 /// capping them bounds the time every rule, regex and tokenizer can spend on
