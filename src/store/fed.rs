@@ -15,6 +15,7 @@ use chrono::{DateTime, TimeZone, Utc};
 
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
+use super::time::to_ms;
 use crate::model::{ActivityKind, NoteRow, PreparedActivity};
 
 /// Errors at the store boundary.
@@ -175,10 +176,6 @@ pub(crate) const LIVE_NOTE_COUNT_SQL: &str = "SELECT value FROM counters WHERE n
 pub(crate) const MENTION_COUNT_SQL: &str = "SELECT value FROM counters WHERE name = 'mentions'";
 pub(crate) const DELIVERY_COUNT_SQL: &str = "SELECT COUNT(*) FROM fed_deliveries WHERE status = ?";
 
-pub(crate) fn ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
 fn from_ms(v: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(v).single().unwrap_or_default()
 }
@@ -301,7 +298,7 @@ impl FedStore {
         .bind(&f.inbox)
         .bind(&f.shared_inbox)
         .bind(&f.follow_id)
-        .bind(ms(now))
+        .bind(to_ms(now))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -319,7 +316,7 @@ impl FedStore {
             .bind(&f.inbox)
             .bind(&f.shared_inbox)
             .bind(&f.follow_id)
-            .bind(ms(now))
+            .bind(to_ms(now))
             .execute(&mut *tx)
             .await?;
         }
@@ -386,7 +383,7 @@ impl FedStore {
         )
         .bind(follow_id)
         .bind(actor_id)
-        .bind(ms(now))
+        .bind(to_ms(now))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -420,7 +417,7 @@ impl FedStore {
         .bind(activity_id)
         .bind(kind)
         .bind(actor_id)
-        .bind(ms(now))
+        .bind(to_ms(now))
         .execute(&self.pool)
         .await?;
         Ok(r.rows_affected() == 1)
@@ -534,7 +531,7 @@ impl FedStore {
         .bind(&a.inbox)
         .bind(&a.shared_inbox)
         .bind(&a.public_key_pem)
-        .bind(ms(a.fetched_at))
+        .bind(to_ms(a.fetched_at))
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -564,9 +561,9 @@ impl FedStore {
         .bind(&n.note_id)
         .bind(&n.create_id)
         .bind(&n.json)
-        .bind(ms(n.published_at))
-        .bind(n.updated_at.map(ms))
-        .bind(n.deleted_at.map(ms))
+        .bind(to_ms(n.published_at))
+        .bind(n.updated_at.map(to_ms))
+        .bind(n.deleted_at.map(to_ms))
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -583,7 +580,7 @@ impl FedStore {
             "UPDATE fed_notes SET json = ?, updated_at = ? WHERE story_id = ? AND deleted_at IS NULL",
         )
         .bind(json)
-        .bind(ms(updated_at))
+        .bind(to_ms(updated_at))
         .bind(story_id)
         .execute(&mut **tx)
         .await?;
@@ -599,7 +596,7 @@ impl FedStore {
         let r = sqlx::query(
             "UPDATE fed_notes SET deleted_at = ? WHERE story_id = ? AND deleted_at IS NULL",
         )
-        .bind(ms(deleted_at))
+        .bind(to_ms(deleted_at))
         .bind(story_id)
         .execute(&mut **tx)
         .await?;
@@ -659,7 +656,7 @@ impl FedStore {
         .bind(kind)
         .bind(object_id)
         .bind(json)
-        .bind(ms(now))
+        .bind(to_ms(now))
         .execute(&mut **tx)
         .await?;
         Ok(r.rows_affected() > 0)
@@ -682,8 +679,8 @@ impl FedStore {
              ON CONFLICT (activity_id, channel, target) DO NOTHING",
         )
         .bind(activity_id)
-        .bind(ms(now))
-        .bind(ms(now))
+        .bind(to_ms(now))
+        .bind(to_ms(now))
         .execute(&mut **tx)
         .await?;
         Ok(r.rows_affected())
@@ -708,8 +705,8 @@ impl FedStore {
         .bind(channel.as_str())
         .bind(target)
         .bind(payload)
-        .bind(ms(now))
-        .bind(ms(now))
+        .bind(to_ms(now))
+        .bind(to_ms(now))
         .execute(&mut **tx)
         .await?;
         Ok(r.rows_affected())
@@ -724,7 +721,7 @@ impl FedStore {
         limit: i64,
         lease: Duration,
     ) -> Result<Vec<DeliveryRow>> {
-        let lease_until = ms(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let lease_until = to_ms(now) + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
         let mut tx = self.pool.begin().await?;
         let rows = sqlx::query(
             "UPDATE fed_deliveries SET next_attempt_at = ?, attempts = attempts + 1
@@ -734,7 +731,7 @@ impl FedStore {
              RETURNING id, activity_id, channel, target, payload, attempts, created_at",
         )
         .bind(lease_until)
-        .bind(ms(now))
+        .bind(to_ms(now))
         .bind(limit)
         .fetch_all(&mut *tx)
         .await?;
@@ -788,7 +785,7 @@ impl FedStore {
             "UPDATE fed_deliveries SET status = 'delivered', delivered_at = ?, last_status = ?,
                  last_error = NULL WHERE id = ?",
         )
-        .bind(ms(now))
+        .bind(to_ms(now))
         .bind(i64::from(status))
         .bind(id)
         .execute(&self.pool)
@@ -808,7 +805,7 @@ impl FedStore {
             "UPDATE fed_deliveries SET status = 'pending', next_attempt_at = ?, last_status = ?,
                  last_error = ? WHERE id = ?",
         )
-        .bind(ms(next_at))
+        .bind(to_ms(next_at))
         .bind(status.map(i64::from))
         .bind(error)
         .bind(id)

@@ -4,7 +4,8 @@
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::Row;
 
-use super::fed::{FedStore, FedStoreError, ms};
+use super::fed::{FedStore, FedStoreError};
+use super::time::to_ms;
 
 type Result<T> = std::result::Result<T, FedStoreError>;
 
@@ -85,8 +86,8 @@ impl FedStore {
         .bind(&m.content_html)
         .bind(&m.in_reply_to)
         .bind(&m.story_id)
-        .bind(m.published_at.map(ms))
-        .bind(ms(m.received_at))
+        .bind(m.published_at.map(to_ms))
+        .bind(to_ms(m.received_at))
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() > 0)
@@ -136,7 +137,7 @@ impl FedStore {
         .bind(kind.as_str())
         .bind(actor_id)
         .bind(story_id)
-        .bind(ms(at))
+        .bind(to_ms(at))
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() > 0)

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::queue::QueueState;
-use super::{Store, StoreError, fed::ms};
+use super::time::to_ms;
+use super::{Store, StoreError};
 
 /// Items moved from `items` to `seen_items` per chunk (one transaction
 /// each), and at most this many chunks a pass, so that one pass after an
@@ -103,7 +104,7 @@ impl Store {
         retain: std::time::Duration,
     ) -> Result<PruneReport, StoreError> {
         let cutoff = now - chrono::Duration::from_std(retain).unwrap_or(chrono::Duration::MAX);
-        let cutoff_ms = ms(cutoff);
+        let cutoff_ms = to_ms(cutoff);
         let mut r = PruneReport::default();
         let mut tx = self.pool.begin().await?;
         r.deliveries = sqlx::query(
@@ -143,7 +144,7 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM publish_queue q
                                WHERE q.story_id = items.id AND q.state = ?)",
         )
-        .bind(super::time::to_ms(now))
+        .bind(to_ms(now))
         .bind(cutoff_ms)
         .bind(QueueState::Waiting.as_str())
         .execute(&mut *tx)
@@ -156,7 +157,7 @@ impl Store {
              WHERE pruned_at IS NULL AND first_seen_at < ? AND +story_id IS NULL
                AND EXISTS (SELECT 1 FROM item_labels l WHERE l.item_id = items.id)",
         )
-        .bind(super::time::to_ms(now))
+        .bind(to_ms(now))
         .bind(cutoff_ms)
         .execute(&mut *tx)
         .await?
@@ -164,14 +165,14 @@ impl Store {
         let seen_cutoff = chrono::Duration::from_std(seen_ids_horizon(retain))
             .ok()
             .and_then(|h| now.checked_sub_signed(h))
-            .map_or(i64::MIN, super::time::to_ms);
+            .map_or(i64::MIN, to_ms);
         r.seen_expired = sqlx::query("DELETE FROM seen_items WHERE first_seen < ?")
             .bind(seen_cutoff)
             .execute(&mut *tx)
             .await?
             .rows_affected();
         r.article_pages = sqlx::query("DELETE FROM article_pages WHERE fetched_at < ?")
-            .bind(super::time::to_ms(cutoff))
+            .bind(to_ms(cutoff))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -182,7 +183,7 @@ impl Store {
             .rows_affected();
         r.stale_queue = sqlx::query("DELETE FROM publish_queue WHERE state = ? AND stale_at < ?")
             .bind(QueueState::Stale.as_str())
-            .bind(super::time::to_ms(cutoff))
+            .bind(to_ms(cutoff))
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -200,7 +201,7 @@ impl Store {
         for _ in 0..FORGET_CHUNKS_PER_PASS {
             let mut tx = self.pool.begin().await?;
             let rows: Vec<(String, i64)> = sqlx::query_as(FORGET_SELECT_SQL)
-                .bind(super::time::to_ms(cutoff))
+                .bind(to_ms(cutoff))
                 .bind(FORGET_CHUNK)
                 .fetch_all(&mut *tx)
                 .await?;
@@ -356,9 +357,9 @@ mod tests {
         .bind(id)
         .bind(format!("guid-{id}"))
         .bind(format!("https://f.example/{id}"))
-        .bind(super::super::time::to_ms(seen))
-        .bind(super::super::time::to_ms(seen))
-        .bind(super::super::time::to_ms(seen))
+        .bind(super::to_ms(seen))
+        .bind(super::to_ms(seen))
+        .bind(super::to_ms(seen))
         .bind(story)
         .execute(&store.pool)
         .await
@@ -371,7 +372,7 @@ mod tests {
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(activity)
-        .bind(ms(at))
+        .bind(to_ms(at))
         .execute(&store.pool)
         .await
         .unwrap();
@@ -382,8 +383,8 @@ mod tests {
         .bind(activity)
         .bind(format!("https://peer.example/{activity}/{status}"))
         .bind(status)
-        .bind(ms(at))
-        .bind(ms(at))
+        .bind(to_ms(at))
+        .bind(to_ms(at))
         .execute(&store.pool)
         .await
         .unwrap();
@@ -484,16 +485,16 @@ mod tests {
                                        post_text, published_at, updated_at)
              VALUES ('old-pub', 'T', 'S', 'https://f.example/old-pub', 'en', '[]', '', '', ?, ?)",
         )
-        .bind(super::super::time::to_ms(old))
-        .bind(super::super::time::to_ms(old))
+        .bind(super::to_ms(old))
+        .bind(super::to_ms(old))
         .execute(&store.pool)
         .await
         .unwrap();
         sqlx::query(
             "INSERT INTO publish_queue (story_id, lead_date, queued_at) VALUES ('old-wait', ?, ?)",
         )
-        .bind(super::super::time::to_ms(old))
-        .bind(super::super::time::to_ms(old))
+        .bind(super::to_ms(old))
+        .bind(super::to_ms(old))
         .execute(&store.pool)
         .await
         .unwrap();
@@ -501,9 +502,7 @@ mod tests {
         for (key, days) in [(1i64, 121), (2, 119)] {
             sqlx::query("INSERT INTO seen_items (key_hash, first_seen) VALUES (?, ?)")
                 .bind(key)
-                .bind(super::super::time::to_ms(
-                    now - chrono::Duration::days(days),
-                ))
+                .bind(super::to_ms(now - chrono::Duration::days(days)))
                 .execute(&store.pool)
                 .await
                 .unwrap();
@@ -662,8 +661,8 @@ mod tests {
                  VALUES (?, 'T', 'S', 'https://f.example/', 'en', '[]', '', '', ?, ?)",
             )
             .bind(id)
-            .bind(super::super::time::to_ms(now))
-            .bind(super::super::time::to_ms(now))
+            .bind(super::to_ms(now))
+            .bind(super::to_ms(now))
             .execute(&store.pool)
             .await
             .unwrap();
