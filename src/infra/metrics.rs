@@ -34,6 +34,8 @@ pub struct Metrics {
     /// Feed polls by outcome: ok, not_modified, or the error kind.
     pub fetches: Family<OutcomeLabel, Counter>,
     pub fetch_seconds: Histogram,
+    /// Polls the ingest writer committed per store transaction.
+    pub commit_polls: Histogram,
     /// Items in fetched feeds (every poll that returned a body).
     pub items_seen: Counter,
     /// New or edited items the topic decided to publish.
@@ -65,6 +67,13 @@ impl Metrics {
             "fetch_duration_seconds",
             "Time to fetch and parse one feed",
             fetch_seconds.clone(),
+        );
+        // One poll alone (a scheduler tick) up to a full batch (WRITE_BATCH).
+        let commit_polls = Histogram::new([1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]);
+        registry.register(
+            "commit_polls",
+            "Polls the ingest writer committed per store transaction",
+            commit_polls.clone(),
         );
         let items_seen = Counter::default();
         registry.register("items_seen", "Items in fetched feeds", items_seen.clone());
@@ -98,6 +107,7 @@ impl Metrics {
             registry: Mutex::new(registry),
             fetches,
             fetch_seconds,
+            commit_polls,
             items_seen,
             items_matched,
             items_published,

@@ -751,11 +751,11 @@ impl Ingest {
             },
             first_store_error: None,
         };
-        let mut batch: Vec<Staged> = Vec::new();
+        let mut batch = Batch::default();
         loop {
             // Commit the batch as soon as nothing more is waiting: batches
             // grow under load and stay small (quick) when polls trickle in.
-            let next = if batch.is_empty() {
+            let next = if batch.polls.is_empty() {
                 queue.recv().await
             } else {
                 match queue.try_recv() {
@@ -769,7 +769,7 @@ impl Ingest {
             };
             let Some(h) = next else { break };
             self.stage(h, &mut batch, &mut tally, &on_done).await;
-            if batch.len() >= WRITE_BATCH {
+            if batch.polls.len() >= WRITE_BATCH {
                 self.flush(&mut batch, &mut tally, &on_done).await;
             }
         }
@@ -802,15 +802,12 @@ impl Ingest {
         }
     }
 
-    /// The writer's step for one prepared poll: into the batch when it
-    /// starts no story, else (after the batch before it) committed alone.
-    async fn stage(
-        &self,
-        h: Handoff,
-        batch: &mut Vec<Staged>,
-        tally: &mut Tally,
-        on_done: &impl Fn(),
-    ) {
+    /// The writer's step for one prepared poll: into the batch. A poll with
+    /// new or edited items to publish has its stories assigned when the
+    /// batch is flushed, under the commit lock; one that carries an item an
+    /// earlier poll of the batch also carries goes after that batch's commit,
+    /// so its stories are decided on what the earlier poll stored.
+    async fn stage(&self, h: Handoff, batch: &mut Batch, tally: &mut Tally, on_done: &impl Fn()) {
         let Handoff {
             feed,
             claim,
@@ -832,14 +829,11 @@ impl Ingest {
                 return tally.add(&self.health, Err(e));
             }
         };
-        if needs_story(&p.items, &existing) {
-            // What the batch before it stores counts for its story.
+        let starts_stories = needs_story(&p.items, &existing);
+        if starts_stories && ids.iter().any(|id| batch.ids.contains(*id)) {
             self.flush(batch, tally, on_done).await;
-            let r = self.commit_one(&feed, p, now).await;
-            drop(claim);
-            on_done();
-            return tally.add(&self.health, r);
         }
+        batch.ids.extend(ids.iter().map(|id| (*id).to_string()));
         let Prepared {
             live,
             state,
@@ -847,48 +841,165 @@ impl Ingest {
             items,
         } = p;
         let item_count = items.len();
-        let (records, _) = dedupe::assign(items, &existing, &crate::matching::StoryIndex::new());
-        match self
-            .prepare_publications(&live, &feed, &records, &existing, now)
-            .await
-        {
-            Ok(publications) => batch.push(Staged {
-                feed,
-                _claim: claim,
-                state,
-                record,
-                item_count,
-                records,
-                publications,
-            }),
-            Err(e) => {
-                on_done();
-                tally.add(&self.health, Err(e));
+        let work = if starts_stories {
+            Work::Stories { live, items }
+        } else {
+            let (records, _) =
+                dedupe::assign(items, &existing, &crate::matching::StoryIndex::new());
+            match self
+                .prepare_publications(&live, &feed, &records, &existing, now)
+                .await
+            {
+                Ok(publications) => Work::Ready(Ready {
+                    records,
+                    publications,
+                    started: Vec::new(),
+                }),
+                Err(e) => {
+                    on_done();
+                    return tally.add(&self.health, Err(e));
+                }
             }
+        };
+        let polled = Batched {
+            feed,
+            _claim: claim,
+            now,
+            state,
+            record,
+            item_count,
+        };
+        batch.polls.push((polled, work));
+    }
+
+    /// Commits the writer's batch. Polls that start no story are ready;
+    /// the others get their stories assigned here, in arrival order, under
+    /// the commit lock (held until they are committed and in the story
+    /// index). A poll whose new item would join a story that an earlier
+    /// poll of the batch starts goes after that poll's commit, so a story is
+    /// always stored before anything joins it. The posting cap then releases
+    /// once for the whole batch.
+    async fn flush(&self, batch: &mut Batch, tally: &mut Tally, on_done: &impl Fn()) {
+        batch.ids.clear();
+        let polls = std::mem::take(&mut batch.polls);
+        let Some(latest) = polls
+            .iter()
+            .filter(|(_, w)| matches!(w, Work::Stories { .. }))
+            .map(|(p, _)| p.now)
+            .max()
+        else {
+            let ready = polls
+                .into_iter()
+                .filter_map(|(p, w)| match w {
+                    Work::Ready(r) => Some((p, r)),
+                    Work::Stories { .. } => None,
+                })
+                .collect();
+            return self.commit_ready(ready, tally, on_done).await;
+        };
+        {
+            let _serialized = self.commit_lock.lock().await;
+            let mut segment: Vec<(Batched, Ready)> = Vec::with_capacity(polls.len());
+            let mut segment_stories = crate::matching::StoryIndex::new();
+            for (p, work) in polls {
+                let (live, items) = match work {
+                    Work::Ready(r) => {
+                        segment.push((p, r));
+                        continue;
+                    }
+                    Work::Stories { live, items } => (live, items),
+                };
+                let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
+                // Re-read under the lock: what an earlier commit stored counts.
+                let existing = match self.store.existing(&ids).await {
+                    Ok(e) => e,
+                    Err(e) => {
+                        on_done();
+                        tally.add(&self.health, Err(e));
+                        continue;
+                    }
+                };
+                let (items, held) = self.age_gate(&live, items, &existing, p.now);
+                if joins_any(&items, &existing, &segment_stories) {
+                    self.commit_ready(std::mem::take(&mut segment), tally, on_done)
+                        .await;
+                    segment_stories = crate::matching::StoryIndex::new();
+                }
+                let assigned = self
+                    .stories
+                    .assign(&self.store, items, &existing, p.now)
+                    .await;
+                let (mut records, started) = match assigned {
+                    Ok(a) => a,
+                    Err(e) => {
+                        on_done();
+                        tally.add(&self.health, Err(e));
+                        continue;
+                    }
+                };
+                mark_held(&mut records, held);
+                match self
+                    .prepare_publications(&live, &p.feed, &records, &existing, p.now)
+                    .await
+                {
+                    Ok(publications) => {
+                        for story in &started {
+                            segment_stories.insert(story.id.clone(), story.fingerprint.clone());
+                        }
+                        segment.push((
+                            p,
+                            Ready {
+                                records,
+                                publications,
+                                started,
+                            },
+                        ));
+                    }
+                    Err(e) => {
+                        on_done();
+                        tally.add(&self.health, Err(e));
+                    }
+                }
+            }
+            self.commit_ready(segment, tally, on_done).await;
+        }
+        // New stories wait in the queue; publish what the posting cap
+        // allows, once per batch (release takes the commit lock; the
+        // scheduler's tick releases the rest).
+        if let Err(e) = self.release(latest).await {
+            warn!(error = %e, "releasing waiting stories failed; the next tick retries");
         }
     }
 
-    /// Commits the writer's batch in one transaction. If the batch itself
-    /// cannot commit, each of its polls is tried again in a transaction of
-    /// its own, so one bad poll costs only itself.
-    async fn flush(&self, batch: &mut Vec<Staged>, tally: &mut Tally, on_done: &impl Fn()) {
-        if batch.is_empty() {
+    /// Commits ready polls in one transaction, a SAVEPOINT each; the
+    /// stories a committed poll started join the story index. If the batch
+    /// itself cannot commit, each of its polls is tried again in a
+    /// transaction of its own, so one bad poll costs only itself.
+    async fn commit_ready(
+        &self,
+        polls: Vec<(Batched, Ready)>,
+        tally: &mut Tally,
+        on_done: &impl Fn(),
+    ) {
+        if polls.is_empty() {
             return;
         }
-        let staged = std::mem::take(batch);
-        let commits: Vec<PollCommit<'_>> = staged
+        let commits: Vec<PollCommit<'_>> = polls
             .iter()
-            .map(|s| PollCommit {
-                feed_url: s.feed.url.as_str(),
-                record: &s.record,
-                items: &s.records,
-                publications: &s.publications,
+            .map(|(p, r)| PollCommit {
+                feed_url: p.feed.url.as_str(),
+                record: &p.record,
+                items: &r.records,
+                publications: &r.publications,
             })
             .collect();
         let results = match self.store.commit_polls(&commits).await {
-            Ok(r) => r,
+            Ok(r) => {
+                self.metrics.commit_polls.observe(commits.len() as f64);
+                r
+            }
             Err(e) => {
-                warn!(error = %e, polls = staged.len(), "batch commit failed; committing its polls one by one");
+                warn!(error = %e, polls = polls.len(), "batch commit failed; committing its polls one by one");
                 let mut one_by_one = Vec::with_capacity(commits.len());
                 for c in &commits {
                     one_by_one.push(
@@ -901,20 +1012,21 @@ impl Ingest {
             }
         };
         drop(commits);
-        for (s, r) in staged.into_iter().zip(results) {
-            let r = r.map(|counts| {
+        for ((p, r), result) in polls.into_iter().zip(results) {
+            let result = result.map(|counts| {
+                self.stories.committed(r.started, p.now);
                 self.finish(
-                    &s.feed,
-                    &s.state,
-                    &s.record,
-                    s.item_count,
+                    &p.feed,
+                    &p.state,
+                    &p.record,
+                    p.item_count,
                     counts,
-                    s.publications.len(),
+                    r.publications.len(),
                 )
             });
-            drop(s);
+            drop(p);
             on_done();
-            tally.add(&self.health, r);
+            tally.add(&self.health, result);
         }
     }
 }
@@ -954,15 +1066,42 @@ struct Handoff {
     prepared: Result<Prepared, StoreError>,
 }
 
+/// The writer's batch: polls waiting for one transaction, and the item ids
+/// they carry.
+#[derive(Default)]
+struct Batch {
+    polls: Vec<(Batched, Work)>,
+    ids: HashSet<String>,
+}
+
 /// A poll in the writer's batch (its feed stays claimed until committed).
-struct Staged {
+struct Batched {
     feed: FeedSource,
     _claim: Claim,
+    now: DateTime<Utc>,
     state: FeedState,
     record: PollRecord,
     item_count: usize,
+}
+
+/// What a batched poll still needs before its commit.
+enum Work {
+    /// Nothing: its records and publications are ready.
+    Ready(Ready),
+    /// Story assignment, under the commit lock, when the batch is flushed:
+    /// it has new or edited items to publish.
+    Stories {
+        live: Arc<Live>,
+        items: Vec<Evaluated>,
+    },
+}
+
+/// A poll's records and publications, ready to commit, and the stories it
+/// starts (they join the story index once committed).
+struct Ready {
     records: Vec<ItemRecord>,
     publications: Vec<Publication>,
+    started: Vec<dedupe::RecentStory>,
 }
 
 /// A cycle's totals as its polls finish.
@@ -1016,6 +1155,21 @@ fn needs_story(items: &[Evaluated], existing: &HashMap<String, Existing>) -> boo
                 .get(&i.id)
                 .is_none_or(|e| !e.unchanged(&i.content_hash))
     })
+}
+
+/// Whether a new item to publish would join one of `stories` (the stories
+/// started by polls not yet committed).
+fn joins_any(
+    items: &[Evaluated],
+    existing: &HashMap<String, Existing>,
+    stories: &crate::matching::StoryIndex,
+) -> bool {
+    !stories.is_empty()
+        && items.iter().any(|(i, d)| {
+            d.publish
+                && existing.get(&i.id).is_none_or(|e| e.story_id.is_none())
+                && stories.best(&dedupe::fingerprint_of(i)).is_some()
+        })
 }
 
 /// At most this many article pages are fetched in one poll.

@@ -39,6 +39,7 @@ mod operator_review;
 mod perf;
 mod perf_cycle_states;
 mod perf_pipeline;
+mod perf_story_batches;
 mod publish_feeds;
 mod publish_gate;
 mod publish_pipeline;
