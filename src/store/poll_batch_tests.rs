@@ -537,3 +537,40 @@ async fn stored_rows_are_the_same_as_before_column_by_column() {
         "kept its story"
     );
 }
+
+/// A poll larger than one lookup statement (500 ids): stored, edited,
+/// forgotten and new ids spread over both chunks of both lookups (items and
+/// seen ids), the last chunk padded.
+#[tokio::test]
+async fn a_poll_of_more_ids_than_one_lookup_holds_is_counted_exactly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = open(&dir).await;
+    let id = |i: usize| format!("n{i:04}");
+    // Every third id stored: 334 of 0..1000.
+    let old: Vec<ItemRecord> = (0..1000).step_by(3).map(|i| item(&id(i), "T")).collect();
+    let c = store
+        .commit_poll(FEED, &record(0), &old, &[])
+        .await
+        .expect("commit");
+    assert_eq!(counts(&c), (334, 0, 0));
+    // Forgotten: 5 is in the first chunk of the 666 unstored ids, 800 in
+    // the second.
+    for i in [5, 800] {
+        sqlx::query("INSERT INTO seen_items (key_hash, first_seen) VALUES (?, ?)")
+            .bind(retention::seen_key(&id(i)))
+            .bind(super::time::to_ms(at(0)))
+            .execute(&store.pool)
+            .await
+            .expect("seed the seen id");
+    }
+    let poll: Vec<ItemRecord> = (0..1000)
+        .map(|i| item(&id(i), if i % 30 == 0 { "T2" } else { "T" }))
+        .collect();
+    let c = store
+        .commit_poll(FEED, &record(60), &poll, &[])
+        .await
+        .expect("commit");
+    // 664 new, 34 stored ones edited, 300 stored unchanged + 2 forgotten.
+    assert_eq!(counts(&c), (664, 34, 302));
+    assert_eq!(item_count(&store).await, 998);
+}
