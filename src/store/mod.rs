@@ -247,9 +247,19 @@ impl Store {
         let mut known = poll_commit::look_up_items(&mut tx, items).await?;
         fault::point("poll: items looked up");
         let mut counts = UpsertCounts::default();
+        let mut new_rows = Vec::new();
         for record_item in items {
-            poll_commit::record_item(&mut tx, record, record_item, &mut known, &mut counts).await?;
+            poll_commit::record_item(
+                &mut tx,
+                record,
+                record_item,
+                &mut known,
+                &mut new_rows,
+                &mut counts,
+            )
+            .await?;
         }
+        poll_commit::insert_new_rows(&mut tx, &mut new_rows, record.at).await?;
         poll_commit::write_entries_and_edits(&mut tx, publications, record.at).await?;
         // After every item of the poll is written.
         poll_commit::apply_outlets_updates(&mut tx, publications, record.at).await?;

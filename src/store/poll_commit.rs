@@ -150,13 +150,17 @@ fn placeholders(n: usize) -> String {
 /// One item of the poll, against what the store holds for its id (`known`,
 /// updated here after each write, so a feed that carries an id twice has
 /// the second compared with the first): inserted, updated or unchanged
-/// (counted in `counts`). A new item is one INSERT with its author and
-/// verdict; an edit one UPDATE; a new story's row and queue entry go first.
-pub(super) async fn record_item(
+/// (counted in `counts`). A new item's row, with its author and verdict,
+/// joins `new_rows`, written [`INSERT_ROWS`] at a time by one multi-row
+/// INSERT ([`insert_new_rows`]; the caller writes the rest after the last
+/// item); an edit is one UPDATE, after the buffered rows; a new story's row
+/// and queue entry are written at once.
+pub(super) async fn record_item<'a>(
     tx: &mut Tx<'_>,
     record: &PollRecord,
-    record_item: &ItemRecord,
+    record_item: &'a ItemRecord,
     known: &mut KnownItems,
+    new_rows: &mut Vec<NewRow<'a>>,
     counts: &mut UpsertCounts,
 ) -> Result<(), StoreError> {
     let item = &record_item.item;
@@ -181,14 +185,20 @@ pub(super) async fn record_item(
         (None, Some(story)) => story.clone(),
         (None, None) => None,
     };
-    let verdict = verdict.map(|v| (v, story.as_deref()));
     if current_story.is_some() {
-        update_item(tx, item, verdict, record.at).await?;
+        // The buffered rows first: this may be one of them, met again.
+        insert_new_rows(tx, new_rows, record.at).await?;
+        update_item(tx, item, verdict.map(|v| (v, story.as_deref())), record.at).await?;
         fault::point("poll: item updated");
         counts.updated += 1;
     } else {
-        insert_item(tx, item, verdict, record.at).await?;
-        fault::point("poll: item inserted");
+        new_rows.push(NewRow {
+            item,
+            verdict: verdict.map(|v| (v, story.clone())),
+        });
+        if new_rows.len() >= INSERT_ROWS {
+            insert_new_rows(tx, new_rows, record.at).await?;
+        }
         counts.inserted += 1;
     }
     known.insert(
@@ -216,48 +226,74 @@ async fn refresh_seen_id(tx: &mut Tx<'_>, id: &str, at: DateTime<Utc>) -> Result
     Ok(())
 }
 
-/// A new item's row, first seen `at`, with its author and, when it has one,
-/// its verdict and story (the columns stay NULL without a verdict).
-async fn insert_item(
-    tx: &mut Tx<'_>,
-    item: &Item,
-    verdict: Option<(&Verdict, Option<&str>)>,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let v = verdict.map(|(v, _)| v);
-    sqlx::query(
-        "INSERT INTO items (id, feed_url, source, outlet, guid, link, title, summary, content, lang,
+/// A new item's row waiting for [`insert_new_rows`]: the item and, when it
+/// has one, its verdict and story.
+pub(super) struct NewRow<'a> {
+    item: &'a Item,
+    verdict: Option<(&'a Verdict, Option<String>)>,
+}
+
+/// New rows per INSERT at most: 24 variables a row, far under SQLite's
+/// 32766. A batch is written in power-of-two slices (64, 32, ... 1 rows),
+/// so sqlx prepares and caches seven statement shapes, not one per size.
+const INSERT_ROWS: usize = 64;
+
+const ITEM_COLUMNS: &str =
+    "INSERT INTO items (id, feed_url, source, outlet, guid, link, title, summary, content, lang,
                             published_at, updated_at, first_seen_at, content_hash, categories,
                             author, decision, score, explanation, reasons, fingerprint, story_id,
                             story_reasons, held)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&item.id)
-    .bind(&item.feed_url)
-    .bind(&item.source)
-    .bind(Some(item.outlet.as_str()).filter(|o| !o.is_empty()))
-    .bind(&item.guid)
-    .bind(&item.link)
-    .bind(&item.title)
-    .bind(&item.summary)
-    .bind(&item.content)
-    .bind(&item.lang)
-    .bind(to_ms(item.published))
-    .bind(to_ms(item.updated))
-    .bind(to_ms(at))
-    .bind(&item.content_hash)
-    .bind(categories_json(item))
-    .bind(&item.author)
-    .bind(v.map(Verdict::decision_label))
-    .bind(v.map(|v| v.score))
-    .bind(v.and_then(stored_explanation))
-    .bind(v.map(|v| v.reasons.as_str()))
-    .bind(v.and_then(|v| v.fingerprint.as_deref()))
-    .bind(verdict.and_then(|(_, story)| story))
-    .bind(v.and_then(|v| v.story_reasons.as_deref()))
-    .bind(v.and_then(|v| v.held.as_deref()))
-    .execute(&mut **tx)
-    .await?;
+         VALUES ";
+const ITEM_VALUES: &str =
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Writes the buffered new rows, first seen `at`, and empties the buffer:
+/// each row with its author and, when it has one, its verdict and story
+/// (the columns stay NULL without a verdict), as one INSERT per slice.
+pub(super) async fn insert_new_rows(
+    tx: &mut Tx<'_>,
+    rows: &mut Vec<NewRow<'_>>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut rest = &rows[..];
+    while !rest.is_empty() {
+        let n = 1usize << rest.len().min(INSERT_ROWS).ilog2();
+        let (slice, tail) = rest.split_at(n);
+        let sql = format!("{ITEM_COLUMNS}{}", vec![ITEM_VALUES; n].join(", "));
+        let mut query = sqlx::query(&sql);
+        for NewRow { item, verdict } in slice {
+            let v = verdict.as_ref().map(|(v, _)| *v);
+            query = query
+                .bind(&item.id)
+                .bind(&item.feed_url)
+                .bind(&item.source)
+                .bind(Some(item.outlet.as_str()).filter(|o| !o.is_empty()))
+                .bind(&item.guid)
+                .bind(&item.link)
+                .bind(&item.title)
+                .bind(&item.summary)
+                .bind(&item.content)
+                .bind(&item.lang)
+                .bind(to_ms(item.published))
+                .bind(to_ms(item.updated))
+                .bind(to_ms(at))
+                .bind(&item.content_hash)
+                .bind(categories_json(item))
+                .bind(&item.author)
+                .bind(v.map(Verdict::decision_label))
+                .bind(v.map(|v| v.score))
+                .bind(v.and_then(stored_explanation))
+                .bind(v.map(|v| v.reasons.as_str()))
+                .bind(v.and_then(|v| v.fingerprint.as_deref()))
+                .bind(verdict.as_ref().and_then(|(_, story)| story.as_deref()))
+                .bind(v.and_then(|v| v.story_reasons.as_deref()))
+                .bind(v.and_then(|v| v.held.as_deref()));
+        }
+        query.execute(&mut **tx).await?;
+        fault::point("poll: item inserted");
+        rest = tail;
+    }
+    rows.clear();
     Ok(())
 }
 
