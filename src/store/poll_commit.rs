@@ -1,11 +1,11 @@
 //! The named steps of one poll's commit ([`Store::commit_poll_on`]), each on
 //! the poll's transaction (or savepoint): the feed's fetch state, one lookup
 //! of all of the poll's item ids, then per changed item its new story (row
-//! and queue entry) and ONE statement for its row (text, author and
-//! verdict), then the publications. With sqlx every statement is a round
-//! trip to the connection's worker thread, so a new item costs one INSERT
-//! (two more for a new story), not five statements. The fault points
-//! ([`super::fault`]) mark the statement boundaries.
+//! and queue entry) and its row with text, author and verdict: an edit in
+//! one UPDATE, new rows in multi-row INSERTs of up to 64, then the
+//! publications. With sqlx every statement is a round trip to the
+//! connection's worker thread; a new item used to cost five statements.
+//! The fault points ([`super::fault`]) mark the statement boundaries.
 //!
 //! [`Store::commit_poll_on`]: super::Store
 
