@@ -29,6 +29,8 @@ mod index_tests;
 pub mod labels;
 #[cfg(test)]
 mod mutant_tests;
+#[cfg(test)]
+mod poll_batch_tests;
 mod poll_commit;
 #[cfg(test)]
 mod poll_tests;
@@ -240,10 +242,24 @@ impl Store {
         fault::point("poll: begun");
         poll_commit::write_feed_state(&mut tx, feed_url, record).await?;
         fault::point("poll: feed state written");
+        // One lookup for all of the poll's items, inside the transaction:
+        // an earlier poll of the writer's batch may have stored some.
+        let mut known = poll_commit::look_up_items(&mut tx, items).await?;
+        fault::point("poll: items looked up");
         let mut counts = UpsertCounts::default();
+        let mut new_rows = Vec::new();
         for record_item in items {
-            poll_commit::record_item(&mut tx, record, record_item, &mut counts).await?;
+            poll_commit::record_item(
+                &mut tx,
+                record,
+                record_item,
+                &mut known,
+                &mut new_rows,
+                &mut counts,
+            )
+            .await?;
         }
+        poll_commit::insert_new_rows(&mut tx, &mut new_rows, record.at).await?;
         poll_commit::write_entries_and_edits(&mut tx, publications, record.at).await?;
         // After every item of the poll is written.
         poll_commit::apply_outlets_updates(&mut tx, publications, record.at).await?;

@@ -418,7 +418,8 @@ async fn an_outlets_update_goes_out_at_most_hourly_and_the_rest_waits() {
 }
 
 /// A new item's categories and author are stored, and an edit replaces
-/// them (the poll commit's `categories_json` and `write_author` steps).
+/// them (the poll commit's `categories_json` and the author column of its
+/// INSERT and UPDATE).
 #[tokio::test]
 async fn an_items_categories_and_author_are_stored_and_follow_an_edit() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -1,10 +1,15 @@
 //! The named steps of one poll's commit ([`Store::commit_poll_on`]), each on
-//! the poll's transaction (or savepoint): the feed's fetch state, then per
-//! item its lookup, text, author, story and verdict, then the publications.
-//! The fault points ([`super::fault`]) mark the same places as before the
-//! split, in the same order.
+//! the poll's transaction (or savepoint): the feed's fetch state, one lookup
+//! of all of the poll's item ids, then per changed item its new story (row
+//! and queue entry) and its row with text, author and verdict: an edit in
+//! one UPDATE, new rows in multi-row INSERTs of up to 64, then the
+//! publications. With sqlx every statement is a round trip to the
+//! connection's worker thread; a new item used to cost five statements.
+//! The fault points ([`super::fault`]) mark the statement boundaries.
 //!
 //! [`Store::commit_poll_on`]: super::Store
+
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
@@ -17,10 +22,6 @@ use super::{
 use crate::model::Item;
 
 type Tx<'c> = Transaction<'c, Sqlite>;
-
-/// What the store held for an item before this poll: its content hash and
-/// story (`None`: no row).
-type StoredRow = Option<(String, Option<String>)>;
 
 /// The feed's new fetch state: validators (kept when the poll brought none),
 /// outcome, error count, next check and totals.
@@ -67,73 +68,147 @@ pub(super) async fn write_feed_state(
     Ok(())
 }
 
-/// One item of the poll: looked up, its text inserted or updated (counted in
-/// `counts`), and when it changed, its author, story and verdict written.
-pub(super) async fn record_item(
+/// What the store held for one of the poll's item ids, read once per poll
+/// ([`look_up_items`]) and kept current as the poll writes its items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Known {
+    /// A row, with its content hash and story.
+    Row { hash: String, story: Option<String> },
+    /// No row, but a seen id (`seen_items`): an old unpublished item that
+    /// retention forgot, never new again.
+    Forgotten,
+}
+
+/// The poll's item ids that the store knows (ids absent: new items).
+pub(super) type KnownItems = HashMap<String, Known>;
+
+/// Ids per lookup statement, well under SQLite's variable limit.
+const LOOKUP_CHUNK: usize = 500;
+
+/// The stored rows of all of the poll's item ids, and for the ids without
+/// a row, their seen ids: one query per 500 ids instead of two per item.
+/// Read on the poll's transaction (or savepoint), so an item that an
+/// earlier poll of the writer's batch inserted is found as existing.
+pub(super) async fn look_up_items(
+    tx: &mut Tx<'_>,
+    items: &[ItemRecord],
+) -> Result<KnownItems, StoreError> {
+    let mut ids: Vec<&str> = items.iter().map(|r| r.item.id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut known = KnownItems::with_capacity(ids.len());
+    for chunk in ids.chunks(LOOKUP_CHUNK) {
+        let sql = format!(
+            "SELECT id, content_hash, story_id FROM items WHERE id IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (String, String, Option<String>)>(&sql);
+        for i in 0..bucket(chunk.len()) {
+            query = query.bind(chunk[i.min(chunk.len() - 1)]);
+        }
+        for (id, hash, story) in query.fetch_all(&mut **tx).await? {
+            known.insert(id, Known::Row { hash, story });
+        }
+    }
+    let unstored: Vec<(i64, &str)> = ids
+        .iter()
+        .filter(|id| !known.contains_key(**id))
+        .map(|id| (retention::seen_key(id), *id))
+        .collect();
+    for chunk in unstored.chunks(LOOKUP_CHUNK) {
+        let sql = format!(
+            "SELECT key_hash FROM seen_items WHERE key_hash IN ({})",
+            placeholders(chunk.len())
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql);
+        for i in 0..bucket(chunk.len()) {
+            query = query.bind(chunk[i.min(chunk.len() - 1)].0);
+        }
+        let seen: HashSet<i64> = query.fetch_all(&mut **tx).await?.into_iter().collect();
+        for (key, id) in chunk {
+            if seen.contains(key) {
+                known.insert((*id).to_string(), Known::Forgotten);
+            }
+        }
+    }
+    Ok(known)
+}
+
+/// The number of `?` for `n` ids: rounded up to a power of two (at most
+/// [`LOOKUP_CHUNK`]), the last id repeated, so a few statement shapes are
+/// prepared and cached rather than one per poll size.
+fn bucket(n: usize) -> usize {
+    n.next_power_of_two().min(LOOKUP_CHUNK)
+}
+
+fn placeholders(n: usize) -> String {
+    let mut s = "?,".repeat(bucket(n));
+    s.pop();
+    s
+}
+
+/// One item of the poll, against what the store holds for its id (`known`,
+/// updated here after each write, so a feed that carries an id twice has
+/// the second compared with the first): inserted, updated or unchanged
+/// (counted in `counts`). A new item's row, with its author and verdict,
+/// joins `new_rows`, written [`INSERT_ROWS`] at a time by one multi-row
+/// INSERT ([`insert_new_rows`]; the caller writes the rest after the last
+/// item); an edit is one UPDATE, after the buffered rows; a new story's row
+/// and queue entry are written at once.
+pub(super) async fn record_item<'a>(
     tx: &mut Tx<'_>,
     record: &PollRecord,
-    record_item: &ItemRecord,
+    record_item: &'a ItemRecord,
+    known: &mut KnownItems,
+    new_rows: &mut Vec<NewRow<'a>>,
     counts: &mut UpsertCounts,
 ) -> Result<(), StoreError> {
     let item = &record_item.item;
-    let existing = look_up_item(tx, &item.id).await?;
-    fault::point("poll: item looked up");
-    let forgotten = existing.is_none() && is_forgotten(tx, &item.id).await?;
-    if forgotten {
-        refresh_seen_id(tx, &item.id, record.at).await?;
-    }
-    let changed = match &existing {
-        None if forgotten => {
+    let verdict = record_item.verdict.as_ref();
+    let current_story = match known.get(&item.id) {
+        Some(Known::Forgotten) => {
+            refresh_seen_id(tx, &item.id, record.at).await?;
             counts.unchanged += 1;
-            false
+            return Ok(());
         }
-        None => {
-            insert_item(tx, item, record.at).await?;
-            fault::point("poll: item inserted");
-            counts.inserted += 1;
-            true
-        }
-        Some((hash, _)) if *hash != item.content_hash => {
-            update_item_text(tx, item, record.at).await?;
-            fault::point("poll: item updated");
-            counts.updated += 1;
-            true
-        }
-        Some(_) => {
+        Some(Known::Row { hash, .. }) if *hash == item.content_hash => {
             counts.unchanged += 1;
-            false
+            return Ok(());
         }
+        Some(Known::Row { story, .. }) => Some(story.clone()),
+        None => None,
     };
-    if changed {
-        write_author(tx, item).await?;
+    let story = match (verdict, &current_story) {
+        (Some(v), _) => {
+            assign_story(tx, item, v, current_story.clone().flatten(), record.at).await?
+        }
+        (None, Some(story)) => story.clone(),
+        (None, None) => None,
+    };
+    if current_story.is_some() {
+        // The buffered rows first: this may be one of them, met again.
+        insert_new_rows(tx, new_rows, record.at).await?;
+        update_item(tx, item, verdict.map(|v| (v, story.as_deref())), record.at).await?;
+        fault::point("poll: item updated");
+        counts.updated += 1;
+    } else {
+        new_rows.push(NewRow {
+            item,
+            verdict: verdict.map(|v| (v, story.clone())),
+        });
+        if new_rows.len() >= INSERT_ROWS {
+            insert_new_rows(tx, new_rows, record.at).await?;
+        }
+        counts.inserted += 1;
     }
-    if let (true, Some(v)) = (changed, record_item.verdict.as_ref()) {
-        let current_story = existing.as_ref().and_then(|(_, s)| s.clone());
-        let story_id = assign_story(tx, item, v, current_story, record.at).await?;
-        write_verdict(tx, item, v, story_id).await?;
-        fault::point("poll: verdict written");
-    }
+    known.insert(
+        item.id.clone(),
+        Known::Row {
+            hash: item.content_hash.clone(),
+            story,
+        },
+    );
     Ok(())
-}
-
-/// The stored content hash and story of an item, if it has a row.
-async fn look_up_item(tx: &mut Tx<'_>, id: &str) -> Result<StoredRow, StoreError> {
-    Ok(
-        sqlx::query_as("SELECT content_hash, story_id FROM items WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await?,
-    )
-}
-
-/// An old unpublished item whose row retention deleted: only its identity
-/// is left (`seen_items`), and it is never new again.
-async fn is_forgotten(tx: &mut Tx<'_>, id: &str) -> Result<bool, StoreError> {
-    Ok(sqlx::query("SELECT 1 FROM seen_items WHERE key_hash = ?")
-        .bind(retention::seen_key(id))
-        .fetch_optional(&mut **tx)
-        .await?
-        .is_some())
 }
 
 /// A feed that still carries a forgotten item keeps its seen id alive: the
@@ -151,46 +226,104 @@ async fn refresh_seen_id(tx: &mut Tx<'_>, id: &str, at: DateTime<Utc>) -> Result
     Ok(())
 }
 
-/// A new item's row, first seen `at`.
-async fn insert_item(tx: &mut Tx<'_>, item: &Item, at: DateTime<Utc>) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO items (id, feed_url, source, outlet, guid, link, title, summary, content, lang,
-                            published_at, updated_at, first_seen_at, content_hash, categories)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&item.id)
-    .bind(&item.feed_url)
-    .bind(&item.source)
-    .bind(Some(item.outlet.as_str()).filter(|o| !o.is_empty()))
-    .bind(&item.guid)
-    .bind(&item.link)
-    .bind(&item.title)
-    .bind(&item.summary)
-    .bind(&item.content)
-    .bind(&item.lang)
-    .bind(to_ms(item.published))
-    .bind(to_ms(item.updated))
-    .bind(to_ms(at))
-    .bind(&item.content_hash)
-    .bind(categories_json(item))
-    .execute(&mut **tx)
-    .await?;
+/// A new item's row waiting for [`insert_new_rows`]: the item and, when it
+/// has one, its verdict and story.
+pub(super) struct NewRow<'a> {
+    item: &'a Item,
+    verdict: Option<(&'a Verdict, Option<String>)>,
+}
+
+/// New rows per INSERT at most: 24 variables a row, far under SQLite's
+/// 32766. A batch is written in power-of-two slices (64, 32, ... 1 rows),
+/// so sqlx prepares and caches seven statement shapes, not one per size.
+const INSERT_ROWS: usize = 64;
+
+const ITEM_COLUMNS: &str =
+    "INSERT INTO items (id, feed_url, source, outlet, guid, link, title, summary, content, lang,
+                            published_at, updated_at, first_seen_at, content_hash, categories,
+                            author, decision, score, explanation, reasons, fingerprint, story_id,
+                            story_reasons, held)
+         VALUES ";
+const ITEM_VALUES: &str =
+    "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Writes the buffered new rows, first seen `at`, and empties the buffer:
+/// each row with its author and, when it has one, its verdict and story
+/// (the columns stay NULL without a verdict), as one INSERT per slice.
+pub(super) async fn insert_new_rows(
+    tx: &mut Tx<'_>,
+    rows: &mut Vec<NewRow<'_>>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut rest = &rows[..];
+    while !rest.is_empty() {
+        let n = 1usize << rest.len().min(INSERT_ROWS).ilog2();
+        let (slice, tail) = rest.split_at(n);
+        let sql = format!("{ITEM_COLUMNS}{}", vec![ITEM_VALUES; n].join(", "));
+        let mut query = sqlx::query(&sql);
+        for NewRow { item, verdict } in slice {
+            let v = verdict.as_ref().map(|(v, _)| *v);
+            query = query
+                .bind(&item.id)
+                .bind(&item.feed_url)
+                .bind(&item.source)
+                .bind(Some(item.outlet.as_str()).filter(|o| !o.is_empty()))
+                .bind(&item.guid)
+                .bind(&item.link)
+                .bind(&item.title)
+                .bind(&item.summary)
+                .bind(&item.content)
+                .bind(&item.lang)
+                .bind(to_ms(item.published))
+                .bind(to_ms(item.updated))
+                .bind(to_ms(at))
+                .bind(&item.content_hash)
+                .bind(categories_json(item))
+                .bind(&item.author)
+                .bind(v.map(Verdict::decision_label))
+                .bind(v.map(|v| v.score))
+                .bind(v.and_then(stored_explanation))
+                .bind(v.map(|v| v.reasons.as_str()))
+                .bind(v.and_then(|v| v.fingerprint.as_deref()))
+                .bind(verdict.as_ref().and_then(|(_, story)| story.as_deref()))
+                .bind(v.and_then(|v| v.story_reasons.as_deref()))
+                .bind(v.and_then(|v| v.held.as_deref()));
+        }
+        query.execute(&mut **tx).await?;
+        fault::point("poll: item inserted");
+        rest = tail;
+    }
+    rows.clear();
     Ok(())
 }
 
-/// An edit: same identity, new text. The original publication date stays;
-/// the revision tells publishers to send an update.
-async fn update_item_text(
+/// An edit: same identity, new text and author. The original publication
+/// date stays; the revision tells publishers to send an update. With a
+/// verdict, its columns and story are written in the same statement.
+async fn update_item(
     tx: &mut Tx<'_>,
     item: &Item,
+    verdict: Option<(&Verdict, Option<&str>)>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query(
+    const TEXT: &str =
         "UPDATE items SET title = ?, summary = ?, content = ?, link = COALESCE(?, link),
                           lang = ?, updated_at = ?, content_hash = ?, categories = ?,
-                          revision = revision + 1
-         WHERE id = ?",
-    )
+                          revision = revision + 1, author = ?
+         WHERE id = ?";
+    const TEXT_AND_VERDICT: &str =
+        "UPDATE items SET title = ?, summary = ?, content = ?, link = COALESCE(?, link),
+                          lang = ?, updated_at = ?, content_hash = ?, categories = ?,
+                          revision = revision + 1, author = ?,
+                          decision = ?, score = ?, explanation = ?, reasons = ?,
+                          fingerprint = ?, story_id = ?,
+                          story_reasons = COALESCE(?, story_reasons), held = ?
+         WHERE id = ?";
+    let query = sqlx::query(if verdict.is_some() {
+        TEXT_AND_VERDICT
+    } else {
+        TEXT
+    })
     .bind(&item.title)
     .bind(&item.summary)
     .bind(&item.content)
@@ -199,9 +332,20 @@ async fn update_item_text(
     .bind(to_ms(item.updated.max(at)))
     .bind(&item.content_hash)
     .bind(categories_json(item))
-    .bind(&item.id)
-    .execute(&mut **tx)
-    .await?;
+    .bind(&item.author);
+    let query = match verdict {
+        Some((v, story)) => query
+            .bind(v.decision_label())
+            .bind(v.score)
+            .bind(stored_explanation(v))
+            .bind(&v.reasons)
+            .bind(&v.fingerprint)
+            .bind(story)
+            .bind(&v.story_reasons)
+            .bind(&v.held),
+        None => query,
+    };
+    query.bind(&item.id).execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -209,20 +353,15 @@ fn categories_json(item: &Item) -> String {
     serde_json::to_string(&item.categories).unwrap_or_else(|_| "[]".to_string())
 }
 
-/// A changed item's author: its own statement, so the insert and the update
-/// keep their shape.
-async fn write_author(tx: &mut Tx<'_>, item: &Item) -> Result<(), StoreError> {
-    sqlx::query("UPDATE items SET author = ? WHERE id = ?")
-        .bind(&item.author)
-        .bind(&item.id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+/// The explanation as stored: NULL for a compact decision (empty).
+fn stored_explanation(v: &Verdict) -> Option<&str> {
+    Some(v.explanation.as_str()).filter(|e| !e.is_empty())
 }
 
 /// The story a changed item belongs to. An item keeps the story it was
 /// published in; the first item of a new story creates it and queues it for
-/// the posting cap (store::queue).
+/// the posting cap (store::queue), before the item's own row is written
+/// (nothing references items from stories or the queue).
 async fn assign_story(
     tx: &mut Tx<'_>,
     item: &Item,
@@ -250,34 +389,6 @@ async fn assign_story(
         (None, StoryAssignment::Join(s)) => Some(s.clone()),
         (None, StoryAssignment::None) => None,
     })
-}
-
-/// The verdict stored with the item: decision, score, explanation, reasons,
-/// fingerprint, story and why it was held.
-async fn write_verdict(
-    tx: &mut Tx<'_>,
-    item: &Item,
-    v: &Verdict,
-    story_id: Option<String>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE items SET decision = ?, score = ?, explanation = ?, reasons = ?,
-                          fingerprint = ?, story_id = ?,
-                          story_reasons = COALESCE(?, story_reasons), held = ?
-         WHERE id = ?",
-    )
-    .bind(v.decision_label())
-    .bind(v.score)
-    .bind(Some(v.explanation.as_str()).filter(|e| !e.is_empty()))
-    .bind(&v.reasons)
-    .bind(&v.fingerprint)
-    .bind(story_id)
-    .bind(&v.story_reasons)
-    .bind(&v.held)
-    .bind(&item.id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// The poll's new feed entries (with their `Create`) and edited entries

@@ -419,16 +419,24 @@ async fn sigkill_inside_the_commit_loses_nothing_and_doubles_nothing() {
         assert!(kinds.contains(must), "no {must:?} in {kinds:?}");
     }
 
-    // Kill points: the first of each kind, then evenly spread, 20 or more.
-    let mut points: Vec<u64> = kinds
+    // Kill points: the first of each kind, then evenly spread, 20 or more
+    // (spread wider while the spread points fall on first ones).
+    let firsts: Vec<u64> = kinds
         .iter()
         .filter_map(|k| trace.iter().find(|(_, n)| n == k).map(|(i, _)| *i))
         .collect();
     let total = trace.len() as u64;
-    let spread = 20u64.saturating_sub(points.len() as u64).max(4);
-    points.extend((1..=spread).map(|i| i * total / (spread + 1)));
-    points.sort_unstable();
-    points.dedup();
+    let mut spread = 20u64.saturating_sub(firsts.len() as u64).max(4);
+    let points = loop {
+        let mut points = firsts.clone();
+        points.extend((1..=spread).map(|i| i * total / (spread + 1)));
+        points.sort_unstable();
+        points.dedup();
+        if points.len() >= 20 || spread >= total {
+            break points;
+        }
+        spread += 1;
+    };
     assert!(
         points.len() >= 20,
         "{} kill points of {total}",
