@@ -238,6 +238,17 @@ impl Store {
         publications: &[Publication],
     ) -> Result<UpsertCounts, StoreError> {
         use sqlx::Connection;
+        if items.is_empty() && publications.is_empty() {
+            // A 304 or a failed fetch writes one statement, atomic on its
+            // own (in the writer's batch, SQLite rolls back only a failing
+            // statement): no SAVEPOINT and RELEASE round trips for the
+            // commonest poll of a warm cycle.
+            fault::point("poll: begun");
+            poll_commit::write_feed_state(conn, feed_url, record).await?;
+            fault::point("poll: feed state written");
+            fault::point("poll: committed");
+            return Ok(UpsertCounts::default());
+        }
         let mut tx = conn.begin().await?;
         fault::point("poll: begun");
         poll_commit::write_feed_state(&mut tx, feed_url, record).await?;

@@ -26,7 +26,7 @@ type Tx<'c> = Transaction<'c, Sqlite>;
 /// The feed's new fetch state: validators (kept when the poll brought none),
 /// outcome, error count, next check and totals.
 pub(super) async fn write_feed_state(
-    tx: &mut Tx<'_>,
+    conn: &mut sqlx::SqliteConnection,
     feed_url: &str,
     record: &PollRecord,
 ) -> Result<(), StoreError> {
@@ -63,7 +63,7 @@ pub(super) async fn write_feed_state(
     .bind(failed)
     .bind(to_ms(record.next_check_at))
     .bind(record.item_count.map(i64::from))
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
