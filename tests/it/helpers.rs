@@ -112,6 +112,19 @@ impl TestEnv {
         config::load_with_env(&self.config_path, Vec::new()).expect("test config is valid")
     }
 
+    /// A second connection to the deployment's database file (to hold
+    /// its write lock, or inject faults with triggers), waiting up to 10 s
+    /// for a lock as the store does.
+    pub async fn side_connection(&self) -> sqlx::SqliteConnection {
+        use sqlx::Connection;
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&self.db_path)
+            .busy_timeout(Duration::from_secs(10));
+        sqlx::SqliteConnection::connect_with(&options)
+            .await
+            .expect("a second connection to the database")
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -18,7 +18,6 @@ use chrono::Utc;
 use feedwatch::app::App;
 use feedwatch::model::{PollOutcome, PollRecord};
 use feedwatch::store::PollCommit;
-use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{TestEnv, feed, serve};
@@ -73,16 +72,6 @@ async fn start_farm(farm: &Farm) -> String {
     format!("http://127.0.0.1:{}", addr.port())
 }
 
-/// A second connection to the deployment's database file.
-async fn side_connection(env: &TestEnv) -> sqlx::SqliteConnection {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&env.db_path)
-        .busy_timeout(Duration::from_secs(10));
-    sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .unwrap()
-}
-
 fn record(etag: &str) -> PollRecord {
     let now = Utc::now();
     PollRecord {
@@ -104,7 +93,7 @@ fn record(etag: &str) -> PollRecord {
 async fn a_failing_poll_in_a_batch_rolls_back_only_itself() {
     let env = TestEnv::new(&[]);
     let app = App::build(env.config()).await.unwrap();
-    let mut side = side_connection(&env).await;
+    let mut side = env.side_connection().await;
     sqlx::query(
         "CREATE TRIGGER injected_fault BEFORE INSERT ON feeds WHEN NEW.url LIKE '%boom%'
          BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
@@ -169,7 +158,7 @@ async fn a_poll_that_cannot_store_its_items_keeps_no_validators() {
             .collect::<Vec<_>>(),
     );
     let app = App::build(env.config()).await.unwrap();
-    let mut side = side_connection(&env).await;
+    let mut side = env.side_connection().await;
     sqlx::query(
         "CREATE TRIGGER injected_fault BEFORE INSERT ON items WHEN NEW.title LIKE 'Boom%'
          BEGIN SELECT RAISE(ABORT, 'injected fault'); END",
@@ -247,7 +236,7 @@ async fn a_stalled_writer_holds_back_the_fetches() {
     );
     let app = App::build(env.config()).await.unwrap();
     let feeds = app.load_sources().unwrap();
-    let mut side = side_connection(&env).await;
+    let mut side = env.side_connection().await;
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut side)
         .await

@@ -12,7 +12,6 @@ use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
 use feedwatch::app::App;
-use sqlx::Connection;
 use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{TestEnv, feed, serve};
@@ -78,12 +77,7 @@ async fn outlets_reporting_one_story_in_one_batch_make_one_story() {
 
     // Another connection holds the write lock: the writer's first commit
     // waits, and the other polls queue up behind it.
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&env.db_path)
-        .busy_timeout(Duration::from_secs(10));
-    let mut side = sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .unwrap();
+    let mut side = env.side_connection().await;
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut side)
         .await
