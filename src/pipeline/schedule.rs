@@ -177,9 +177,13 @@ impl Ingest {
             last_modified: state.last_modified.clone(),
         };
         let result = self.fetch_measured(&live, feed, &validators, now).await;
-        let (record, items) = match result {
+        let (record, items, unchanged) = match result {
             Ok(polled) => ok_record(&live, feed, polled, now),
-            Err(e) => (self.error_record(&live, feed, &state, &e, now), Vec::new()),
+            Err(e) => (
+                self.error_record(&live, feed, &state, &e, now),
+                Vec::new(),
+                0,
+            ),
         };
         // Article pages are fetched before taking the lock (network time must
         // not serialize the feeds), only for items that look like new stories;
@@ -190,6 +194,7 @@ impl Ingest {
             state,
             record,
             items,
+            unchanged,
         })
     }
 
@@ -206,15 +211,16 @@ impl Ingest {
             state,
             record,
             items,
+            unchanged,
         } = prepared;
-        let item_count = items.len();
+        let item_count = items.len() + unchanged;
         let ids: Vec<&str> = items.iter().map(|(i, _)| i.id.as_str()).collect();
         let existing = self.store.existing(&ids).await?;
         // Only new or edited items to publish need story assignment; a poll
         // without them (a 304, unchanged or off-topic items) neither takes
         // the commit lock nor touches the story index.
         let needs_story = needs_story(&items, &existing);
-        let (counts, published) = if needs_story {
+        let (mut counts, published) = if needs_story {
             let _serialized = self.commit_lock.lock().await;
             // Re-read under the lock: what an earlier commit stored counts.
             let existing = self.store.existing(&ids).await?;
@@ -241,6 +247,7 @@ impl Ingest {
         if needs_story {
             self.release(now).await?;
         }
+        counts.unchanged += u32::try_from(unchanged).unwrap_or(u32::MAX);
         Ok(self.finish(feed, &state, &record, item_count, counts, published))
     }
 
@@ -353,8 +360,13 @@ impl Ingest {
             Err(PollError::Parse(_)) => "parse",
             Err(PollError::Rules(_)) => "rules",
         });
-        if let Ok(Polled::Items { items, .. }) = &result {
-            self.metrics.items_seen.inc_by(items.len() as u64);
+        if let Ok(Polled::Items {
+            items, unchanged, ..
+        }) = &result
+        {
+            self.metrics
+                .items_seen
+                .inc_by((items.len() + unchanged) as u64);
         }
         result
     }
@@ -427,27 +439,56 @@ impl Ingest {
                 // waiting for a turn are bounded by the cycle's pipeline.
                 let _turn = parse_slots().acquire().await.ok();
                 let parsed = tokio::task::spawn_blocking(move || {
-                    parse_and_score(
+                    parse_items(
                         &fetched.body,
                         fetched.charset.as_deref(),
                         &base,
                         &source,
-                        &topic,
                         now,
                     )
                 })
                 .await
                 .map_err(|e| ParseError::Panicked(e.to_string()))?;
+                drop(_turn);
                 let (items, ttl) = parsed?;
+                let in_feed = items.len();
+                let items = self.drop_stored_unchanged(items).await;
+                let unchanged = in_feed - items.len();
+                let _turn = parse_slots().acquire().await.ok();
+                let items = tokio::task::spawn_blocking(move || score_items(items, &topic))
+                    .await
+                    .map_err(|e| ParseError::Panicked(e.to_string()))?;
                 let ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
                 Ok(Polled::Items {
                     items,
+                    unchanged,
                     status: fetched.status,
                     validators: fetched.validators,
                     floor: max_opt(fetched.max_age, ttl),
                 })
             }
         }
+    }
+
+    /// The items that are not stored as they are: a changed feed carries
+    /// mostly items already stored unchanged, and those need no scoring,
+    /// no dedupe and no statement (the poll counts them unchanged all the
+    /// same). A forgotten item (its row deleted by retention) has no row and
+    /// stays, so the commit keeps its seen id alive. If the store cannot
+    /// answer, every item stays: the writer reads them again and decides.
+    async fn drop_stored_unchanged(&self, items: Vec<Item>) -> Vec<Item> {
+        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        let stored = match self.store.content_hashes(&ids).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                tracing::debug!(error = %e, "reading the stored items failed; scoring every item");
+                return items;
+            }
+        };
+        items
+            .into_iter()
+            .filter(|i| stored.get(&i.id) != Some(&i.content_hash))
+            .collect()
     }
 
     /// The feed entries (and Fediverse activities) the committed records imply
@@ -839,8 +880,9 @@ impl Ingest {
             state,
             record,
             items,
+            unchanged,
         } = p;
-        let item_count = items.len();
+        let item_count = items.len() + unchanged;
         let work = if starts_stories {
             Work::Stories { live, items }
         } else {
@@ -868,6 +910,7 @@ impl Ingest {
             state,
             record,
             item_count,
+            unchanged,
         };
         batch.polls.push((polled, work));
     }
@@ -1013,7 +1056,8 @@ impl Ingest {
         };
         drop(commits);
         for ((p, r), result) in polls.into_iter().zip(results) {
-            let result = result.map(|counts| {
+            let result = result.map(|mut counts| {
+                counts.unchanged += u32::try_from(p.unchanged).unwrap_or(u32::MAX);
                 self.stories.committed(r.started, p.now);
                 self.finish(
                     &p.feed,
@@ -1059,6 +1103,8 @@ struct Prepared {
     state: FeedState,
     record: PollRecord,
     items: Vec<Evaluated>,
+    /// Items in the feed stored unchanged, left out of `items`.
+    unchanged: usize,
 }
 
 /// What a feed's task hands to the writer.
@@ -1085,6 +1131,8 @@ struct Batched {
     state: FeedState,
     record: PollRecord,
     item_count: usize,
+    /// Items stored unchanged, not passed to the store (counted all the same).
+    unchanged: usize,
 }
 
 /// What a batched poll still needs before its commit.
@@ -1188,7 +1236,10 @@ type Evaluated = (Item, Decision);
 
 enum Polled {
     Items {
+        /// New, edited or forgotten items, scored.
         items: Vec<Evaluated>,
+        /// Items the store holds unchanged (not scored, not passed on).
+        unchanged: usize,
         status: u16,
         validators: Validators,
         floor: Option<Duration>,
@@ -1206,11 +1257,12 @@ fn ok_record(
     feed: &FeedSource,
     polled: Polled,
     now: DateTime<Utc>,
-) -> (PollRecord, Vec<Evaluated>) {
+) -> (PollRecord, Vec<Evaluated>, usize) {
     let interval = feed.interval.unwrap_or(live.schedule.interval);
     match polled {
         Polled::Items {
             items,
+            unchanged,
             status,
             validators,
             floor,
@@ -1224,9 +1276,9 @@ fn ok_record(
                 last_modified: validators.last_modified,
                 error_count: 0,
                 next_check_at: now + to_chrono(interval.max(cap_floor(live, floor))),
-                item_count: u32::try_from(items.len()).ok(),
+                item_count: u32::try_from(items.len() + unchanged).ok(),
             };
-            (record, items)
+            (record, items, unchanged)
         }
         Polled::NotModified { floor } => (
             PollRecord {
@@ -1241,33 +1293,39 @@ fn ok_record(
                 item_count: None,
             },
             Vec::new(),
+            0,
         ),
     }
 }
 
-/// Parses a fetched body, normalizes each entry into an item and scores it
-/// against `topic` (CPU work: run on a blocking thread). Also the feed's
-/// `<ttl>` in minutes.
-fn parse_and_score(
+/// Parses a fetched body and normalizes each entry into an item (CPU work:
+/// run on a blocking thread). Also the feed's own `<ttl>` (minutes), if any.
+fn parse_items(
     body: &[u8],
     charset: Option<&str>,
     base: &str,
     source: &FeedSource,
-    topic: &Topic,
     now: DateTime<Utc>,
-) -> Result<(Vec<Evaluated>, Option<u32>), ParseError> {
+) -> Result<(Vec<Item>, Option<u32>), ParseError> {
     let parsed = parse_feed(body, charset, Some(base))?;
     let mut langs = LangGuess::default();
     let items = parsed
         .entries
         .iter()
-        .map(|e| {
-            let item = normalize_in(&parsed, e, source, now, &mut langs);
+        .map(|e| normalize_in(&parsed, e, source, now, &mut langs))
+        .collect();
+    Ok((items, parsed.ttl))
+}
+
+/// Scores each item against `topic` (CPU work: run on a blocking thread).
+fn score_items(items: Vec<Item>, topic: &Topic) -> Vec<Evaluated> {
+    items
+        .into_iter()
+        .map(|item| {
             let decision = decide(topic, &item);
             (item, decision)
         })
-        .collect();
-    Ok((items, parsed.ttl))
+        .collect()
 }
 
 /// Records why held items were not published (their verdicts say `held`).

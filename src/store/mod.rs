@@ -312,6 +312,24 @@ impl Store {
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
+    /// The content hash of each of these item ids that has a row.
+    pub async fn content_hashes(
+        &self,
+        ids: &[&str],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let placeholders = vec!["?"; chunk.len()].join(",");
+            let sql = format!("SELECT id, content_hash FROM items WHERE id IN ({placeholders})");
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            out.extend(q.fetch_all(&self.pool).await?);
+        }
+        Ok(out)
+    }
+
     /// What is stored for these item ids (absent ids are new).
     pub async fn existing(
         &self,

@@ -447,3 +447,72 @@ async fn off_topic_items_store_a_compact_decision() {
     );
     pool.close().await;
 }
+
+/// The `feedwatch_items_seen_total` counter.
+fn items_seen(app: &App) -> u64 {
+    let metrics = app.ingest.metrics.render();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("feedwatch_items_seen_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no items_seen in\n{metrics}"))
+}
+
+/// A changed feed's items that are stored unchanged are left out before
+/// scoring (issue 13 §4): the poll still counts them unchanged, the feed's
+/// item count and `items_seen` are the whole feed's, and its new and
+/// edited items are scored and stored as before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_feed_passes_on_only_its_new_and_edited_items() {
+    let farm = Farm::default();
+    farm.set("a.xml", rss("a", &[STORY_A, OFF_TOPIC]));
+    let base = start_farm(&farm).await;
+    let env = TestEnv::with_shipped_topic(&[feed(format!("{base}/a.xml"), "A")]);
+    let app = App::build(env.config()).await.unwrap();
+    let feeds = app.load_sources().unwrap();
+    let first = app
+        .ingest
+        .run_cycle(feeds.clone(), false, CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(first.inserted, 2, "{:?}", first.reports);
+    assert_eq!(items_seen(&app), 2);
+
+    // The bakery story is edited, A's report stays as it was, C is new.
+    let edited = (
+        OFF_TOPIC.0,
+        OFF_TOPIC.1,
+        "A family bakery won the regional prize for its rye loaf on Sunday.",
+    );
+    farm.set("a.xml", rss("a", &[STORY_A, edited, STORY_C]));
+    let second = app
+        .ingest
+        .run_cycle(feeds, false, CancellationToken::new())
+        .await
+        .unwrap();
+    let r = &second.reports[0];
+    assert_eq!(
+        (r.counts.inserted, r.counts.updated, r.counts.unchanged),
+        (1, 1, 1),
+        "{r:?}"
+    );
+    assert_eq!(r.items_in_feed, 3);
+    assert_eq!(items_seen(&app), 5);
+
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", env.db_path.display()))
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, i64)> =
+        sqlx::query_as("SELECT guid, decision, revision FROM items ORDER BY guid")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        rows,
+        vec![
+            ("https://a.example/a1".to_string(), "publish".to_string(), 1),
+            ("https://a.example/c1".to_string(), "publish".to_string(), 1),
+            ("https://a.example/x1".to_string(), "skip".to_string(), 2),
+        ]
+    );
+}
