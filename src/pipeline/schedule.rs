@@ -722,10 +722,8 @@ impl Ingest {
         shutdown: CancellationToken,
         on_done: impl Fn(),
     ) -> Result<CycleReport, StoreError> {
-        let mut set = JoinSet::new();
         let mut skipped = 0;
         let (handoff, mut queue) = tokio::sync::mpsc::channel::<Handoff>(WRITER_QUEUE);
-        let slots = Arc::new(tokio::sync::Semaphore::new(PIPELINE_SLOTS));
         let mut claimed = Vec::with_capacity(feeds.len());
         for feed in feeds {
             let Some(claim) = Claim::take(&self.in_flight, feed.url.as_str()) else {
@@ -737,54 +735,28 @@ impl Ingest {
         }
         // After taking the claims: no other poll of them can commit meanwhile.
         let mut states = self.cycle_states(claimed.len()).await;
-        for (feed, claim) in claimed {
-            let known = states
-                .as_mut()
-                .map(|m| m.remove(feed.url.as_str()).unwrap_or_default());
-            let this = self.clone();
-            let shutdown = shutdown.clone();
-            let handoff = handoff.clone();
-            let slots = slots.clone();
-            let jitter_max = self.live().schedule.jitter;
-            let delay = if jitter && !jitter_max.is_zero() {
-                rand::rng().random_range(Duration::ZERO..jitter_max)
-            } else {
-                Duration::ZERO
-            };
-            let span = info_span!("poll", feed.url = %feed.url);
-            set.spawn(
-                async move {
-                    tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        () = tokio::time::sleep(delay) => {}
-                    }
-                    // Held until the writer's queue takes the poll.
-                    let _slot = tokio::select! {
-                        () = shutdown.cancelled() => return,
-                        slot = slots.acquire_owned() => slot,
-                    };
-                    let now = Utc::now();
-                    let state = match known {
-                        Some(state) => Ok(Some(state)),
-                        None => this.store.feed_state(feed.url.as_str()).await,
-                    };
-                    let prepared = match state {
-                        Ok(state) => this.prepare(&feed, state.unwrap_or_default(), now).await,
-                        Err(e) => Err(e),
-                    };
-                    let _ = handoff
-                        .send(Handoff {
-                            feed,
-                            claim,
-                            now,
-                            prepared,
-                        })
-                        .await;
-                }
-                .instrument(span),
-            );
-        }
-        drop(handoff);
+        let jitter_max = self.live().schedule.jitter;
+        let mut polls: Vec<Dispatch> = claimed
+            .into_iter()
+            .map(|(feed, claim)| Dispatch {
+                delay: if jitter && !jitter_max.is_zero() {
+                    rand::rng().random_range(Duration::ZERO..jitter_max)
+                } else {
+                    Duration::ZERO
+                },
+                known: states
+                    .as_mut()
+                    .map(|m| m.remove(feed.url.as_str()).unwrap_or_default()),
+                feed,
+                claim,
+            })
+            .collect();
+        polls.sort_by_key(|p| p.delay);
+        // Dropping this cycle's future (a caller's timeout) aborts the
+        // dispatcher, and with it the polls it started.
+        let dispatcher = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(
+            self.clone().dispatch(polls, shutdown, handoff),
+        ));
         let mut tally = Tally {
             report: CycleReport {
                 skipped,
@@ -815,16 +787,100 @@ impl Ingest {
             }
         }
         self.flush(&mut batch, &mut tally, &on_done).await;
-        while let Some(joined) = set.join_next().await {
-            if let Err(e) = joined {
-                on_done();
-                tracing::error!(error = %e, "poll task failed");
-            }
+        let failed_tasks = dispatcher.await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "the cycle's dispatcher failed");
+            0
+        });
+        for _ in 0..failed_tasks {
+            on_done();
         }
         match tally.first_store_error {
             Some(e) if tally.report.polled == 0 => Err(e),
             _ => Ok(tally.report),
         }
+    }
+
+    /// Starts the cycle's polls in order of their jitter delay, each once
+    /// its start time has come and one of [`PIPELINE_SLOTS`] is free, so a
+    /// cycle holds at most that many poll tasks however many feeds it has
+    /// (each one's future is a few kilobytes). A poll holds its slot until
+    /// the writer's queue takes it. Returns how many poll tasks panicked.
+    async fn dispatch(
+        self,
+        polls: Vec<Dispatch>,
+        shutdown: CancellationToken,
+        handoff: tokio::sync::mpsc::Sender<Handoff>,
+    ) -> usize {
+        let slots = Arc::new(tokio::sync::Semaphore::new(PIPELINE_SLOTS));
+        let start = tokio::time::Instant::now();
+        let mut set = JoinSet::new();
+        let mut failed = 0;
+        let mut reap = |joined: Result<(), tokio::task::JoinError>| {
+            if let Err(e) = joined {
+                failed += 1;
+                tracing::error!(error = %e, "poll task failed");
+            }
+        };
+        // The feeds not started when shutdown comes are dropped with
+        // `polls`, and their claims with them.
+        for poll in polls {
+            if !poll.delay.is_zero() {
+                tokio::select! {
+                    () = shutdown.cancelled() => break,
+                    () = tokio::time::sleep_until(start + poll.delay) => {}
+                }
+            }
+            let slot = tokio::select! {
+                () = shutdown.cancelled() => break,
+                slot = slots.clone().acquire_owned() => slot,
+            };
+            // The semaphore is never closed.
+            let Ok(slot) = slot else { break };
+            while let Some(joined) = set.try_join_next() {
+                reap(joined);
+            }
+            let span = info_span!("poll", feed.url = %poll.feed.url);
+            set.spawn(
+                self.clone()
+                    .poll_to_writer(poll, slot, handoff.clone())
+                    .instrument(span),
+            );
+        }
+        drop(handoff);
+        while let Some(joined) = set.join_next().await {
+            reap(joined);
+        }
+        failed
+    }
+
+    /// One poll of a cycle: fetch, parse and score it, and hand it to the
+    /// writer.
+    async fn poll_to_writer(
+        self,
+        poll: Dispatch,
+        _slot: tokio::sync::OwnedSemaphorePermit,
+        handoff: tokio::sync::mpsc::Sender<Handoff>,
+    ) {
+        let Dispatch {
+            feed, claim, known, ..
+        } = poll;
+        let now = Utc::now();
+        let state = match known {
+            Some(state) => Ok(Some(state)),
+            None => self.store.feed_state(feed.url.as_str()).await,
+        };
+        let prepared = match state {
+            Ok(state) => self.prepare(&feed, state.unwrap_or_default(), now).await,
+            Err(e) => Err(e),
+        };
+        let _ = handoff
+            .send(Handoff {
+                feed,
+                claim,
+                now,
+                prepared,
+            })
+            .await;
     }
 
     /// A large cycle's feed states by URL, read in one query instead of one
@@ -1095,6 +1151,16 @@ fn parse_slots() -> &'static tokio::sync::Semaphore {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get),
         )
     })
+}
+
+/// A claimed feed waiting for its poll to start.
+struct Dispatch {
+    feed: FeedSource,
+    claim: Claim,
+    /// Its state from the cycle's bulk read; `None`: the poll reads it.
+    known: Option<FeedState>,
+    /// When it starts, after the cycle's start (jitter).
+    delay: Duration,
 }
 
 /// A poll fetched and parsed, not yet written.

@@ -220,7 +220,8 @@ async fn a_poll_that_cannot_store_its_items_keeps_no_validators() {
 /// A stalled writer stops the fetches: with the database write-locked by
 /// another connection, the feeds fetched stay within the pipeline's bounds
 /// (slots + queue + one batch) instead of all N bodies piling up; once the
-/// lock is released, every feed is committed.
+/// lock is released, every feed is committed. The cycle holds a task only
+/// for the polls it has started, not one for every feed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_writer_holds_back_the_fetches() {
     use feedwatch::pipeline::schedule::{PIPELINE_SLOTS, WRITE_BATCH, WRITER_QUEUE};
@@ -258,11 +259,23 @@ async fn a_stalled_writer_holds_back_the_fetches() {
         last = now;
     }
     let stalled_at = farm.requests.load(Ordering::SeqCst);
+    // Every task of this test's runtime: the polls started, both ends of
+    // each loopback connection, the cycle and its dispatcher. A poll task is
+    // started only when a slot is free, so this stays far below N (it was
+    // N and more when every feed's task was spawned at the cycle's start).
+    let alive = tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks();
     sqlx::query("COMMIT").execute(&mut side).await.unwrap();
     assert!(same >= 3, "the fetches did not stop: {stalled_at} of {N}");
     assert!(
         stalled_at <= bound,
         "{stalled_at} feeds fetched while the writer was stalled (bound {bound})"
+    );
+    let task_bound = 3 * PIPELINE_SLOTS + 16;
+    assert!(
+        alive <= task_bound,
+        "{alive} tasks alive while the writer was stalled (bound {task_bound}, N = {N})"
     );
     let report = tokio::time::timeout(Duration::from_secs(120), cycle)
         .await
