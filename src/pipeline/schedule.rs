@@ -706,12 +706,13 @@ impl Ingest {
     /// [`Ingest::run_cycle`], calling `on_done` as each feed finishes
     /// (`run --once` draws its progress bar with it).
     ///
-    /// A bounded pipeline: each due feed's task fetches (the fetcher bounds
-    /// the connections), then parses on a pool of one slot per core, and
+    /// A bounded pipeline: a dispatcher starts a due feed's poll task when
+    /// one of [`PIPELINE_SLOTS`] is free; the task fetches (the fetcher
+    /// bounds the connections), parses on a pool of one slot per core, and
     /// hands the prepared poll to ONE writer (this future) through a bounded
-    /// queue. At most [`PIPELINE_SLOTS`] polls are between fetch and that
-    /// queue, so the bodies held in memory do not grow with the number of
-    /// feeds. The writer commits polls in batches of up to [`WRITE_BATCH`]
+    /// queue. At most that many polls are between their start and that
+    /// queue, so the tasks and bodies held in memory do not grow with the
+    /// number of feeds. The writer commits polls in batches of up to [`WRITE_BATCH`]
     /// (one transaction, a SAVEPOINT per poll: each poll stays
     /// all-or-nothing); the stories of a batch's polls are assigned under
     /// the commit lock when it is flushed.
