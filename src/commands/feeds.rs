@@ -120,7 +120,7 @@ pub async fn run(config: &Config, json: bool) -> Result<()> {
             out,
             "{}: cause: {}",
             r.name,
-            crate::infra::logging::stored_failure_cause(last, config.fetch.timeout)
+            crate::infra::logging::stored_failure_cause(last)
         )?;
         writeln!(out, "{}: last error: {last}", r.name)?;
     }

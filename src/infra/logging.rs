@@ -2,7 +2,6 @@
 //! failing feed's root cause in plain words.
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 use crate::config::LogFormat;
 
@@ -33,8 +32,8 @@ pub fn init(format: LogFormat, level: &str) {
 
 /// The plain-words cause of a failure as stored on the feed (the text of a
 /// `schedule::PollError`): what the log line said when it happened, for
-/// `feedwatch feeds`. `timeout` is `[fetch] timeout`.
-pub fn stored_failure_cause(stored: &str, timeout: Duration) -> String {
+/// `feedwatch feeds`.
+pub fn stored_failure_cause(stored: &str) -> String {
     if let Some(fetch) = stored.strip_prefix("fetch: ") {
         if let Some(status) = fetch
             .strip_prefix("HTTP ")
@@ -42,8 +41,10 @@ pub fn stored_failure_cause(stored: &str, timeout: Duration) -> String {
         {
             return format!("HTTP {status}");
         }
-        if fetch == "timed out" {
-            return format!("timed out after {} s", timeout.as_secs());
+        // "timed out after 20 s"; a failure stored by an older feedwatch
+        // says "timed out" without the time.
+        if fetch.starts_with("timed out") {
+            return fetch.to_string();
         }
         if let Some(cap) = fetch.strip_prefix("body larger than the ") {
             return format!("larger than the {cap}");
@@ -145,7 +146,6 @@ mod tests {
 
     #[test]
     fn stored_failures_in_the_same_plain_words() {
-        let t = Duration::from_secs(20);
         // Stored texts are PollError's Display; each maps like the live error.
         for (e, words) in [
             (
@@ -155,7 +155,10 @@ mod tests {
                 },
                 "HTTP 503",
             ),
-            (FetchError::Timeout, "timed out after 20 s"),
+            (
+                FetchError::Timeout { after_secs: 20 },
+                "timed out after 20 s",
+            ),
             (
                 FetchError::Connect("error sending request for url (http://127.0.0.1:9/): client error (Connect): tcp connect error: Connection refused (os error 111)".into()),
                 "connection refused",
@@ -163,20 +166,21 @@ mod tests {
             (FetchError::TooLarge { limit: 10 }, "larger than the 10-byte cap"),
         ] {
             let stored = format!("fetch: {e}");
-            assert_eq!(stored_failure_cause(&stored, t), words, "{stored}");
-            assert_eq!(e.plain_cause(t), words);
+            assert_eq!(stored_failure_cause(&stored), words, "{stored}");
+            assert_eq!(e.plain_cause(), words);
         }
+        // An older feedwatch stored a timeout without its time.
+        assert_eq!(stored_failure_cause("fetch: timed out"), "timed out");
         assert_eq!(
-            stored_failure_cause("this feed's rules do not compile: bad", t),
+            stored_failure_cause("this feed's rules do not compile: bad"),
             "the feed's rules do not compile: bad"
         );
-        assert_eq!(stored_failure_cause("something else", t), "something else");
+        assert_eq!(stored_failure_cause("something else"), "something else");
     }
 
     #[test]
     fn causes_in_plain_words() {
-        let t = Duration::from_secs(20);
-        let cause = |e: FetchError| e.plain_cause(t);
+        let cause = |e: FetchError| e.plain_cause();
         assert_eq!(
             cause(FetchError::Status {
                 status: 503,
@@ -184,7 +188,10 @@ mod tests {
             }),
             "HTTP 503"
         );
-        assert_eq!(cause(FetchError::Timeout), "timed out after 20 s");
+        assert_eq!(
+            cause(FetchError::Timeout { after_secs: 20 }),
+            "timed out after 20 s"
+        );
         assert_eq!(
             cause(FetchError::Connect("error sending request for url (http://127.0.0.1:9/): client error (Connect): tcp connect error: Connection refused (os error 111)".into())),
             "connection refused"

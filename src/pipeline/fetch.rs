@@ -56,8 +56,10 @@ pub enum FetchError {
         status: u16,
         retry_after: Option<Duration>,
     },
-    #[error("timed out")]
-    Timeout,
+    /// After how long the fetch gave up: reqwest's connect, read and total
+    /// timeouts all report alike, so the time is measured, not assumed.
+    #[error("timed out after {after_secs} s")]
+    Timeout { after_secs: u64 },
     #[error("body larger than the {limit}-byte cap")]
     TooLarge { limit: u64 },
     #[error("too many redirects or a redirect loop: {0}")]
@@ -74,11 +76,11 @@ impl FetchError {
     /// The root cause, short: "DNS: name not found", "connection refused",
     /// "HTTP 503", "timed out after 20 s". (A poll's, which may also fail to
     /// parse, is `schedule::PollError::plain_cause`.)
-    pub fn plain_cause(&self, timeout: Duration) -> String {
+    pub fn plain_cause(&self) -> String {
         use crate::infra::logging::{last_part, network_cause};
         match self {
             FetchError::Status { status, .. } => format!("HTTP {status}"),
-            FetchError::Timeout => format!("timed out after {} s", timeout.as_secs()),
+            FetchError::Timeout { after_secs } => format!("timed out after {after_secs} s"),
             FetchError::TooLarge { limit } => format!("larger than the {limit}-byte cap"),
             FetchError::File(m) => m.clone(),
             FetchError::Redirect(m) => format!("redirects: {}", last_part(m)),
@@ -106,7 +108,7 @@ impl FetchError {
     pub fn kind(&self) -> &'static str {
         match self {
             FetchError::Status { .. } => "http_status",
-            FetchError::Timeout => "timeout",
+            FetchError::Timeout { .. } => "timeout",
             FetchError::TooLarge { .. } => "too_large",
             FetchError::Redirect(_) => "redirect",
             FetchError::Connect(_) => "connect",
@@ -191,17 +193,16 @@ impl Fetcher {
             return self.fetch_file(url).await;
         }
         let _permits = self.permits(url).await?;
+        let started = tokio::time::Instant::now();
         // reqwest's own timeout covers the body too; this guards the whole call
         // (a server trickling bytes under the read timeout) with a little slack.
-        match tokio::time::timeout(
+        let fetched = tokio::time::timeout(
             self.total_timeout + Duration::from_secs(1),
             self.fetch_http(url, validators),
         )
         .await
-        {
-            Ok(r) => r,
-            Err(_) => Err(FetchError::Timeout),
-        }
+        .unwrap_or(Err(FetchError::Timeout { after_secs: 0 }));
+        timed(fetched, started)
     }
 
     /// A slot for `url`'s host and a global one. Host first, then global:
@@ -292,10 +293,11 @@ impl Fetcher {
         allow_private: bool,
         deadline: tokio::time::Instant,
     ) -> Result<Fetched, FetchError> {
-        match tokio::time::timeout_at(deadline, self.untrusted_hops(url, allow_private)).await {
-            Ok(r) => r,
-            Err(_) => Err(FetchError::Timeout),
-        }
+        let started = tokio::time::Instant::now();
+        let fetched = tokio::time::timeout_at(deadline, self.untrusted_hops(url, allow_private))
+            .await
+            .unwrap_or(Err(FetchError::Timeout { after_secs: 0 }));
+        timed(fetched, started)
     }
 
     async fn untrusted_hops(&self, url: &Url, allow_private: bool) -> Result<Fetched, FetchError> {
@@ -484,9 +486,25 @@ pub fn is_public(ip: &std::net::IpAddr) -> bool {
     crate::infra::netguard::is_public(ip)
 }
 
+/// A fetch's result with its timeout, if any, saying how long it had run
+/// since `started`, to the nearest second.
+fn timed<T>(
+    fetched: Result<T, FetchError>,
+    started: tokio::time::Instant,
+) -> Result<T, FetchError> {
+    fetched.map_err(|e| match e {
+        FetchError::Timeout { .. } => FetchError::Timeout {
+            after_secs: u64::try_from(started.elapsed().as_millis().saturating_add(500) / 1000)
+                .unwrap_or(u64::MAX),
+        },
+        e => e,
+    })
+}
+
+/// A timeout's time is filled in by [`timed`], where the fetch began.
 fn classify(e: reqwest::Error) -> FetchError {
     if e.is_timeout() {
-        FetchError::Timeout
+        FetchError::Timeout { after_secs: 0 }
     } else if e.is_redirect() {
         FetchError::Redirect(e.to_string())
     } else if e.is_connect() {

@@ -69,9 +69,9 @@ impl PollError {
     /// The root cause, short: "DNS: name not found", "connection refused",
     /// "HTTP 503", "timed out after 20 s" (a fetch's in
     /// [`FetchError::plain_cause`]).
-    pub fn plain_cause(&self, timeout: Duration) -> String {
+    pub fn plain_cause(&self) -> String {
         match self {
-            PollError::Fetch(f) => f.plain_cause(timeout),
+            PollError::Fetch(f) => f.plain_cause(),
             PollError::Parse(p) => format!("not a feed: {p}"),
             PollError::Rules(r) => format!("the feed's rules do not compile: {r}"),
         }
@@ -391,7 +391,7 @@ impl Ingest {
             .max(cap_floor(live, retry_after));
         // One line in plain words: WARN when the feed starts failing
         // or fails differently, DEBUG while it repeats itself.
-        let cause = e.plain_cause(self.fetcher.timeout());
+        let cause = e.plain_cause();
         if state.error_count > 0 && state.last_error.as_deref() == Some(&e.to_string()) {
             tracing::debug!(feed.url = %feed.url, cause = %cause, consecutive_errors = error_count, retry_in_secs = delay.as_secs(), "feed poll failed again");
         } else {
@@ -627,7 +627,7 @@ impl Ingest {
                 .fetcher
                 .fetch_untrusted_until(&url, self.allow_private, deadline)
                 .await;
-            if matches!(fetched, Err(FetchError::Timeout))
+            if matches!(fetched, Err(FetchError::Timeout { .. }))
                 && tokio::time::Instant::now() >= deadline
             {
                 // Not the page's fault alone: not cached, tried again next time.

@@ -125,7 +125,9 @@ async fn conditional_get_errors_backoff_and_floors() {
     ]);
     let app = App::build(env.config()).await.unwrap();
     let feeds = app.load_sources().unwrap();
-    let started = Utc::now();
+    // To the millisecond, as the store keeps times: a poll that starts
+    // within the same millisecond must not seem to have started before.
+    let started = chrono::SubsecRound::trunc_subsecs(Utc::now(), 3);
 
     // First cycle: the good feeds store their items; each bad one is an error
     // on its own and does not stop the others.
@@ -179,7 +181,10 @@ async fn conditional_get_errors_backoff_and_floors() {
     assert!(maxage.next_check_at.unwrap() - started >= chrono::Duration::minutes(89));
     let ok = state("ok.xml").await;
     let ok_wait = ok.next_check_at.unwrap() - started;
-    assert!(ok_wait >= chrono::Duration::minutes(15) && ok_wait < chrono::Duration::minutes(16));
+    assert!(
+        ok_wait >= chrono::Duration::minutes(15) && ok_wait < chrono::Duration::minutes(16),
+        "{ok_wait}"
+    );
 
     // Big5 without any declaration came out as the right characters.
     let items = app.store.recent_items(50).await.unwrap();
@@ -310,4 +315,46 @@ async fn unreachable_feed_is_an_error_not_a_crash() {
         .unwrap()
         .unwrap();
     assert!(s.last_error.unwrap().contains("connect"));
+}
+
+/// A timeout says how long the fetch ran, whichever of reqwest's timeouts
+/// fired: a host that never answers trips the 1 s read timeout long before
+/// the 8 s total, and the cause must not claim the total.
+#[tokio::test]
+async fn a_timeout_says_how_long_the_fetch_ran() {
+    use feedwatch::pipeline::fetch::{FetchError, Fetcher, Validators};
+    let router = Router::new().route(
+        "/hung.xml",
+        get(|| async {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            rss(&[("never", "too late")])
+        }),
+    );
+    let addr = serve(router).await;
+    let cfg = feedwatch::config::FetchConfig {
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_secs(1),
+        timeout: Duration::from_secs(8),
+        max_body_bytes: 1 << 20,
+        max_redirects: 5,
+        concurrency: 4,
+        per_host_concurrency: 2,
+        user_agent: "feedwatch-test".into(),
+    };
+    let fetcher = Fetcher::new(&cfg).unwrap();
+    let url = url::Url::parse(&format!("http://127.0.0.1:{}/hung.xml", addr.port())).unwrap();
+    let err = fetcher
+        .fetch(&url, &Validators::default())
+        .await
+        .expect_err("the host never answers");
+    let FetchError::Timeout { after_secs } = err else {
+        panic!("not a timeout: {err:?}");
+    };
+    // 1 s, or a little more on a loaded machine; never the 8 s total.
+    assert!(
+        (1..=4).contains(&after_secs),
+        "timed out after {after_secs} s"
+    );
+    assert_eq!(err.plain_cause(), format!("timed out after {after_secs} s"));
+    assert_eq!(err.to_string(), format!("timed out after {after_secs} s"));
 }
