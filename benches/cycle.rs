@@ -13,8 +13,9 @@
 //! Printed per phase: wall time, CPU time (user + system) and peak RSS of the
 //! process (VmHWM, reset before each phase), min/median/max over the runs,
 //! and the database size per stored item after the cold cycle. The farm runs
-//! in a child process so its CPU is not counted. The two tools alternate run
-//! by run so machine drift hits both alike.
+//! in a child process so its CPU is not counted, and each feedwatch run runs
+//! in a fresh child process, as each of the bot's runs does. The two tools
+//! alternate run by run so machine drift hits both alike.
 
 // A bench is test code: a failed setup step should stop it loudly.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -220,16 +221,23 @@ impl FarmProcess {
     }
 
     fn post(&self, path: &str) {
-        let status = Command::new("python3")
-            .args([
-                "-c",
-                "import sys,urllib.request;urllib.request.urlopen(urllib.request.Request(sys.argv[1],method='POST'),timeout=10)",
-                &format!("{}{path}", self.control),
-            ])
-            .status()
-            .expect("python3");
-        assert!(status.success(), "farm control {path}");
+        farm_post(&self.control, path);
     }
+}
+
+/// A control request to the farm (`/reset`, `/bump/{every}`), sent by a
+/// short-lived python3 so that no HTTP client's memory is in the process
+/// being measured.
+fn farm_post(control: &str, path: &str) {
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import sys,urllib.request;urllib.request.urlopen(urllib.request.Request(sys.argv[1],method='POST'),timeout=10)",
+            &format!("{control}{path}"),
+        ])
+        .status()
+        .expect("python3");
+    assert!(status.success(), "farm control {path}");
 }
 
 impl Drop for FarmProcess {
@@ -348,29 +356,74 @@ async fn measured_cycle(
     ((wall, cpu, peak_rss_mb()), r)
 }
 
-/// One run of the three phases on a fresh database: (wall, cpu, rss) per
-/// phase and the database bytes per item after the cold cycle.
-fn feedwatch_run(
-    farm: &FarmProcess,
-    rt: &tokio::runtime::Runtime,
-    print_dbstat: bool,
-) -> (Vec<(f64, f64, f64)>, f64) {
+/// One run of the three phases on a fresh database, in a child process of
+/// its own, as the Python bot's runs are: (wall, cpu, rss) per phase and the
+/// database bytes per item after the cold cycle. A fresh process per run
+/// means no run's peak RSS carries an earlier run's heap.
+fn feedwatch_run(farm: &FarmProcess, print_dbstat: bool) -> (Vec<(f64, f64, f64)>, f64) {
     farm.post("/reset");
     let dir = tempfile::tempdir().expect("temp dir");
     write_deployment(dir.path(), &farm.urls);
+    let out = Command::new(std::env::current_exe().expect("bench binary"))
+        .env("FEEDWATCH_BENCH_RUN", dir.path())
+        .env("FEEDWATCH_BENCH_CONTROL", &farm.control)
+        .env(
+            "FEEDWATCH_BENCH_DBSTAT",
+            if print_dbstat { "1" } else { "0" },
+        )
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("start a feedwatch run");
+    assert!(out.status.success(), "feedwatch run: {}", out.status);
+    let mut phases = Vec::new();
+    let mut per_item = f64::NAN;
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        match serde_json::from_str::<serde_json::Value>(line) {
+            Ok(v) if v.get("bytes_per_item").is_some() => {
+                per_item = v["bytes_per_item"].as_f64().expect("bytes");
+            }
+            Ok(v) => phases.push((
+                v["wall"].as_f64().expect("wall"),
+                v["cpu"].as_f64().expect("cpu"),
+                v["rss_mb"].as_f64().expect("rss"),
+            )),
+            // dbstat's table, printed as it comes.
+            Err(_) => println!("{line}"),
+        }
+    }
+    assert_eq!(phases.len(), 3, "feedwatch run: three phases");
+    (phases, per_item)
+}
+
+/// The child's side of [`feedwatch_run`]: the three phases on the deployment
+/// in `dir`, one JSON line per phase and one with the bytes per item.
+fn feedwatch_child(dir: &Path, control: &str, print_dbstat: bool) {
+    // As the daemon's main does first: at most two malloc arenas.
+    feedwatch::infra::memory::limit_arenas();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let load = || {
-        feedwatch::config::load_with_env(&dir.path().join("config.toml"), Vec::new())
+        feedwatch::config::load_with_env(&dir.join("config.toml"), Vec::new())
             .expect("bench config")
+    };
+    let phase = |(wall, cpu, rss): (f64, f64, f64)| {
+        println!(
+            "{}",
+            serde_json::json!({ "wall": wall, "cpu": cpu, "rss_mb": rss })
+        );
     };
     rt.block_on(async {
         let app = feedwatch::app::App::build(load()).await.expect("app");
         let feeds = app.load_sources().expect("sources");
         let (cold, _) = measured_cycle(&app, &feeds).await;
+        phase(cold);
         let items = app.store.item_count().await.expect("count");
         // Closing checkpoints the WAL into the file; the reopened app
         // reloads its story index on first use, as after a restart.
         app.store.close().await;
-        let db = dir.path().join("data/feedwatch.db");
+        let db = dir.join("data/feedwatch.db");
         let bytes = std::fs::metadata(&db).map_or(0, |m| m.len());
         if print_dbstat {
             dbstat(&db, items);
@@ -381,16 +434,21 @@ fn feedwatch_run(
         let app = feedwatch::app::App::build(load()).await.expect("app");
         let (warm, r) = measured_cycle(&app, &feeds).await;
         assert_eq!(r.not_modified, feeds.len(), "warm: all 304");
-        farm.post("/bump/10");
+        phase(warm);
+        farm_post(control, "/bump/10");
         let (bumped, r) = measured_cycle(&app, &feeds).await;
         assert_eq!(
             r.inserted as usize,
             5 * feeds.len().div_ceil(10),
             "bump: 5 new items per bumped feed"
         );
+        phase(bumped);
         app.store.close().await;
-        (vec![cold, warm, bumped], bytes as f64 / items.max(1) as f64)
-    })
+        println!(
+            "{}",
+            serde_json::json!({ "bytes_per_item": bytes as f64 / items.max(1) as f64 })
+        );
+    });
 }
 
 // ------------------------------------------------------------- the peer
@@ -451,17 +509,17 @@ fn main() {
         run_farm(n.parse().unwrap_or(100));
         return;
     }
-    // As the daemon's main does first: at most two malloc arenas.
-    feedwatch::infra::memory::limit_arenas();
+    if let Some(dir) = std::env::var_os("FEEDWATCH_BENCH_RUN") {
+        let control = std::env::var("FEEDWATCH_BENCH_CONTROL").expect("farm control URL");
+        let dbstat = std::env::var("FEEDWATCH_BENCH_DBSTAT").is_ok_and(|v| v == "1");
+        feedwatch_child(Path::new(&dir), &control, dbstat);
+        return;
+    }
     // `cargo bench` passes --bench; nothing else to parse.
     let n = env_usize("FEEDWATCH_BENCH_FEEDS", 100);
     let runs = env_usize("FEEDWATCH_BENCH_RUNS", 3).max(1);
     let with_peer = std::env::var("FEEDWATCH_BENCH_PEER").map_or(true, |v| v != "0");
     let farm = FarmProcess::start(n);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
     let phases = ["cold", "warm (all 304)", "bump (10% +5 items)"];
     let mut ours: Vec<Samples> = (0..3).map(|_| Samples::default()).collect();
     let mut peer: Vec<Samples> = (0..3).map(|_| Samples::default()).collect();
@@ -475,7 +533,7 @@ fn main() {
         };
         for &feedwatch_turn in order {
             if feedwatch_turn {
-                let (p, per_item) = feedwatch_run(&farm, &rt, run == 0);
+                let (p, per_item) = feedwatch_run(&farm, run == 0);
                 bytes_per_item.push(per_item);
                 for (s, (w, c, r)) in ours.iter_mut().zip(p) {
                     s.wall.push(w);

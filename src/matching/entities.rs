@@ -348,7 +348,7 @@ const NOT_CJK_NAMES: &[&str] = &[
 /// jieba with its built-in dictionary, loaded once (a few hundred ms).
 fn jieba() -> &'static jieba_rs::Jieba {
     static J: OnceLock<jieba_rs::Jieba> = OnceLock::new();
-    J.get_or_init(jieba_rs::Jieba::new)
+    J.get_or_init(super::score::dictionary_jieba)
 }
 
 /// Capitalised words that are not names (days, months, titles).

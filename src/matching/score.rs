@@ -112,7 +112,7 @@ impl Analyzer {
     /// A jieba with its whole dictionary (≈100 ms: it loads it) and the
     /// topic words added, in the order [`Analyzer::new`] was given them.
     fn build_jieba(&self) -> Jieba {
-        let mut jieba = Jieba::new();
+        let mut jieba = dictionary_jieba();
         for w in &self.words {
             jieba.add_word(w, Some(TOPIC_WORD_FREQ), None);
         }
@@ -166,6 +166,28 @@ impl Analyzer {
         });
         self.zh_words_with(jieba, &folded, |w| f(w, w));
     }
+}
+
+/// jieba's dictionary, zstd-compressed (see `assets/jieba/README.md`).
+static JIEBA_DICTIONARY_ZST: &[u8] = include_bytes!("../../assets/jieba/dict.txt.zst");
+
+/// A jieba with the embedded dictionary and nothing else.
+pub(crate) fn dictionary_jieba() -> Jieba {
+    let mut jieba = Jieba::empty();
+    if let Err(e) = load_jieba_dictionary(&mut jieba) {
+        // Cannot happen with the embedded file (a unit test loads it whole);
+        // were it cut short, jieba would still segment, only worse.
+        tracing::error!(error = %e, "jieba's embedded dictionary did not load whole");
+    }
+    jieba
+}
+
+/// Streams the embedded dictionary into `jieba`. jieba-rs's own embedded copy
+/// (its `default-dict` feature, off here) is decompressed into a static
+/// `String` that the process then keeps: 5 MB of heap for a list read once.
+fn load_jieba_dictionary(jieba: &mut Jieba) -> Result<(), jieba_rs::Error> {
+    let decoder = zstd::stream::read::Decoder::with_buffer(JIEBA_DICTIONARY_ZST)?;
+    jieba.load_dict(&mut std::io::BufReader::with_capacity(64 * 1024, decoder))
 }
 
 /// One weighted profile term.
@@ -336,6 +358,24 @@ pub fn similarity(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jieba_dictionary_is_jieba_rs_own() {
+        use std::io::Read;
+        let mut text = String::new();
+        zstd::stream::read::Decoder::new(JIEBA_DICTIONARY_ZST)
+            .expect("zstd frame")
+            .read_to_string(&mut text)
+            .expect("the embedded dictionary decompresses to UTF-8");
+        // jieba-rs 0.11.0's src/data/dict.txt (assets/jieba/README.md).
+        assert_eq!(text.len(), 5_071_843);
+        assert_eq!(text.lines().count(), 349_045);
+        let mut jieba = Jieba::empty();
+        load_jieba_dictionary(&mut jieba).expect("loads");
+        for word in ["我们", "国际刑警", "台湾", "诈骗"] {
+            assert!(jieba.has_word(word), "{word} missing");
+        }
+    }
 
     #[test]
     fn jieba_keeps_topic_terms_whole_in_both_scripts() {
