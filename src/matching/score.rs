@@ -179,6 +179,7 @@ pub(crate) fn dictionary_jieba() -> Jieba {
         // were it cut short, jieba would still segment, only worse.
         tracing::error!(error = %e, "jieba's embedded dictionary did not load whole");
     }
+    crate::infra::memory::reclaim_read_once(JIEBA_DICTIONARY_ZST);
     jieba
 }
 

@@ -795,6 +795,10 @@ impl Ingest {
         for _ in 0..failed_tasks {
             on_done();
         }
+        // The cycle's bodies, items and batches are freed by now; without
+        // this, glibc keeps their pages until the next cycle reuses them,
+        // and the daemon idles between cycles at its cycle's peak.
+        crate::infra::memory::release_free_memory();
         match tally.first_store_error {
             Some(e) if tally.report.polled == 0 => Err(e),
             _ => Ok(tally.report),
