@@ -28,22 +28,25 @@ pub struct StoryIndex {
     inner: Arc<OnceCell<RwLock<Window>>>,
 }
 
-/// Stories oldest first, each with its creation time, and the matcher's
-/// inverted index over them (entities, names, numbers, title features).
+/// The matcher's inverted index over the window's stories (entities, names,
+/// numbers, title features), filed oldest first, and each one's creation
+/// time in the same order. The index holds the only copy of each
+/// fingerprint.
 #[derive(Default)]
 struct Window {
-    stories: VecDeque<(DateTime<Utc>, RecentStory)>,
+    created: VecDeque<DateTime<Utc>>,
     index: crate::matching::StoryIndex,
 }
 
 impl Window {
-    fn new(stories: VecDeque<(DateTime<Utc>, RecentStory)>) -> Window {
-        let mut w = Window {
-            stories,
-            index: crate::matching::StoryIndex::new(),
-        };
-        w.reindex();
-        w
+    fn new(stories: Vec<(DateTime<Utc>, RecentStory)>) -> Window {
+        let mut created = VecDeque::with_capacity(stories.len());
+        let index =
+            crate::matching::StoryIndex::from_stories(stories.into_iter().map(|(at, s)| {
+                created.push_back(at);
+                (s.id, s.fingerprint)
+            }));
+        Window { created, index }
     }
 
     /// Drops the stories that left the window. The inverted index has no
@@ -51,21 +54,14 @@ impl Window {
     /// expiry, not once per poll.
     fn expire(&mut self, now: DateTime<Utc>) {
         let cutoff = cutoff(now);
-        let before = self.stories.len();
-        while self.stories.front().is_some_and(|(at, _)| *at < cutoff) {
-            self.stories.pop_front();
+        let mut expired = 0;
+        while self.created.front().is_some_and(|at| *at < cutoff) {
+            self.created.pop_front();
+            expired += 1;
         }
-        if self.stories.len() != before {
-            self.reindex();
+        if expired > 0 {
+            self.index = std::mem::take(&mut self.index).without_first(expired);
         }
-    }
-
-    fn reindex(&mut self) {
-        self.index = crate::matching::StoryIndex::from_stories(
-            self.stories
-                .iter()
-                .map(|(_, s)| (s.id.clone(), s.fingerprint.clone())),
-        );
     }
 }
 
@@ -87,11 +83,11 @@ impl StoryIndex {
         self.inner
             .get_or_try_init(|| async {
                 let rows = store.recent_story_fingerprints_at(cutoff(now)).await?;
-                let mut stories = VecDeque::with_capacity(rows.len());
+                let mut stories = Vec::with_capacity(rows.len());
                 // The store answers newest first; the window keeps oldest first.
                 for (id, json, at) in rows.into_iter().rev() {
                     match serde_json::from_str::<StoryFingerprint>(&json) {
-                        Ok(fingerprint) => stories.push_back((at, RecentStory { id, fingerprint })),
+                        Ok(fingerprint) => stories.push((at, RecentStory { id, fingerprint })),
                         Err(e) => tracing::warn!(story.id = %id, error = %e, "stored story fingerprint does not parse; the story cannot be joined"),
                     }
                 }
@@ -144,8 +140,8 @@ impl StoryIndex {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         for s in started {
-            w.index.insert(s.id.clone(), s.fingerprint.clone());
-            w.stories.push_back((at, s));
+            w.index.insert(s.id, s.fingerprint);
+            w.created.push_back(at);
         }
         w.expire(at);
     }
@@ -155,7 +151,7 @@ impl StoryIndex {
         self.inner.get().map_or(0, |w| {
             w.read()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .stories
+                .created
                 .len()
         })
     }
