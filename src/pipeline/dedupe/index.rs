@@ -160,3 +160,40 @@ impl StoryIndex {
         self.len() == 0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCAM: &str = "Taiwan brings back 55 nationals from Myanmar scam compounds";
+    const SPAIN: &str = "Spain extradites 94 Taiwanese to China";
+
+    fn story(id: &str, title: &str) -> RecentStory {
+        RecentStory {
+            id: id.into(),
+            fingerprint: StoryFingerprint::new(title, "", "en"),
+        }
+    }
+
+    fn joins(w: &Window, title: &str) -> Option<String> {
+        w.index
+            .best(&StoryFingerprint::new(title, "", "en"))
+            .map(|(id, _)| id)
+    }
+
+    #[test]
+    fn stories_leave_the_window_oldest_first_and_are_not_joined_after() {
+        let now = Utc::now();
+        let old = now - chrono::Duration::hours(STORY_WINDOW_HOURS + 1);
+        let recent = now - chrono::Duration::hours(1);
+        let mut w = Window::new(vec![(old, story("a", SCAM)), (recent, story("b", SPAIN))]);
+        assert_eq!(joins(&w, SCAM).as_deref(), Some("a"));
+        w.expire(recent);
+        assert_eq!(w.created.len(), 2, "nothing left the window yet");
+        w.expire(now);
+        assert_eq!(w.created.len(), 1);
+        assert_eq!(w.index.len(), 1);
+        assert_eq!(joins(&w, SCAM), None);
+        assert_eq!(joins(&w, SPAIN).as_deref(), Some("b"));
+    }
+}
