@@ -46,8 +46,9 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 // ---------------------------------------------------------------- the farm
 
-/// One feed's document: `ITEMS` items, the newest `extra` of them added by bumps.
-fn feed_doc(feed: usize, bump: u32) -> String {
+/// One feed's document: `ITEMS` items, the newest `extra` of them added by
+/// bumps, all dated `date` (RFC 2822).
+fn feed_doc(feed: usize, bump: u32, date: &str) -> String {
     let mut s = format!(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel><title>Outlet {feed}</title><link>https://outlet{feed}.example/</link><description>News</description>"
     );
@@ -69,7 +70,7 @@ fn feed_doc(feed: usize, bump: u32) -> String {
             )
         };
         s.push_str(&format!(
-            "<item><title>{title}</title><link>https://outlet{feed}.example/a/{i}</link><guid>https://outlet{feed}.example/a/{i}</guid><description>{lead}</description><pubDate>Fri, 27 Nov 2026 10:00:00 +0000</pubDate></item>"
+            "<item><title>{title}</title><link>https://outlet{feed}.example/a/{i}</link><guid>https://outlet{feed}.example/a/{i}</guid><description>{lead}</description><pubDate>{date}</pubDate></item>"
         ));
     }
     s.push_str("</channel></rss>");
@@ -80,6 +81,12 @@ fn feed_doc(feed: usize, bump: u32) -> String {
 struct Farm {
     /// Bump generation per feed (the ETag is derived from it).
     bumps: Arc<Vec<AtomicU32>>,
+    /// Every item's date: an hour before the farm started, so that the
+    /// on-topic items pass the shipped age gate (`[publish] max_age`, two
+    /// days) and take the whole path, stories and release included. A fixed
+    /// date held them all once it was two days old, and the bench then
+    /// measured a cycle with no stories.
+    date: Arc<str>,
 }
 
 async fn serve_feed(
@@ -108,7 +115,7 @@ async fn serve_feed(
     } else {
         (
             [(header::CONTENT_TYPE, "application/rss+xml")],
-            feed_doc(n, bump),
+            feed_doc(n, bump, &farm.date),
         )
             .into_response()
     };
@@ -149,6 +156,9 @@ fn run_farm(n: usize) {
     rt.block_on(async move {
         let farm = Farm {
             bumps: Arc::new((0..n).map(|_| AtomicU32::new(0)).collect()),
+            date: (chrono::Utc::now() - chrono::Duration::hours(1))
+                .to_rfc2822()
+                .into(),
         };
         let router = Router::new()
             .route("/{name}", get(serve_feed))
@@ -381,6 +391,9 @@ fn feedwatch_run(farm: &FarmProcess, print_dbstat: bool) -> (Vec<(f64, f64, f64)
         match serde_json::from_str::<serde_json::Value>(line) {
             Ok(v) if v.get("bytes_per_item").is_some() => {
                 per_item = v["bytes_per_item"].as_f64().expect("bytes");
+                if print_dbstat {
+                    println!("stories started by the cold cycle: {}", v["stories"]);
+                }
             }
             Ok(v) => phases.push((
                 v["wall"].as_f64().expect("wall"),
@@ -420,6 +433,14 @@ fn feedwatch_child(dir: &Path, control: &str, print_dbstat: bool) {
         let (cold, _) = measured_cycle(&app, &feeds).await;
         phase(cold);
         let items = app.store.item_count().await.expect("count");
+        // The on-topic items took the whole path: they started stories.
+        let stories = app
+            .store
+            .recent_story_fingerprints_at(chrono::Utc::now() - chrono::Duration::days(1))
+            .await
+            .expect("stories")
+            .len();
+        assert!(stories > 0, "the cold cycle started no story");
         // Closing checkpoints the WAL into the file; the reopened app
         // reloads its story index on first use, as after a restart.
         app.store.close().await;
@@ -446,7 +467,10 @@ fn feedwatch_child(dir: &Path, control: &str, print_dbstat: bool) {
         app.store.close().await;
         println!(
             "{}",
-            serde_json::json!({ "bytes_per_item": bytes as f64 / items.max(1) as f64 })
+            serde_json::json!({
+                "bytes_per_item": bytes as f64 / items.max(1) as f64,
+                "stories": stories,
+            })
         );
     });
 }
