@@ -176,6 +176,12 @@ pub enum Publication {
         activity: Option<PreparedActivity>,
         not_since: DateTime<Utc>,
     },
+    /// Other outlets joined a published story that already has outlets
+    /// pending: it stays marked (or is marked again, had the release tick
+    /// just sent its Update), and the tick's deferred `Update` lists every
+    /// outlet then. Nothing is read or composed for it, so the cost of a
+    /// join does not grow with the story's outlets.
+    OutletsPending { story_id: String },
 }
 
 /// A published entry with the outlets that carried its story.

@@ -549,6 +549,12 @@ impl Ingest {
         }
         let mut out = Vec::new();
         for (story, names) in joined {
+            // Its Update is deferred already and will list every outlet:
+            // no need to read them all and compose one the store would hold.
+            if self.store.has_outlets_pending(&story).await? {
+                out.push(Publication::OutletsPending { story_id: story });
+                continue;
+            }
             let Some((entry, mut outlets, categories)) =
                 self.store.story_for_outlets(&story).await?
             else {

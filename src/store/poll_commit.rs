@@ -405,7 +405,7 @@ pub(super) async fn write_entries_and_edits(
                 insert_new_entry_tx(tx, entry, activity.as_ref(), at).await?;
                 fault::point("poll: entry inserted");
             }
-            Publication::Outlets { .. } => {}
+            Publication::Outlets { .. } | Publication::OutletsPending { .. } => {}
             Publication::Edit { entry, activity } => {
                 let updated = sqlx::query(
                     "UPDATE feed_entries SET title = ?, summary = ?, link = ?, lang = ?, hashtags = ?,
@@ -448,14 +448,20 @@ pub(super) async fn apply_outlets_updates(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     for p in publications {
-        if let Publication::Outlets {
-            entry,
-            activity,
-            not_since,
-        } = p
-        {
-            queue::apply_outlets_tx(tx, entry, activity.as_ref(), *not_since, at).await?;
-            fault::point("poll: outlets written");
+        match p {
+            Publication::Outlets {
+                entry,
+                activity,
+                not_since,
+            } => {
+                queue::apply_outlets_tx(tx, entry, activity.as_ref(), *not_since, at).await?;
+                fault::point("poll: outlets written");
+            }
+            Publication::OutletsPending { story_id } => {
+                queue::mark_outlets_pending_tx(tx, story_id, at).await?;
+                fault::point("poll: outlets written");
+            }
+            Publication::New { .. } | Publication::Edit { .. } => {}
         }
     }
     Ok(())

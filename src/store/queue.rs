@@ -137,15 +137,26 @@ pub(crate) async fn apply_outlets_tx(
         }
         return Ok(true);
     }
+    mark_outlets_pending_tx(tx, &entry.story_id, at).await?;
+    Ok(false)
+}
+
+/// Marks a published story as having outlets pending from `at`, or from
+/// earlier if it already had (see [`Store::outlets_pending_due`]).
+pub(crate) async fn mark_outlets_pending_tx(
+    tx: &mut Transaction<'_, Sqlite>,
+    story_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     sqlx::query(
         "UPDATE feed_entries SET outlets_pending_since = COALESCE(outlets_pending_since, ?)
          WHERE story_id = ?",
     )
     .bind(to_ms(at))
-    .bind(&entry.story_id)
+    .bind(story_id)
     .execute(&mut **tx)
     .await?;
-    Ok(false)
+    Ok(())
 }
 
 impl Store {
@@ -195,6 +206,18 @@ impl Store {
 
     /// Forgets that a story has outlets pending (its post cannot be
     /// re-composed, or updates are off).
+    /// Whether this published story has outlets pending (joined within the
+    /// hour after its last outlets `Update`, waiting for the release tick).
+    pub async fn has_outlets_pending(&self, story_id: &str) -> Result<bool, StoreError> {
+        let pending: Option<bool> = sqlx::query_scalar(
+            "SELECT outlets_pending_since IS NOT NULL FROM feed_entries WHERE story_id = ?",
+        )
+        .bind(story_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(pending.unwrap_or(false))
+    }
+
     pub async fn clear_outlets_pending(&self, story_id: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE feed_entries SET outlets_pending_since = NULL WHERE story_id = ?")
             .bind(story_id)

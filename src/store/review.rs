@@ -165,7 +165,7 @@ impl Store {
                 super::queue::apply_outlets_tx(&mut tx, entry, activity.as_ref(), *not_since, now)
                     .await?;
             }
-            Some(Publication::Edit { .. }) | None => {}
+            Some(Publication::Edit { .. } | Publication::OutletsPending { .. }) | None => {}
         }
         sqlx::query(
             "INSERT INTO item_labels (item_id, label, labelled_by, labelled_at) VALUES (?, 2, ?, ?)",

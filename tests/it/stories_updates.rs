@@ -61,6 +61,16 @@ fn router() -> Router {
             }),
         )
         .route(
+            "/d.xml",
+            get(|| async {
+                one_item_feed(
+                    "Seventy-one House members back Taiwan's Interpol bid in letter",
+                    "https://d.example/house71",
+                    "Seventy-one members of the US House of Representatives wrote to the administration urging support for Taiwan's participation in the Interpol General Assembly as an observer.",
+                )
+            }),
+        )
+        .route(
             "/x.xml",
             get(|| async {
                 one_item_feed(
@@ -80,6 +90,7 @@ async fn env_with_cap(max_per_hour: u32) -> TestEnv {
         feed(format!("{base}/a.xml"), "Outlet A"),
         feed(format!("{base}/b.xml"), "Outlet B"),
         feed(format!("{base}/c.xml"), "Outlet C"),
+        feed(format!("{base}/d.xml"), "Outlet D"),
         feed(format!("{base}/x.xml"), "Outlet X"),
     ]);
     let text = std::fs::read_to_string(&env.config_path).unwrap().replace(
@@ -184,6 +195,19 @@ async fn an_outlet_joining_within_the_hour_is_sent_in_one_deferred_update_even_a
     assert_eq!(entries[0].sources.len(), 3);
     assert_eq!(kinds(&env).await, counts(1, 1));
     assert!(!note_json(&app, &story).await.contains("Outlet C"));
+    // Outlet D joins at +25 min, its outlets pending already: it joins the
+    // story, nothing is sent, and the deferred Update will list it too.
+    app.ingest
+        .poll_once(&source(&app, "/d.xml"), t0 + Duration::minutes(25))
+        .await
+        .unwrap();
+    let entries = app.store.published_entries(10).await.unwrap();
+    assert_eq!(
+        entries[0].sources.len(),
+        4,
+        "D joins the story: {entries:?}"
+    );
+    assert_eq!(kinds(&env).await, counts(1, 1));
     for minutes in [30, 50, 69] {
         let r = app
             .ingest
@@ -205,11 +229,12 @@ async fn an_outlet_joining_within_the_hour_is_sent_in_one_deferred_update_even_a
     assert_eq!(r.updated, 1, "{r:?}");
     assert_eq!(kinds(&env).await, counts(1, 2));
     let note = note_json(&app, &story).await;
-    for outlet in ["Outlet A", "Outlet B", "Outlet C"] {
+    for outlet in ["Outlet A", "Outlet B", "Outlet C", "Outlet D"] {
         assert!(note.contains(outlet), "{outlet} in {note}");
     }
     let entry = app.store.published_entries(10).await.unwrap().remove(0);
     assert!(entry.entry.post_text.contains("Outlet C"), "{entry:?}");
+    assert!(entry.entry.post_text.contains("Outlet D"), "{entry:?}");
 
     // Exactly one: later ticks have nothing left to send.
     for minutes in [72, 200, 600] {
