@@ -674,10 +674,14 @@ impl Store {
         fed::FedStore::new(self.pool.clone())
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Closes both pools, checkpointing the WAL. The readers' pool first:
+    /// closed after the writer, a reader's connection was at times still
+    /// open when this returned (12 of 30 runs of the store's unit tests under
+    /// load, where the next open changes the journal mode and needs the file
+    /// to itself); in this order, none of 90. Why, inside sqlx, is not found.
     pub async fn close(&self) {
-        self.writer.close().await;
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
