@@ -204,8 +204,6 @@ impl Store {
         Ok(applied)
     }
 
-    /// Forgets that a story has outlets pending (its post cannot be
-    /// re-composed, or updates are off).
     /// Whether this published story has outlets pending (joined within the
     /// hour after its last outlets `Update`, waiting for the release tick).
     pub async fn has_outlets_pending(&self, story_id: &str) -> Result<bool, StoreError> {
@@ -218,6 +216,8 @@ impl Store {
         Ok(pending.unwrap_or(false))
     }
 
+    /// Forgets that a story has outlets pending (its post cannot be
+    /// re-composed, or updates are off).
     pub async fn clear_outlets_pending(&self, story_id: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE feed_entries SET outlets_pending_since = NULL WHERE story_id = ?")
             .bind(story_id)

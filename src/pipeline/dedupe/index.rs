@@ -40,13 +40,14 @@ struct Window {
 
 impl Window {
     fn new(stories: Vec<(DateTime<Utc>, RecentStory)>) -> Window {
-        let mut created = VecDeque::with_capacity(stories.len());
-        let index =
-            crate::matching::StoryIndex::from_stories(stories.into_iter().map(|(at, s)| {
-                created.push_back(at);
-                (s.id, s.fingerprint)
-            }));
-        Window { created, index }
+        let (created, stories): (VecDeque<_>, Vec<_>) = stories
+            .into_iter()
+            .map(|(at, s)| (at, (s.id, s.fingerprint)))
+            .unzip();
+        Window {
+            created,
+            index: crate::matching::StoryIndex::from_stories(stories),
+        }
     }
 
     /// Drops the stories that left the window. The inverted index has no
