@@ -53,8 +53,10 @@ pub struct StoryFingerprint {
     /// Language tag as given by the caller (informational).
     pub lang: String,
     /// Sorted, distinct feature hashes of the title.
+    #[serde(with = "packed_hashes")]
     pub title: Vec<u64>,
     /// Sorted, distinct feature hashes of the title and the lead.
+    #[serde(with = "packed_hashes")]
     pub body: Vec<u64>,
     /// What the event is made of (see [`super::entities`]); empty in
     /// fingerprints stored before these were extracted.
@@ -75,6 +77,58 @@ pub struct StoryFingerprint {
     /// The item's own date (Unix seconds), when it had a plausible one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<i64>,
+}
+
+/// A fingerprint's feature hashes as they are stored: one base64 string of
+/// the hashes' little-endian bytes, about 11 characters a hash where a JSON
+/// array of decimals takes 20. Every published item stores its fingerprint,
+/// so this is most of its size. Reading also takes the array that
+/// fingerprints stored before had.
+mod packed_hashes {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
+    use serde::de::{self, SeqAccess, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(hashes: &[u64], s: S) -> Result<S::Ok, S::Error> {
+        let bytes: Vec<u8> = hashes.iter().flat_map(|h| h.to_le_bytes()).collect();
+        s.serialize_str(&B64.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u64>, D::Error> {
+        struct Hashes;
+        impl<'de> Visitor<'de> for Hashes {
+            type Value = Vec<u64>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("base64 of little-endian u64s, or an array of u64")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u64>, E> {
+                let bytes = B64.decode(v).map_err(E::custom)?;
+                let chunks = bytes.chunks_exact(8);
+                if !chunks.remainder().is_empty() {
+                    return Err(E::custom("packed hashes are not a whole number of u64s"));
+                }
+                Ok(chunks
+                    .map(|c| {
+                        let mut word = [0u8; 8];
+                        word.copy_from_slice(c);
+                        u64::from_le_bytes(word)
+                    })
+                    .collect())
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u64>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+                while let Some(h) = seq.next_element()? {
+                    out.push(h);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_any(Hashes)
+    }
 }
 
 fn features(stemmer: &WordStemmer, raw: &str, max_words: usize, max_cjk: usize) -> Vec<u64> {
@@ -546,6 +600,37 @@ mod tests {
         let json = serde_json::to_string(&a).expect("test input");
         let back: StoryFingerprint = serde_json::from_str(&json).expect("test input");
         assert_eq!(a, back);
+    }
+
+    #[test]
+    fn stored_fingerprints_are_packed_and_old_ones_still_read() {
+        let a = fp(
+            "Taiwan rescues 151 people from fraud rings in Cambodia",
+            "151 Taiwanese have returned home after falling victim to fraud rings.",
+            "en",
+        );
+        assert!(!a.body.is_empty());
+        let packed = serde_json::to_value(&a).expect("test input");
+        let title = packed["title"].as_str().expect("title packed as a string");
+        assert_eq!(title.len(), (a.title.len() * 8 * 4).div_ceil(3));
+        // The form stored before: arrays of decimal hashes.
+        let mut old = packed.clone();
+        old["title"] = serde_json::json!(a.title);
+        old["body"] = serde_json::json!(a.body);
+        let old_text = old.to_string();
+        let new_text = packed.to_string();
+        assert!(
+            new_text.len() * 10 < old_text.len() * 7,
+            "{} vs {}",
+            new_text.len(),
+            old_text.len()
+        );
+        let back: StoryFingerprint = serde_json::from_str(&old_text).expect("old form");
+        assert_eq!(back, a);
+        let back: StoryFingerprint = serde_json::from_str(&new_text).expect("new form");
+        assert_eq!(back, a);
+        let torn = new_text.replacen(title, &title[..title.len() - 3], 1);
+        assert!(serde_json::from_str::<StoryFingerprint>(&torn).is_err());
     }
 
     #[test]
