@@ -166,8 +166,13 @@ fn start_nginx(dir: &Path) -> Option<(Child, u16)> {
          server {{ listen 127.0.0.1:{port}; root {d}; }} }}\n"
     );
     std::fs::write(dir.join("nginx.conf"), conf).ok()?;
+    // Its workers inherit the standard streams: with them on the bench's
+    // stdout, a worker that outlived the bench kept a reader of that output
+    // (a pipe, `tee`, `$(…)`) waiting.
     let child = Command::new("nginx")
         .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .ok()?;
@@ -179,10 +184,29 @@ fn start_nginx(dir: &Path) -> Option<(Child, u16)> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    let mut child = child;
-    let _ = child.kill();
-    let _ = child.wait();
+    stop_nginx(child);
     None
+}
+
+/// Stops nginx and its workers. SIGKILL would stop the master alone and
+/// leave its workers running; on SIGTERM the master stops them and exits.
+fn stop_nginx(mut master: Child) {
+    if let Ok(pid) = libc::pid_t::try_from(master.id()) {
+        // SAFETY: kill(2) with a PID this process spawned and has not yet
+        // reaped, so it cannot name another process.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = master.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = master.kill();
+    let _ = master.wait();
 }
 
 /// One run of `wrk`: requests per second.
@@ -375,8 +399,7 @@ fn main() {
         println!("nginx not installed: no static-file baseline (apt-get install nginx)");
     }
     token.cancel();
-    if let Some((mut child, _)) = nginx {
-        let _ = child.kill();
-        let _ = child.wait();
+    if let Some((child, _)) = nginx {
+        stop_nginx(child);
     }
 }
