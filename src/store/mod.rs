@@ -174,9 +174,14 @@ impl Store {
             )
             .await?;
         MIGRATOR.run(&pool).await?;
+        // A batch commits each poll inside a SAVEPOINT, and a savepoint's
+        // journal (the pages it changes that the batch had already changed)
+        // goes to a temporary file once it passes 64 KiB: a write(2) per
+        // page, read back by nothing unless the poll fails. In memory it
+        // lives until the poll's RELEASE.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
-            .connect_with(options)
+            .connect_with(options.pragma("temp_store", "memory"))
             .await?;
         Ok(Store {
             pool,
