@@ -116,6 +116,7 @@ impl App {
             health: Arc::default(),
             stories: crate::pipeline::dedupe::index::StoryIndex::new(),
         };
+        crate::infra::memory::reclaim_start_up_pages();
         Ok(App {
             settings,
             store,
