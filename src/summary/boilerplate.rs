@@ -56,6 +56,16 @@ const fn plain(regex: &'static str) -> Pattern {
     Pattern { regex, limits: &[] }
 }
 
+/// A pattern with one named group limited to `max` characters.
+macro_rules! limited {
+    ($regex:expr, $group:literal, $max:literal) => {
+        Pattern {
+            regex: $regex,
+            limits: &[($group, $max)],
+        }
+    };
+}
+
 /// Whole-line patterns; a line matching any of them is dropped.
 ///
 /// The patterns that start a line after any non-word characters (`^\W*`)
@@ -84,14 +94,12 @@ pub const LINE_PATTERNS: &[Pattern] = &[
         r")",
     )),
     // bylines without sentence punctuation
-    Pattern {
-        regex: r"^\s*\(?By [A-Z](?P<rest>[^.!?]+)$",
-        limits: &[("rest", 80)],
-    },
-    Pattern {
-        regex: r"(?i)^\s*staff (writer|reporter)s?\b(?P<rest>[^.!?]*)$",
-        limits: &[("rest", 80)],
-    },
+    limited!(r"^\s*\(?By [A-Z](?P<rest>[^.!?]+)$", "rest", 80),
+    limited!(
+        r"(?i)^\s*staff (writer|reporter)s?\b(?P<rest>[^.!?]*)$",
+        "rest",
+        80
+    ),
     // copyright / footers
     plain(r"(?i)(©|\bcopyright\s+(©\s*)?\d{4}|\ball rights reserved\b|版權所有)"),
 ];
@@ -113,40 +121,37 @@ pub const INLINE_PATTERNS: &[(Pattern, &str)] = &[
     (plain(r"(?i)\s*\(more(?:…|\.\.\.)\)"), "…"),
     // "Read more" / "Continue reading" tails, at line start or after a sentence end
     (
-        Pattern {
-            regex: r"(?i)(?P<keep>^|[.!?…。！？」”\x22])\s*(?:\.\.\.|…)?\s*(?:read more|continue reading|read the full (?:story|article)|read full (?:story|article)|keep reading)\b(?P<tail>[^\n]*)$",
-            limits: &[("tail", 160)],
-        },
+        limited!(
+            r"(?i)(?P<keep>^|[.!?…。！？」”\x22])\s*(?:\.\.\.|…)?\s*(?:read more|continue reading|read the full (?:story|article)|read full (?:story|article)|keep reading)\b(?P<tail>[^\n]*)$",
+            "tail",
+            160
+        ),
         "${keep}",
     ),
     (
-        Pattern {
-            regex: r"(?P<keep>^|[。！？」”…])\s*(?:閱讀更多|繼續閱讀|看更多|閱讀全文)(?P<tail>[^\n]*)$",
-            limits: &[("tail", 60)],
-        },
+        limited!(
+            r"(?P<keep>^|[。！？」”…])\s*(?:閱讀更多|繼續閱讀|看更多|閱讀全文)(?P<tail>[^\n]*)$",
+            "tail",
+            60
+        ),
         "${keep}",
     ),
     // inline photo credits
     (
-        Pattern {
-            regex: r"(?i)\s*[(（]\s*(?:file )?photos?\s*(?:courtesy of)?\s*[:：/／](?P<credit>[^)）]*)[)）]",
-            limits: &[("credit", 80)],
-        },
+        limited!(
+            r"(?i)\s*[(（]\s*(?:file )?photos?\s*(?:courtesy of)?\s*[:：/／](?P<credit>[^)）]*)[)）]",
+            "credit",
+            80
+        ),
         "",
     ),
     (
-        Pattern {
-            regex: r"\s*（圖[／/：:](?P<credit>[^）]*)）",
-            limits: &[("credit", 60)],
-        },
+        limited!(r"\s*（圖[／/：:](?P<credit>[^）]*)）", "credit", 60),
         "",
     ),
     // wire datelines at the start of a line
     (
-        Pattern {
-            regex: r"^（中央社(?P<dateline>[^）]*)電）",
-            limits: &[("dateline", 40)],
-        },
+        limited!(r"^（中央社(?P<dateline>[^）]*)電）", "dateline", 40),
         "",
     ),
     (
@@ -157,17 +162,11 @@ pub const INLINE_PATTERNS: &[(Pattern, &str)] = &[
     (plain(r"\s*\bEnditem(?:/[A-Za-z]{1,6})?\s*$"), ""),
     (plain(r"\s*\((?:E|END)\)\s*$"), ""),
     (
-        Pattern {
-            regex: r"\s*（編輯：(?P<editor>[^）]*)）\d*",
-            limits: &[("editor", 40)],
-        },
+        limited!(r"\s*（編輯：(?P<editor>[^）]*)）\d*", "editor", 40),
         "",
     ),
     (
-        Pattern {
-            regex: r"\s*\(By [A-Z](?P<name>[^)]+)\)\s*$",
-            limits: &[("name", 80)],
-        },
+        limited!(r"\s*\(By [A-Z](?P<name>[^)]+)\)\s*$", "name", 80),
         "",
     ),
 ];
@@ -268,6 +267,23 @@ pub fn is_boilerplate_line(line: &str) -> bool {
 /// Removes boilerplate lines and phrases from plain text (one paragraph or
 /// line per `\n`).
 pub fn remove(text: &str) -> String {
+    remove_with(text, is_boilerplate_line, |mut line| {
+        for (re, replacement) in INLINE_RES.iter() {
+            if let Some(replaced) = re.replace_all(&line, replacement) {
+                line = replaced;
+            }
+        }
+        line
+    })
+}
+
+/// [`remove`] with its two steps given: whether a trimmed line is
+/// furniture, and the in-line clean-up of one that is not.
+fn remove_with(
+    text: &str,
+    is_furniture: impl Fn(&str) -> bool,
+    clean: impl Fn(String) -> String,
+) -> String {
     let mut out = String::with_capacity(text.len());
     for line in text.lines() {
         let trimmed = line.trim();
@@ -275,15 +291,10 @@ pub fn remove(text: &str) -> String {
             out.push('\n');
             continue;
         }
-        if is_boilerplate_line(trimmed) {
+        if is_furniture(trimmed) {
             continue;
         }
-        let mut cleaned = trimmed.to_string();
-        for (re, replacement) in INLINE_RES.iter() {
-            if let Some(replaced) = re.replace_all(&cleaned, replacement) {
-                cleaned = replaced;
-            }
-        }
+        let cleaned = clean(trimmed.to_string());
         let cleaned = cleaned.trim();
         if cleaned.is_empty() || !cleaned.chars().any(char::is_alphanumeric) {
             continue;
@@ -360,30 +371,19 @@ mod tests {
             .iter()
             .map(|(p, r)| (Regex::new(p).expect("pattern"), *r))
             .collect();
-        let mut out = String::new();
-        for line in text.lines() {
-            let trimmed = line.trim();
-            if trimmed.is_empty() {
-                out.push('\n');
-                continue;
-            }
-            if trimmed.chars().count() <= MAX_FURNITURE_LINE_CHARS
-                && lines.iter().any(|re| re.is_match(trimmed))
-            {
-                continue;
-            }
-            let mut cleaned = trimmed.to_string();
-            for (re, replacement) in &inline {
-                cleaned = re.replace_all(&cleaned, *replacement).into_owned();
-            }
-            let cleaned = cleaned.trim();
-            if cleaned.is_empty() || !cleaned.chars().any(char::is_alphanumeric) {
-                continue;
-            }
-            out.push_str(cleaned);
-            out.push('\n');
-        }
-        out
+        remove_with(
+            text,
+            |line| {
+                line.chars().count() <= MAX_FURNITURE_LINE_CHARS
+                    && lines.iter().any(|re| re.is_match(line))
+            },
+            |mut line| {
+                for (re, replacement) in &inline {
+                    line = re.replace_all(&line, *replacement).into_owned();
+                }
+                line
+            },
+        )
     }
 
     #[test]
