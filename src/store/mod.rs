@@ -131,6 +131,31 @@ pub struct PollCommit<'a> {
 /// wall time (README, Performance).
 const READER_CACHE_KIB: u32 = 512;
 
+/// Ids per lookup statement, well under SQLite's variable limit.
+const LOOKUP_CHUNK: usize = 500;
+
+/// The number of `?` for `n` ids: rounded up to a power of two (at most
+/// [`LOOKUP_CHUNK`]), the last id repeated, so a few statement shapes are
+/// prepared and cached rather than one per poll size.
+fn bucket(n: usize) -> usize {
+    n.next_power_of_two().min(LOOKUP_CHUNK)
+}
+
+/// `?,?,…` for [`bucket`]`(n)` values.
+fn placeholders(n: usize) -> String {
+    let mut s = "?,".repeat(bucket(n));
+    s.pop();
+    s
+}
+
+/// The values to bind for a chunk's [`placeholders`]: the chunk, its last
+/// value repeated up to the bucket (an `IN` list is a set, so the repeats
+/// change nothing).
+fn padded<T: Copy>(chunk: &[T]) -> impl Iterator<Item = T> + '_ {
+    (0..bucket(chunk.len()))
+        .filter_map(|i| chunk.get(i.min(chunk.len().saturating_sub(1))).copied())
+}
+
 /// A seen id met again in its feed has its time moved to that poll, at most
 /// this often, so a feed full of old items writes a row a day, not a poll.
 const SEEN_ID_REFRESH_SECS: i64 = 86_400;
@@ -345,12 +370,14 @@ impl Store {
         ids: &[&str],
     ) -> Result<std::collections::HashMap<String, String>, StoreError> {
         let mut out = std::collections::HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(",");
-            let sql = format!("SELECT id, content_hash FROM items WHERE id IN ({placeholders})");
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT id, content_hash FROM items WHERE id IN ({})",
+                placeholders(chunk.len())
+            );
             let mut q = sqlx::query_as::<_, (String, String)>(&sql);
-            for id in chunk {
-                q = q.bind(*id);
+            for id in padded(chunk) {
+                q = q.bind(id);
             }
             out.extend(q.fetch_all(&self.pool).await?);
         }
@@ -363,16 +390,16 @@ impl Store {
         ids: &[&str],
     ) -> Result<std::collections::HashMap<String, Existing>, StoreError> {
         let mut out = std::collections::HashMap::new();
-        for chunk in ids.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(",");
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
             let sql = format!(
                 "SELECT i.id, i.content_hash, i.story_id, f.published_at
                  FROM items i LEFT JOIN feed_entries f ON f.story_id = i.id
-                 WHERE i.id IN ({placeholders})"
+                 WHERE i.id IN ({})",
+                placeholders(chunk.len())
             );
             let mut q = sqlx::query_as::<_, (String, String, Option<String>, Option<i64>)>(&sql);
-            for id in chunk {
-                q = q.bind(*id);
+            for id in padded(chunk) {
+                q = q.bind(id);
             }
             for (id, content_hash, story_id, published_entry_at) in q.fetch_all(&self.pool).await? {
                 out.insert(
@@ -392,12 +419,14 @@ impl Store {
             .filter(|id| !out.contains_key(**id))
             .map(|id| (retention::seen_key(id), *id))
             .collect();
-        for chunk in missing.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(",");
-            let sql = format!("SELECT key_hash FROM seen_items WHERE key_hash IN ({placeholders})");
+        for chunk in missing.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT key_hash FROM seen_items WHERE key_hash IN ({})",
+                placeholders(chunk.len())
+            );
             let mut q = sqlx::query_scalar::<_, i64>(&sql);
-            for (key, _) in chunk {
-                q = q.bind(*key);
+            for (key, _) in padded(chunk) {
+                q = q.bind(key);
             }
             let seen: std::collections::HashSet<i64> =
                 q.fetch_all(&self.pool).await?.into_iter().collect();
@@ -827,4 +856,26 @@ fn feed_state_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedState, StoreEr
             .try_get::<Option<i64>, _>("last_item_count")?
             .and_then(|n| u32::try_from(n).ok()),
     })
+}
+
+#[cfg(test)]
+mod lookup_tests {
+    use super::{LOOKUP_CHUNK, padded, placeholders};
+
+    #[test]
+    fn a_lookup_binds_one_value_per_placeholder_padding_with_the_last() {
+        for n in [1, 2, 3, 5, 16, 17, 300, LOOKUP_CHUNK] {
+            let chunk: Vec<usize> = (0..n).collect();
+            let values: Vec<usize> = padded(&chunk).collect();
+            assert_eq!(
+                values.len(),
+                placeholders(n).matches('?').count(),
+                "n = {n}"
+            );
+            assert_eq!(values[..n], chunk[..], "n = {n}");
+            assert!(values[n..].iter().all(|&v| v == n - 1), "n = {n}");
+        }
+        assert_eq!(placeholders(3), "?,?,?,?");
+        assert_eq!(placeholders(300).matches('?').count(), LOOKUP_CHUNK);
+    }
 }

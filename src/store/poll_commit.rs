@@ -16,8 +16,9 @@ use sqlx::{Sqlite, Transaction};
 
 use super::time::to_ms;
 use super::{
-    ItemRecord, PollOutcome, PollRecord, Publication, SEEN_ID_REFRESH_SECS, StoreError,
-    StoryAssignment, UpsertCounts, Verdict, fault, fed, insert_new_entry_tx, queue, retention,
+    ItemRecord, LOOKUP_CHUNK, PollOutcome, PollRecord, Publication, SEEN_ID_REFRESH_SECS,
+    StoreError, StoryAssignment, UpsertCounts, Verdict, fault, fed, insert_new_entry_tx, padded,
+    placeholders, queue, retention,
 };
 use crate::model::Item;
 
@@ -82,9 +83,6 @@ pub(super) enum Known {
 /// The poll's item ids that the store knows (ids absent: new items).
 pub(super) type KnownItems = HashMap<String, Known>;
 
-/// Ids per lookup statement, well under SQLite's variable limit.
-const LOOKUP_CHUNK: usize = 500;
-
 /// The stored rows of all of the poll's item ids, and for the ids without
 /// a row, their seen ids: one query per 500 ids instead of two per item.
 /// Read on the poll's transaction (or savepoint), so an item that an
@@ -103,8 +101,8 @@ pub(super) async fn look_up_items(
             placeholders(chunk.len())
         );
         let mut query = sqlx::query_as::<_, (String, String, Option<String>)>(&sql);
-        for i in 0..bucket(chunk.len()) {
-            query = query.bind(chunk[i.min(chunk.len() - 1)]);
+        for id in padded(chunk) {
+            query = query.bind(id);
         }
         for (id, hash, story) in query.fetch_all(&mut **tx).await? {
             known.insert(id, Known::Row { hash, story });
@@ -121,8 +119,8 @@ pub(super) async fn look_up_items(
             placeholders(chunk.len())
         );
         let mut query = sqlx::query_scalar::<_, i64>(&sql);
-        for i in 0..bucket(chunk.len()) {
-            query = query.bind(chunk[i.min(chunk.len() - 1)].0);
+        for (key, _) in padded(chunk) {
+            query = query.bind(key);
         }
         let seen: HashSet<i64> = query.fetch_all(&mut **tx).await?.into_iter().collect();
         for (key, id) in chunk {
@@ -132,19 +130,6 @@ pub(super) async fn look_up_items(
         }
     }
     Ok(known)
-}
-
-/// The number of `?` for `n` ids: rounded up to a power of two (at most
-/// [`LOOKUP_CHUNK`]), the last id repeated, so a few statement shapes are
-/// prepared and cached rather than one per poll size.
-fn bucket(n: usize) -> usize {
-    n.next_power_of_two().min(LOOKUP_CHUNK)
-}
-
-fn placeholders(n: usize) -> String {
-    let mut s = "?,".repeat(bucket(n));
-    s.pop();
-    s
 }
 
 /// One item of the poll, against what the store holds for its id (`known`,
