@@ -152,8 +152,9 @@ fn placeholders(n: usize) -> String {
 /// value repeated up to the bucket (an `IN` list is a set, so the repeats
 /// change nothing).
 fn padded<T: Copy>(chunk: &[T]) -> impl Iterator<Item = T> + '_ {
-    (0..bucket(chunk.len()))
-        .filter_map(|i| chunk.get(i.min(chunk.len().saturating_sub(1))).copied())
+    let repeats = bucket(chunk.len()).saturating_sub(chunk.len());
+    let pad = chunk.last().map(|&last| std::iter::repeat_n(last, repeats));
+    chunk.iter().copied().chain(pad.into_iter().flatten())
 }
 
 /// A seen id met again in its feed has its time moved to that poll, at most
