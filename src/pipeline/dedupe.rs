@@ -32,7 +32,7 @@ pub struct RecentStory {
 /// stories the batch starts are returned with the records, so the caller
 /// adds them to its index only once they are committed.
 pub fn assign(
-    evaluated: Vec<(Item, Decision)>,
+    evaluated: Vec<(Item, Scored)>,
     existing: &HashMap<String, Existing>,
     recent: &StoryIndex,
 ) -> (Vec<ItemRecord>, Vec<RecentStory>) {
@@ -40,7 +40,7 @@ pub fn assign(
     let mut started_list: Vec<RecentStory> = Vec::new();
     let records = evaluated
         .into_iter()
-        .map(|(item, decision)| {
+        .map(|(item, scored)| {
             let stored = existing.get(&item.id);
             if stored.is_some_and(|e| e.unchanged(&item.content_hash)) {
                 return ItemRecord {
@@ -49,7 +49,7 @@ pub fn assign(
                 };
             }
             let mut story_reasons = None;
-            let (fingerprint, story) = if decision.publish {
+            let (fingerprint, story) = if scored.publish() {
                 let fp = fingerprint_of(&item);
                 let story = match stored.and_then(|e| e.story_id.clone()) {
                     Some(id) => StoryAssignment::Join(id),
@@ -72,18 +72,20 @@ pub fn assign(
             } else {
                 (None, StoryAssignment::None)
             };
+            let (publish, score, explanation, reasons) = match scored {
+                Scored::Publish(decision) => (
+                    true,
+                    decision.score,
+                    serde_json::to_string(&decision.explanation).unwrap_or_default(),
+                    decision.explanation.reasons(),
+                ),
+                Scored::Skip { score, reasons } => (false, score, String::new(), reasons),
+            };
             let verdict = Verdict {
-                publish: decision.publish,
-                score: decision.score,
-                // Off-topic items keep the compact decision (score and the
-                // one-line reasons); `score` and the dashboard's playground
-                // rebuild the full explanation from the rules on demand.
-                explanation: if decision.publish {
-                    serde_json::to_string(&decision.explanation).unwrap_or_default()
-                } else {
-                    String::new()
-                },
-                reasons: decision.explanation.reasons(),
+                publish,
+                score,
+                explanation,
+                reasons,
                 fingerprint,
                 story,
                 story_reasons,
@@ -96,6 +98,53 @@ pub fn assign(
         })
         .collect();
     (records, started_list)
+}
+
+/// The topic's decision on an item, as far as its commit needs it.
+///
+/// An item the topic does not publish keeps only its score and one-line
+/// reasons, as it is stored (the compact decision: `score` and the
+/// dashboard's playground rebuild the full explanation from the rules on
+/// demand). Scoring makes this form at once, so the polls waiting for the
+/// writer do not each hold every off-topic item's explanation: its rule
+/// hits and top terms cost a few hundred bytes an item (README,
+/// Performance).
+#[derive(Debug, Clone)]
+pub enum Scored {
+    /// To publish: the full explanation is stored with the item.
+    Publish(Box<Decision>),
+    /// Not to publish (off topic, or held by the age gate).
+    Skip { score: f64, reasons: String },
+}
+
+impl Scored {
+    pub fn publish(&self) -> bool {
+        matches!(self, Scored::Publish(_))
+    }
+
+    /// Not to be published after all (the age gate holds it): kept as the
+    /// compact decision, with the reasons the topic gave.
+    pub fn hold(&mut self) {
+        if let Scored::Publish(d) = self {
+            *self = Scored::Skip {
+                score: d.score,
+                reasons: d.explanation.reasons(),
+            };
+        }
+    }
+}
+
+impl From<Decision> for Scored {
+    fn from(decision: Decision) -> Scored {
+        if decision.publish {
+            Scored::Publish(Box::new(decision))
+        } else {
+            Scored::Skip {
+                score: decision.score,
+                reasons: decision.explanation.reasons(),
+            }
+        }
+    }
 }
 
 /// The candidate with more evidence (the first on a tie).
@@ -113,4 +162,69 @@ fn best_of(
 /// An item's story fingerprint: title, lead, language and its own date.
 pub fn fingerprint_of(item: &Item) -> StoryFingerprint {
     StoryFingerprint::dated(&item.title, &item.summary, &item.lang, item.published)
+}
+
+#[cfg(test)]
+mod scored_tests {
+    use super::Scored;
+    use crate::matching::{Candidate, RuleConfig, Topic, TopicConfig};
+
+    fn topic() -> Topic {
+        let cfg = TopicConfig {
+            name: "t".into(),
+            rule: vec![RuleConfig {
+                name: "core".into(),
+                query: "taiwan interpol".into(),
+                weight: 0.6,
+                admit: true,
+            }],
+            ..TopicConfig::default()
+        };
+        Topic::compile(&cfg, &["Taiwan is kept out of INTERPOL.".into()])
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn decide(t: &Topic, title: &str) -> crate::matching::Decision {
+        t.evaluate(&Candidate {
+            title,
+            ..Candidate::default()
+        })
+    }
+
+    /// What the commit stores comes out of a scored item as it came out of
+    /// the full decision: the full explanation only for an item to publish,
+    /// and the score and one-line reasons for every item, held ones too.
+    #[test]
+    fn scored_items_keep_what_their_commit_stores() {
+        let t = topic();
+        let on = decide(&t, "Taiwan and INTERPOL");
+        let off = decide(&t, "Weather in Lisbon");
+        assert!(on.publish && !off.publish);
+        let (on_reasons, off_reasons) = (on.explanation.reasons(), off.explanation.reasons());
+
+        let mut held = Scored::from(on.clone());
+        match Scored::from(on.clone()) {
+            Scored::Publish(d) => assert_eq!(d.explanation, on.explanation),
+            other => panic!("{other:?}"),
+        }
+        match Scored::from(off.clone()) {
+            Scored::Skip { score, reasons } => {
+                assert_eq!((score, reasons.as_str()), (off.score, off_reasons.as_str()));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(held.publish());
+        held.hold();
+        assert!(!held.publish());
+        match held {
+            Scored::Skip { score, reasons } => {
+                assert_eq!((score, reasons.as_str()), (on.score, on_reasons.as_str()));
+            }
+            other => panic!("{other:?}"),
+        }
+        // Holding what is not published changes nothing.
+        let mut skipped = Scored::from(off);
+        skipped.hold();
+        assert!(matches!(skipped, Scored::Skip { ref reasons, .. } if *reasons == off_reasons));
+    }
 }

@@ -128,6 +128,8 @@ pub struct Fetcher {
     guarded_client: reqwest::Client,
     max_body: u64,
     total_timeout: Duration,
+    /// `[fetch] concurrency`: the permits of `global`.
+    concurrency: usize,
     global: Arc<Semaphore>,
     per_host_limit: usize,
     per_host: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
@@ -172,6 +174,7 @@ impl Fetcher {
             guarded_client,
             max_body: cfg.max_body_bytes,
             total_timeout: cfg.timeout,
+            concurrency: cfg.concurrency,
             global: Arc::new(Semaphore::new(cfg.concurrency)),
             per_host_limit: cfg.per_host_concurrency,
             per_host: Arc::new(Mutex::new(HashMap::new())),
@@ -181,6 +184,11 @@ impl Fetcher {
     /// The whole-fetch timeout (`[fetch] timeout`).
     pub fn timeout(&self) -> Duration {
         self.total_timeout
+    }
+
+    /// How many fetches run at once, at most (`[fetch] concurrency`).
+    pub fn concurrency(&self) -> usize {
+        self.concurrency
     }
 
     /// Fetches `url`, sending the validators as a conditional GET.

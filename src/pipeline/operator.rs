@@ -80,7 +80,7 @@ impl Ingest {
             .stories
             .assign(
                 &self.store,
-                vec![(stored.item.clone(), decision)],
+                vec![(stored.item.clone(), decision.into())],
                 &HashMap::new(),
                 now,
             )

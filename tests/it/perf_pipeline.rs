@@ -224,10 +224,8 @@ async fn a_poll_that_cannot_store_its_items_keeps_no_validators() {
 /// for the polls it has started, not one for every feed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stalled_writer_holds_back_the_fetches() {
-    use feedwatch::pipeline::schedule::{PIPELINE_SLOTS, WRITE_BATCH, WRITER_QUEUE};
+    use feedwatch::pipeline::schedule::{WRITE_BATCH, WRITER_QUEUE};
     const N: usize = 400;
-    let bound = PIPELINE_SLOTS + WRITER_QUEUE + WRITE_BATCH;
-    assert!(bound < N);
     let farm = Farm::default();
     let base = start_farm(&farm).await;
     let env = TestEnv::new(
@@ -236,6 +234,9 @@ async fn a_stalled_writer_holds_back_the_fetches() {
             .collect::<Vec<_>>(),
     );
     let app = App::build(env.config()).await.unwrap();
+    let slots = app.ingest.pipeline_slots();
+    let bound = slots + WRITER_QUEUE + WRITE_BATCH;
+    assert!(bound < N);
     let feeds = app.load_sources().unwrap();
     let mut side = env.side_connection().await;
     sqlx::query("BEGIN IMMEDIATE")
@@ -272,7 +273,7 @@ async fn a_stalled_writer_holds_back_the_fetches() {
         stalled_at <= bound,
         "{stalled_at} feeds fetched while the writer was stalled (bound {bound})"
     );
-    let task_bound = 3 * PIPELINE_SLOTS + 16;
+    let task_bound = 3 * slots + 16;
     assert!(
         alive <= task_bound,
         "{alive} tasks alive while the writer was stalled (bound {task_bound}, N = {N})"

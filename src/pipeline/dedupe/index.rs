@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::OnceCell;
 
 use super::{RecentStory, STORY_WINDOW_HOURS, assign};
-use crate::matching::{Decision, StoryFingerprint, StoryMatch};
+use crate::matching::{StoryFingerprint, StoryMatch};
 use crate::model::Item;
 use crate::model::{Existing, ItemRecord};
 use crate::store::{Store, StoreError};
@@ -119,7 +119,7 @@ impl StoryIndex {
     pub async fn assign(
         &self,
         store: &Store,
-        evaluated: Vec<(Item, Decision)>,
+        evaluated: Vec<(Item, super::Scored)>,
         existing: &HashMap<String, Existing>,
         now: DateTime<Utc>,
     ) -> Result<(Vec<ItemRecord>, Vec<RecentStory>), StoreError> {
