@@ -8,7 +8,7 @@ use super::signatures::domain_of;
 use super::vocab::endpoint;
 use super::{FedInner, FediverseError};
 
-/// WebFinger for `acct:<username>@<domain>` (domain = host[:port] of
+/// WebFinger for `acct:<username>@<domain>` (domain = `host[:port]` of
 /// base_url), also accepting the actor URL itself as the resource.
 pub fn webfinger(inner: &FedInner, resource: &str) -> Result<Webfinger, FediverseError> {
     let s = &inner.settings;

@@ -51,7 +51,7 @@ pub use delivery::DeliveryReport;
 /// What the operator configures about the account.
 #[derive(Debug, Clone)]
 pub struct FediverseSettings {
-    /// Public URL, e.g. `http://localhost:PORT`; its host[:port] is the Fediverse domain.
+    /// Public URL, e.g. `http://localhost:PORT`; its `host[:port]` is the Fediverse domain.
     pub base_url: Url,
     pub username: String,
     pub display_name: String,

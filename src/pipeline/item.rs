@@ -277,7 +277,7 @@ const LANG_AGREE: u8 = 3;
 /// Language detection across the items of one feed document that declares
 /// no language. Trigram detection (`whatlang`) is most of the cost of
 /// normalizing an item, and a feed is nearly always written in one
-/// language: once its first [`LANG_AGREE`] detected items agree, reliably,
+/// language: once its first `LANG_AGREE` detected items agree, reliably,
 /// on one language in one script, a later item whose main script is the
 /// same takes that language after only the (cheap) script count. Until
 /// then, or once two of those first items disagree or one is unsure, every

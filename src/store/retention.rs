@@ -75,7 +75,7 @@ pub struct PruneReport {
 impl Store {
     /// Prunes what is older than `retain` at `now`, in one transaction, then
     /// runs SQLite's maintenance (`PRAGMA optimize`, an incremental vacuum of
-    /// at most [`VACUUM_PAGES_PER_PASS`] pages).
+    /// at most `VACUUM_PAGES_PER_PASS` pages).
     ///
     /// With `full_vacuum` (the daemon asks weekly), a full `VACUUM` instead:
     /// emptied items shrink in place, and only a full VACUUM repacks the

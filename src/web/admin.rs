@@ -11,9 +11,9 @@
 //! value derived from the token.
 //!
 //! Here: the router, sign-in and sign-out, and the checks every handler
-//! makes. The handlers live beside it: [`dashboard`] (the page),
-//! [`actions`] (the state-changing forms and the reload) and
-//! [`playground`]. Every refusal or failure is a [`AdminError`].
+//! makes. The handlers live beside it: `dashboard` (the page),
+//! `actions` (the state-changing forms and the reload) and
+//! `playground`. Every refusal or failure is a [`AdminError`].
 
 mod actions;
 mod dashboard;
