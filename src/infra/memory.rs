@@ -8,7 +8,7 @@
 //! own: measured by `cargo bench --bench cycle` at N = 500, peak RSS 48–49 MB
 //! with the default, 43 MB with two arenas and no slower. One arena took
 //! about 1 MB more off a cycle's peak, but made the cycles at N = 2,000
-//! 5–10% slower (contention on its lock; README, Performance).
+//! 5–30% slower (contention on its lock; README, Performance).
 
 /// Arenas at most (two cores' worth of allocation without lock contention).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]

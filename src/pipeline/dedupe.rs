@@ -126,10 +126,15 @@ impl Scored {
     /// compact decision, with the reasons the topic gave.
     pub fn hold(&mut self) {
         if let Scored::Publish(d) = self {
-            *self = Scored::Skip {
-                score: d.score,
-                reasons: d.explanation.reasons(),
-            };
+            *self = Scored::skip(d);
+        }
+    }
+
+    /// The compact form of `decision`, whatever it decided.
+    fn skip(decision: &Decision) -> Scored {
+        Scored::Skip {
+            score: decision.score,
+            reasons: decision.explanation.reasons(),
         }
     }
 }
@@ -139,10 +144,7 @@ impl From<Decision> for Scored {
         if decision.publish {
             Scored::Publish(Box::new(decision))
         } else {
-            Scored::Skip {
-                score: decision.score,
-                reasons: decision.explanation.reasons(),
-            }
+            Scored::skip(&decision)
         }
     }
 }
