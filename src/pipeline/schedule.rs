@@ -750,8 +750,6 @@ impl Ingest {
             };
             claimed.push((feed, claim));
         }
-        // After taking the claims: no other poll of them can commit meanwhile.
-        let mut states = self.cycle_states(claimed.len()).await;
         let jitter_max = self.live().schedule.jitter;
         let mut polls: Vec<Dispatch> = claimed
             .into_iter()
@@ -761,9 +759,6 @@ impl Ingest {
                 } else {
                     Duration::ZERO
                 },
-                known: states
-                    .as_mut()
-                    .map(|m| m.remove(feed.url.as_str()).unwrap_or_default()),
                 feed,
                 claim,
             })
@@ -812,8 +807,10 @@ impl Ingest {
             on_done();
         }
         // The cycle's bodies, items and batches are freed by now; without
-        // this, glibc keeps their pages until the next cycle reuses them,
-        // and the daemon idles between cycles at its cycle's peak.
+        // this, SQLite's connections keep the pages the cycle read and
+        // glibc the freed heap until the next cycle reuses them, and the
+        // daemon idles between cycles at its cycle's peak.
+        self.store.release_memory().await;
         crate::infra::memory::release_free_memory();
         match tally.first_store_error {
             Some(e) if tally.report.polled == 0 => Err(e),
@@ -842,30 +839,48 @@ impl Ingest {
                 tracing::error!(error = %e, "poll task failed");
             }
         };
+        let bulk = polls.len() >= BULK_STATES;
+        let mut polls = polls.into_iter();
         // The feeds not started when shutdown comes are dropped with
         // `polls`, and their claims with them.
-        for poll in polls {
-            if !poll.delay.is_zero() {
-                tokio::select! {
-                    () = shutdown.cancelled() => break,
-                    () = tokio::time::sleep_until(start + poll.delay) => {}
-                }
+        'chunks: loop {
+            let chunk: Vec<Dispatch> = polls.by_ref().take(STATES_CHUNK).collect();
+            if chunk.is_empty() {
+                break;
             }
-            let slot = tokio::select! {
-                () = shutdown.cancelled() => break,
-                slot = slots.clone().acquire_owned() => slot,
+            // After taking the claims: no other poll of them can commit
+            // meanwhile, so a state read now is the one each poll starts from.
+            let mut states = if bulk {
+                self.chunk_states(&chunk).await
+            } else {
+                None
             };
-            // The semaphore is never closed.
-            let Ok(slot) = slot else { break };
-            while let Some(joined) = set.try_join_next() {
-                reap(joined);
+            for poll in chunk {
+                if !poll.delay.is_zero() {
+                    tokio::select! {
+                        () = shutdown.cancelled() => break 'chunks,
+                        () = tokio::time::sleep_until(start + poll.delay) => {}
+                    }
+                }
+                let slot = tokio::select! {
+                    () = shutdown.cancelled() => break 'chunks,
+                    slot = slots.clone().acquire_owned() => slot,
+                };
+                // The semaphore is never closed.
+                let Ok(slot) = slot else { break 'chunks };
+                while let Some(joined) = set.try_join_next() {
+                    reap(joined);
+                }
+                let known = states
+                    .as_mut()
+                    .map(|m| m.remove(poll.feed.url.as_str()).unwrap_or_default());
+                let span = info_span!("poll", feed.url = %poll.feed.url);
+                set.spawn(
+                    self.clone()
+                        .poll_to_writer(poll, known, slot, handoff.clone())
+                        .instrument(span),
+                );
             }
-            let span = info_span!("poll", feed.url = %poll.feed.url);
-            set.spawn(
-                self.clone()
-                    .poll_to_writer(poll, slot, handoff.clone())
-                    .instrument(span),
-            );
         }
         drop(handoff);
         while let Some(joined) = set.join_next().await {
@@ -879,12 +894,11 @@ impl Ingest {
     async fn poll_to_writer(
         self,
         poll: Dispatch,
+        known: Option<FeedState>,
         _slot: tokio::sync::OwnedSemaphorePermit,
         handoff: tokio::sync::mpsc::Sender<Handoff>,
     ) {
-        let Dispatch {
-            feed, claim, known, ..
-        } = poll;
+        let Dispatch { feed, claim, .. } = poll;
         let now = Utc::now();
         let state = match known {
             Some(state) => Ok(Some(state)),
@@ -904,15 +918,15 @@ impl Ingest {
             .await;
     }
 
-    /// A large cycle's feed states by URL, read in one query instead of one
-    /// per poll; `None` for a small cycle (a scheduler tick), or if the read
-    /// fails (each poll then reads its own, as a small cycle's do).
-    async fn cycle_states(&self, feeds: usize) -> Option<HashMap<String, FeedState>> {
-        if feeds < BULK_STATES {
-            return None;
-        }
-        match self.store.feed_states().await {
-            Ok(all) => Some(all.into_iter().map(|s| (s.url.clone(), s)).collect()),
+    /// The states of a large cycle's next polls by URL, read in one query
+    /// instead of one per poll, as they are about to start (the whole
+    /// cycle's at once held 2,000 states, a megabyte, until its end).
+    /// `None` if the read fails: each poll then reads its own, as a small
+    /// cycle's do.
+    async fn chunk_states(&self, chunk: &[Dispatch]) -> Option<HashMap<String, FeedState>> {
+        let urls: Vec<&str> = chunk.iter().map(|p| p.feed.url.as_str()).collect();
+        match self.store.feed_states_of(&urls).await {
+            Ok(states) => Some(states.into_iter().map(|s| (s.url.clone(), s)).collect()),
             Err(e) => {
                 warn!(error = %e, "reading the feeds' states failed; reading them per poll");
                 None
@@ -1152,17 +1166,22 @@ impl Ingest {
     }
 }
 
-/// Prepared polls waiting for the writer, at most: one batch, ready when
-/// the writer has committed the one before. A longer queue only holds
-/// more prepared polls in memory; the writer takes no more at a time.
-pub const WRITER_QUEUE: usize = WRITE_BATCH;
+/// Prepared polls waiting for the writer, at most: half a batch. The
+/// writer takes what is waiting when it is done with a batch, and the
+/// polls that finish meanwhile join it; a longer queue only holds more
+/// prepared polls in memory (a whole batch cost about 0.5 MB more at the
+/// cold cycle's peak for no faster a cycle; README, Performance).
+pub const WRITER_QUEUE: usize = WRITE_BATCH / 2;
 /// Polls committed in one transaction, at most. Sixteen keeps most of the
 /// gain of batching (one transaction and one release per batch instead of
 /// per poll) while holding fewer prepared polls in memory: at 64, a cold
 /// cycle's peak RSS was 6–8 MB higher for the same CPU time.
 pub const WRITE_BATCH: usize = 16;
-/// Cycles of this many feeds or more read the feeds' states in one query.
+/// Cycles of this many feeds or more read the feeds' states a chunk of
+/// polls at a time.
 const BULK_STATES: usize = 16;
+/// Feeds whose states one query reads in a large cycle.
+const STATES_CHUNK: usize = 64;
 
 /// The parse pool: one slot per core.
 fn parse_slots() -> &'static tokio::sync::Semaphore {
@@ -1178,8 +1197,6 @@ fn parse_pool_size() -> usize {
 struct Dispatch {
     feed: FeedSource,
     claim: Claim,
-    /// Its state from the cycle's bulk read; `None`: the poll reads it.
-    known: Option<FeedState>,
     /// When it starts, after the cycle's start (jitter).
     delay: Duration,
 }

@@ -292,3 +292,81 @@ async fn a_verdict_keeps_its_explanation_and_a_compact_one_stores_null() {
         "a compact decision stores NULL"
     );
 }
+
+#[tokio::test]
+async fn feed_states_of_reads_the_named_feeds_and_no_others() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("s.db")).await.expect("open");
+    for (i, url) in [
+        "https://a.example/rss",
+        "https://b.example/rss",
+        "https://c.example/rss",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let etag = format!("\"{i}\"");
+        store
+            .commit_poll(url, &record(PollOutcome::Ok, Some(&etag), 0), &[], &[])
+            .await
+            .expect("commit");
+    }
+    let mut states = store
+        .feed_states_of(&[
+            "https://c.example/rss",
+            "https://a.example/rss",
+            "https://new.example/rss",
+        ])
+        .await
+        .expect("states");
+    states.sort_by(|x, y| x.url.cmp(&y.url));
+    let got: Vec<(&str, Option<&str>)> = states
+        .iter()
+        .map(|s| (s.url.as_str(), s.etag.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("https://a.example/rss", Some("\"0\"")),
+            ("https://c.example/rss", Some("\"2\""))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn released_memory_skips_a_connection_in_use_and_leaves_all_working() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&dir.path().join("m.db")).await.expect("open");
+    store
+        .commit_poll(
+            FEED,
+            &record(PollOutcome::Ok, Some("\"a\""), 0),
+            &[item("a", "A")],
+            &[],
+        )
+        .await
+        .expect("commit");
+    // A reading connection in use is passed over, not waited for.
+    let in_use = store.pool.acquire().await.expect("acquire");
+    tokio::time::timeout(Duration::from_secs(5), store.release_memory())
+        .await
+        .expect("release_memory waited for a connection in use");
+    drop(in_use);
+    store.release_memory().await;
+    let state = store.feed_state(FEED).await.expect("read").expect("row");
+    assert_eq!(state.etag.as_deref(), Some("\"a\""));
+    let counts = store
+        .commit_poll(
+            FEED,
+            &record(PollOutcome::Ok, Some("\"b\""), 60),
+            &[item("b", "B")],
+            &[],
+        )
+        .await
+        .expect("commit after the release");
+    assert_eq!(counts.inserted, 1);
+    assert_eq!(
+        store.content_hashes(&["a", "b"]).await.expect("read").len(),
+        2
+    );
+}

@@ -1,6 +1,7 @@
-//! A large cycle reads its feeds' states in one query (after taking their
-//! claims) rather than one per poll: the validators, error counts and
-//! first-poll defaults it hands each poll must be that feed's own.
+//! A large cycle reads its feeds' states a chunk of polls at a time, in one
+//! query each (after taking their claims), rather than one per poll: the
+//! validators, error counts and first-poll defaults it hands each poll must
+//! be that feed's own, in every chunk.
 
 use std::sync::{Arc, Mutex};
 
@@ -14,8 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::helpers::{TestEnv, feed, serve};
 
-/// More than the schedule's bulk threshold (16), so the cycle reads in bulk.
-const N: usize = 24;
+/// More than the schedule's bulk threshold (16), so the cycle reads in
+/// bulk, and over two of its chunks (64 feeds), the last one partly full.
+const N: usize = 150;
 
 /// (feed, If-None-Match sent)
 type Log = Arc<Mutex<Vec<(String, Option<String>)>>>;
