@@ -37,6 +37,7 @@ mod operator_labels;
 mod operator_reload;
 mod operator_review;
 mod perf;
+mod perf_batch_items;
 mod perf_cycle_states;
 mod perf_pipeline;
 mod perf_story_batches;
