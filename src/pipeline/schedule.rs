@@ -729,9 +729,10 @@ impl Ingest {
     /// queue. At most that many polls are between their start and that
     /// queue, so the tasks and bodies held in memory do not grow with the
     /// number of feeds. The writer commits polls in batches of up to
-    /// [`WRITE_BATCH`] polls and [`WRITE_BATCH_ITEMS`] items (one transaction, a SAVEPOINT per poll: each poll stays
-    /// all-or-nothing); the stories of a batch's polls are assigned under
-    /// the commit lock when it is flushed.
+    /// [`WRITE_BATCH`] polls and [`WRITE_BATCH_ITEMS`] items (one
+    /// transaction, a SAVEPOINT per poll: each poll stays all-or-nothing);
+    /// the stories of a batch's polls are assigned under the commit lock
+    /// when it is flushed.
     pub async fn run_cycle_with(
         &self,
         feeds: Vec<FeedSource>,
@@ -1180,9 +1181,12 @@ pub const WRITE_BATCH: usize = 16;
 /// Items a batch carries, at most (it is committed once it holds this many):
 /// a batch of new or edited items holds them until its commit, so polls
 /// with items go eight of 40 items at a time, while 304s and unchanged
-/// feeds, which carry none, still go [`WRITE_BATCH`] at a time. At 16 polls
-/// of 40 items, a cold cycle's peak RSS was about 1.3 MB higher (README,
-/// Performance).
+/// feeds, which carry none, still go [`WRITE_BATCH`] at a time (smaller
+/// batches of 304s made the all-304 cycle slower). Batches of 8 polls with
+/// a queue of 4 took 1.2–1.8 MB off a cold cycle's peak at N = 500; this
+/// bound alone, with the queue of 8, came out within the runs' noise
+/// (README, Performance). It bounds what a batch holds whatever the
+/// feeds' sizes.
 pub const WRITE_BATCH_ITEMS: usize = 320;
 /// Cycles of this many feeds or more read the feeds' states a chunk of
 /// polls at a time.
