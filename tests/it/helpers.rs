@@ -173,6 +173,47 @@ max_per_hour = 0
     .to_string()
 }
 
+/// One cycle over `feeds` with the database write-locked by another
+/// connection for its first `stall` (well inside the store's 10 s busy
+/// timeout), so its polls queue up and reach the writer together.
+pub async fn cycle_with_writer_stalled(
+    env: &TestEnv,
+    app: &feedwatch::app::App,
+    feeds: Vec<feedwatch::sources::FeedSource>,
+    stall: Duration,
+) -> feedwatch::pipeline::schedule::CycleReport {
+    let mut side = env.side_connection().await;
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut side)
+        .await
+        .expect("take the write lock");
+    let ingest = app.ingest.clone();
+    let cycle = tokio::spawn(async move {
+        ingest
+            .run_cycle(feeds, false, tokio_util::sync::CancellationToken::new())
+            .await
+    });
+    tokio::time::sleep(stall).await;
+    sqlx::query("COMMIT")
+        .execute(&mut side)
+        .await
+        .expect("release the write lock");
+    tokio::time::timeout(Duration::from_secs(60), cycle)
+        .await
+        .expect("the cycle finishes")
+        .expect("the cycle's task")
+        .expect("the cycle")
+}
+
+/// The value on the first line of a metrics text that starts with `prefix`.
+pub fn metric(metrics: &str, prefix: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(prefix))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
+}
+
 /// Serves `router` on 127.0.0.1:0 until the test process ends.
 pub async fn serve(router: Router) -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

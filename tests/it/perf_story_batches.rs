@@ -6,15 +6,14 @@
 //! and reach it together): one story, every report joined to it, one queue
 //! post, and no item pointing at a story that was never stored.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::Path;
 use axum::routing::get;
 use feedwatch::app::App;
-use tokio_util::sync::CancellationToken;
 
-use crate::helpers::{TestEnv, feed, serve};
+use crate::helpers::{TestEnv, cycle_with_writer_stalled, feed, metric, serve};
 
 const FEEDS: usize = 30;
 
@@ -50,16 +49,9 @@ async fn outlet_feed(Path(name): Path<String>) -> String {
 /// How many of the writer's transactions held one poll, and how many in all
 /// (`feedwatch_commit_polls` in the metrics' text format).
 fn commit_histogram(metrics: &str) -> (u64, u64) {
-    let value = |prefix: &str| {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(prefix))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or_else(|| panic!("no {prefix} in\n{metrics}"))
-    };
     (
-        value("feedwatch_commit_polls_bucket{le=\"1.0\"}"),
-        value("feedwatch_commit_polls_count"),
+        metric(metrics, "feedwatch_commit_polls_bucket{le=\"1.0\"}"),
+        metric(metrics, "feedwatch_commit_polls_count"),
     )
 }
 
@@ -76,30 +68,10 @@ async fn outlets_reporting_one_story_in_one_batch_make_one_story() {
     let feeds = app.load_sources().unwrap();
 
     // Another connection holds the write lock: the writer's first commit
-    // waits, and the other polls queue up behind it.
-    let mut side = env.side_connection().await;
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut side)
-        .await
-        .unwrap();
-    let ingest = app.ingest.clone();
-    let cycle = tokio::spawn(async move {
-        ingest
-            .run_cycle(feeds, false, CancellationToken::new())
-            .await
-    });
-    // Every feed is fetched (30 < the pipeline's 32 slots) well inside the
-    // 10 s busy timeout; then the writer may go on.
-    let deadline = Instant::now() + Duration::from_secs(3);
-    while Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    sqlx::query("COMMIT").execute(&mut side).await.unwrap();
-    let report = tokio::time::timeout(Duration::from_secs(60), cycle)
-        .await
-        .expect("the cycle finishes")
-        .unwrap()
-        .unwrap();
+    // waits, and the other polls queue up behind it. Every feed is fetched
+    // (30 < the pipeline's slots) well inside the 10 s busy timeout; then
+    // the writer may go on.
+    let report = cycle_with_writer_stalled(&env, &app, feeds, Duration::from_secs(3)).await;
     assert_eq!(
         (report.ok, report.store_errors),
         (FEEDS, 0),
