@@ -1201,7 +1201,7 @@ fn parse_slots() -> &'static tokio::sync::Semaphore {
 }
 
 fn parse_pool_size() -> usize {
-    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+    crate::infra::cores()
 }
 
 /// A claimed feed waiting for its poll to start.

@@ -146,8 +146,9 @@ const WRITER_CACHE_KIB: u32 = 1_000;
 /// cycle); with four on two cores the cold cycle's peak was about 1 MB
 /// higher and no faster (README, Performance).
 fn reading_connections() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    u32::try_from(cores).unwrap_or(u32::MAX).max(2)
+    u32::try_from(crate::infra::cores())
+        .unwrap_or(u32::MAX)
+        .max(2)
 }
 
 /// Ids per lookup statement, well under SQLite's variable limit.
@@ -251,11 +252,9 @@ impl Store {
         // Row by row (the scheduler reads them every tick): a row holds its
         // own copy of each value, several times the size of the state it
         // becomes, and all rows of 2,000 feeds at once were about 4 MB.
-        let mut rows = sqlx::query("SELECT * FROM feeds ORDER BY url").fetch(&self.pool);
         let mut states = Vec::new();
-        while let Some(row) = rows.try_next().await? {
-            states.push(feed_state_from_row(&row)?);
-        }
+        let rows = sqlx::query("SELECT * FROM feeds ORDER BY url").fetch(&self.pool);
+        push_states(rows, &mut states).await?;
         Ok(states)
     }
 
@@ -271,10 +270,7 @@ impl Store {
             for url in padded(chunk) {
                 q = q.bind(url);
             }
-            let mut rows = q.fetch(&self.pool);
-            while let Some(row) = rows.try_next().await? {
-                states.push(feed_state_from_row(&row)?);
-            }
+            push_states(q.fetch(&self.pool), &mut states).await?;
         }
         Ok(states)
     }
@@ -901,6 +897,18 @@ fn stored_item_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<StoredItem, sqlx:
         first_seen_at: time::from_ms(r.try_get("first_seen_at")?)?,
         revision: u32::try_from(r.try_get::<i64, _>("revision")?).unwrap_or(1),
     })
+}
+
+/// Appends each row's state to `states` as the row arrives, so only the
+/// states, not the rows, are held (see [`Store::feed_states`]).
+async fn push_states(
+    mut rows: impl futures_util::Stream<Item = Result<sqlx::sqlite::SqliteRow, sqlx::Error>> + Unpin,
+    states: &mut Vec<FeedState>,
+) -> Result<(), StoreError> {
+    while let Some(row) = rows.try_next().await? {
+        states.push(feed_state_from_row(&row)?);
+    }
+    Ok(())
 }
 
 fn feed_state_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<FeedState, StoreError> {
