@@ -49,31 +49,33 @@ pub fn assign(
                 };
             }
             let mut story_reasons = None;
-            let (fingerprint, story) = if scored.publish() {
-                let fp = fingerprint_of(&item);
+            let (fingerprint, story) = if let Scored::Publish {
+                fingerprint: fp, ..
+            } = &scored
+            {
                 let story = match stored.and_then(|e| e.story_id.clone()) {
                     Some(id) => StoryAssignment::Join(id),
-                    None => match best_of(recent.best(&fp), started.best(&fp)) {
+                    None => match best_of(recent.best(fp), started.best(fp)) {
                         Some((id, m)) => {
                             story_reasons = Some(m.reasons());
                             StoryAssignment::Join(id)
                         }
                         None => {
-                            started.insert(item.id.clone(), fp.clone());
+                            started.insert(item.id.clone(), (**fp).clone());
                             started_list.push(RecentStory {
                                 id: item.id.clone(),
-                                fingerprint: fp.clone(),
+                                fingerprint: (**fp).clone(),
                             });
                             StoryAssignment::New
                         }
                     },
                 };
-                (serde_json::to_string(&fp).ok(), story)
+                (serde_json::to_string(fp).ok(), story)
             } else {
                 (None, StoryAssignment::None)
             };
             let (publish, score, explanation, reasons) = match scored {
-                Scored::Publish(decision) => (
+                Scored::Publish { decision, .. } => (
                     true,
                     decision.score,
                     serde_json::to_string(&decision.explanation).unwrap_or_default(),
@@ -111,22 +113,47 @@ pub fn assign(
 /// Performance).
 #[derive(Debug, Clone)]
 pub enum Scored {
-    /// To publish: the full explanation is stored with the item.
-    Publish(Box<Decision>),
+    /// To publish: the full explanation is stored with the item, and its
+    /// story fingerprint is made with the decision, on the CPU stage's
+    /// threads, rather than by the writer under the commit lock.
+    Publish {
+        decision: Box<Decision>,
+        fingerprint: Box<StoryFingerprint>,
+    },
     /// Not to publish (off topic, or held by the age gate).
     Skip { score: f64, reasons: String },
 }
 
 impl Scored {
+    /// `item`'s decision as its commit needs it.
+    pub fn of(decision: Decision, item: &Item) -> Scored {
+        if decision.publish {
+            Scored::Publish {
+                decision: Box::new(decision),
+                fingerprint: Box::new(fingerprint_of(item)),
+            }
+        } else {
+            Scored::skip(&decision)
+        }
+    }
+
     pub fn publish(&self) -> bool {
-        matches!(self, Scored::Publish(_))
+        matches!(self, Scored::Publish { .. })
+    }
+
+    /// The story fingerprint of an item to publish.
+    pub fn fingerprint(&self) -> Option<&StoryFingerprint> {
+        match self {
+            Scored::Publish { fingerprint, .. } => Some(fingerprint),
+            Scored::Skip { .. } => None,
+        }
     }
 
     /// Not to be published after all (the age gate holds it): kept as the
     /// compact decision, with the reasons the topic gave.
     pub fn hold(&mut self) {
-        if let Scored::Publish(d) = self {
-            *self = Scored::skip(d);
+        if let Scored::Publish { decision, .. } = self {
+            *self = Scored::skip(decision);
         }
     }
 
@@ -135,16 +162,6 @@ impl Scored {
         Scored::Skip {
             score: decision.score,
             reasons: decision.explanation.reasons(),
-        }
-    }
-}
-
-impl From<Decision> for Scored {
-    fn from(decision: Decision) -> Scored {
-        if decision.publish {
-            Scored::Publish(Box::new(decision))
-        } else {
-            Scored::skip(&decision)
         }
     }
 }
@@ -203,13 +220,28 @@ mod scored_tests {
         let off = decide(&t, "Weather in Lisbon");
         assert!(on.publish && !off.publish);
         let (on_reasons, off_reasons) = (on.explanation.reasons(), off.explanation.reasons());
+        let item: crate::model::Item = serde_json::from_value(serde_json::json!({
+            "id": "a", "feed_url": "https://f.example/rss", "source": "F",
+            "guid": "a", "link": "https://f.example/a", "title": "Taiwan and INTERPOL",
+            "summary": "", "content": "", "lang": "en",
+            "published": "2026-11-01T00:00:00Z", "updated": "2026-11-01T00:00:00Z",
+            "content_hash": "h", "categories": [], "author": "",
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
 
-        let mut held = Scored::from(on.clone());
-        match Scored::from(on.clone()) {
-            Scored::Publish(d) => assert_eq!(d.explanation, on.explanation),
+        let mut held = Scored::of(on.clone(), &item);
+        match Scored::of(on.clone(), &item) {
+            Scored::Publish {
+                decision,
+                fingerprint,
+            } => {
+                assert_eq!(decision.explanation, on.explanation);
+                // The fingerprint the writer would have made.
+                assert_eq!(*fingerprint, super::fingerprint_of(&item));
+            }
             other => panic!("{other:?}"),
         }
-        match Scored::from(off.clone()) {
+        match Scored::of(off.clone(), &item) {
             Scored::Skip { score, reasons } => {
                 assert_eq!((score, reasons.as_str()), (off.score, off_reasons.as_str()));
             }
@@ -225,7 +257,7 @@ mod scored_tests {
             other => panic!("{other:?}"),
         }
         // Holding what is not published changes nothing.
-        let mut skipped = Scored::from(off);
+        let mut skipped = Scored::of(off, &item);
         skipped.hold();
         assert!(matches!(skipped, Scored::Skip { ref reasons, .. } if *reasons == off_reasons));
     }

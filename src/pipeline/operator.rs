@@ -80,7 +80,10 @@ impl Ingest {
             .stories
             .assign(
                 &self.store,
-                vec![(stored.item.clone(), decision.into())],
+                vec![(
+                    stored.item.clone(),
+                    super::dedupe::Scored::of(decision, &stored.item),
+                )],
                 &HashMap::new(),
                 now,
             )

@@ -124,6 +124,43 @@ pub struct PollCommit<'a> {
     pub publications: &'a [Publication],
 }
 
+impl PollCommit<'_> {
+    /// A 304, a failed fetch or a feed with nothing new: only the feed's
+    /// state is written.
+    fn writes_state_only(&self) -> bool {
+        self.items.is_empty() && self.publications.is_empty()
+    }
+}
+
+/// Feed states per statement at most (12 variables a row).
+const STATE_ROWS: usize = 64;
+
+/// The states of `polls` at `indexes` (at most [`STATE_ROWS`]) in one
+/// statement, their results in `out`. If it fails, SQLite has undone just
+/// that statement: each poll's state is then written alone, so that a poll
+/// that cannot be written fails alone, with its own error.
+async fn write_states_each(
+    conn: &mut sqlx::SqliteConnection,
+    polls: &[PollCommit<'_>],
+    indexes: &[usize],
+    out: &mut [Option<Result<UpsertCounts, StoreError>>],
+) {
+    let rows: Vec<(&str, &PollRecord)> = indexes
+        .iter()
+        .map(|i| (polls[*i].feed_url, polls[*i].record))
+        .collect();
+    let together = poll_commit::write_feed_states(conn, &rows).await.is_ok();
+    for (i, (url, record)) in indexes.iter().zip(rows) {
+        out[*i] = Some(if together {
+            Ok(UpsertCounts::default())
+        } else {
+            poll_commit::write_feed_state(conn, url, record)
+                .await
+                .map(|()| UpsertCounts::default())
+        });
+    }
+}
+
 /// The page cache of each reading connection, in KiB (SQLite's default is
 /// 2,000). The writer's B-tree inserts are what a
 /// cache speeds up; readers look up a few rows per poll. Measured with
@@ -298,29 +335,54 @@ impl Store {
     /// itself, and its result says why; the others are kept. If the batch's
     /// own COMMIT fails, nothing of it is kept and that error is returned, so
     /// a feed's validators are never saved without its items either way.
+    /// The polls that write only their feed's state (304s, failed fetches)
+    /// need no SAVEPOINT: their states go in one statement, and a batch of
+    /// nothing else needs no transaction either.
     pub async fn commit_polls(
         &self,
         polls: &[PollCommit<'_>],
     ) -> Result<Vec<Result<UpsertCounts, StoreError>>, StoreError> {
         use sqlx::Connection;
         let mut conn = self.writer.acquire().await?;
+        let state_only: Vec<usize> = (0..polls.len())
+            .filter(|i| polls[*i].writes_state_only())
+            .collect();
+        let mut out: Vec<Option<Result<UpsertCounts, StoreError>>> =
+            polls.iter().map(|_| None).collect();
+        if state_only.len() == polls.len() && polls.len() <= STATE_ROWS {
+            // A batch of 304s: one statement, atomic on its own, without
+            // the round trips of BEGIN and COMMIT.
+            fault::point("poll: begun");
+            write_states_each(&mut conn, polls, &state_only, &mut out).await;
+            fault::point("poll: committed");
+            return Ok(out.into_iter().flatten().collect());
+        }
         let mut batch = conn.begin().await?;
-        let mut out = Vec::with_capacity(polls.len());
+        for group in state_only.chunks(STATE_ROWS) {
+            write_states_each(&mut batch, polls, group, &mut out).await;
+        }
+        fault::point("poll: feed states written");
         let mut changed = false;
-        for p in polls {
-            let result = self
+        for (p, result) in polls.iter().zip(out.iter_mut()) {
+            if result.is_some() {
+                continue;
+            }
+            let committed = self
                 .commit_poll_on(&mut batch, p.feed_url, p.record, p.items, p.publications)
                 .await;
-            if let Ok(c) = &result {
+            if let Ok(c) = &committed {
                 changed |= c.inserted + c.updated > 0 || !p.publications.is_empty();
             }
-            out.push(result);
+            *result = Some(committed);
         }
         batch.commit().await?;
         if changed {
             self.bump_generation();
         }
-        Ok(out)
+        Ok(out
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Ok(UpsertCounts::default())))
+            .collect())
     }
 
     /// The statements of one poll, on `conn`: a transaction of its own, or a

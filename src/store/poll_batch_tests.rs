@@ -574,3 +574,132 @@ async fn a_poll_of_more_ids_than_one_lookup_holds_is_counted_exactly() {
     assert_eq!(counts(&c), (664, 34, 302));
     assert_eq!(item_count(&store).await, 998);
 }
+
+/// A feed's state after a poll `at(secs)` with `outcome`; `etag` as sent.
+fn state(secs: i64, outcome: PollOutcome, etag: Option<&str>, errors: u32) -> PollRecord {
+    PollRecord {
+        at: at(secs),
+        outcome,
+        status: match outcome {
+            PollOutcome::Ok => Some(200),
+            PollOutcome::NotModified => Some(304),
+            PollOutcome::Error => None,
+        },
+        error: (outcome == PollOutcome::Error).then(|| "fetch: timed out".to_string()),
+        etag: etag.map(str::to_string),
+        last_modified: None,
+        error_count: errors,
+        next_check_at: at(secs + 600),
+        item_count: (outcome == PollOutcome::Ok).then_some(3),
+    }
+}
+
+/// The state columns that a poll writes, as `quote()`d text.
+async fn state_row(store: &Store, url: &str) -> Vec<(String, String)> {
+    row(store, "feeds", "url", url)
+        .await
+        .expect("a feed row")
+        .into_iter()
+        .filter(|(n, _)| n != "url")
+        .collect()
+}
+
+#[tokio::test]
+async fn states_written_together_are_the_states_polls_write_one_by_one() {
+    let feeds = [
+        "https://a.example/rss",
+        "https://b.example/rss",
+        "https://c.example/rss",
+    ];
+    // Two rounds of the three feeds: a new feed, a 304 keeping its ETag, a
+    // failure keeping the last success and counting errors, a recovery.
+    let rounds = [
+        [
+            state(0, PollOutcome::Ok, Some("\"a1\""), 0),
+            state(0, PollOutcome::Error, None, 1),
+            state(0, PollOutcome::Ok, Some("\"c1\""), 0),
+        ],
+        [
+            state(60, PollOutcome::NotModified, None, 0),
+            state(60, PollOutcome::Ok, Some("\"b2\""), 0),
+            state(60, PollOutcome::Error, None, 1),
+        ],
+    ];
+    let one_dir = tempfile::tempdir().expect("tempdir");
+    let one_by_one = open(&one_dir).await;
+    for round in &rounds {
+        for (url, r) in feeds.iter().zip(round) {
+            one_by_one
+                .commit_poll(url, r, &[], &[])
+                .await
+                .expect("poll");
+        }
+    }
+    let together_dir = tempfile::tempdir().expect("tempdir");
+    let together = open(&together_dir).await;
+    let new_item = [item("n1", "New")];
+    for (n, round) in rounds.iter().enumerate() {
+        let mut polls: Vec<PollCommit<'_>> = feeds
+            .iter()
+            .zip(round)
+            .map(|(url, record)| PollCommit {
+                feed_url: url,
+                record,
+                items: &[],
+                publications: &[],
+            })
+            .collect();
+        // The second round is a mixed batch: the states in one statement
+        // inside the batch's transaction, beside a poll with an item.
+        if n == 1 {
+            polls.insert(
+                1,
+                PollCommit {
+                    feed_url: FEED,
+                    record: &rounds[0][0],
+                    items: &new_item,
+                    publications: &[],
+                },
+            );
+        }
+        let results = together.commit_polls(&polls).await.expect("batch");
+        assert_eq!(results.len(), polls.len());
+        for (p, r) in polls.iter().zip(&results) {
+            let c = r.as_ref().expect("each poll committed");
+            let inserted = u32::from(!p.items.is_empty());
+            assert_eq!(counts(c), (inserted, 0, 0), "{}", p.feed_url);
+        }
+    }
+    for url in feeds {
+        assert_eq!(
+            state_row(&together, url).await,
+            state_row(&one_by_one, url).await,
+            "{url}"
+        );
+    }
+    // What the rows say, beyond agreeing: the 304 kept a's ETag and moved
+    // its last success; c's failure kept its ETag and last success.
+    let a = state_row(&together, feeds[0]).await;
+    let get = |row: &[(String, String)], col: &str| {
+        row.iter()
+            .find(|(n, _)| n == col)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(get(&a, "etag"), "'\"a1\"'");
+    assert_eq!(get(&a, "last_success_at"), ms(60));
+    assert_eq!(get(&a, "total_fetches"), "2");
+    let c = state_row(&together, feeds[2]).await;
+    assert_eq!(get(&c, "etag"), "'\"c1\"'");
+    assert_eq!(get(&c, "last_success_at"), ms(0));
+    assert_eq!(get(&c, "last_outcome"), "'error'");
+    assert_eq!(
+        (
+            get(&c, "error_count").as_str(),
+            get(&c, "total_errors").as_str()
+        ),
+        ("1", "1")
+    );
+    assert_eq!(get(&c, "last_item_count"), "3");
+    assert_eq!(item_count(&together).await, 1);
+}

@@ -31,41 +31,58 @@ pub(super) async fn write_feed_state(
     feed_url: &str,
     record: &PollRecord,
 ) -> Result<(), StoreError> {
-    let failed = i64::from(record.outcome == PollOutcome::Error);
-    let succeeded = record.outcome != PollOutcome::Error;
-    sqlx::query(
+    write_feed_states(conn, &[(feed_url, record)]).await
+}
+
+/// Feeds' new fetch states in ONE statement (one row each, atomic as a
+/// whole): a writer's batch of 304s costs one round trip to the
+/// connection's thread instead of one per poll. Each row's values come in
+/// as `excluded`, so the same text serves one row or many.
+pub(super) async fn write_feed_states(
+    conn: &mut sqlx::SqliteConnection,
+    states: &[(&str, &PollRecord)],
+) -> Result<(), StoreError> {
+    if states.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
         "INSERT INTO feeds (url, etag, last_modified, last_fetch_at, last_success_at, last_status,
                             last_outcome, last_error, error_count, total_errors, total_fetches,
                             next_check_at, last_item_count)
-         VALUES (?1, ?2, ?3, ?4, CASE WHEN ?5 THEN ?4 END, ?6, ?7, ?8, ?9, ?10, 1, ?11, ?12)
+         VALUES {}
          ON CONFLICT (url) DO UPDATE SET
-            etag            = COALESCE(?2, etag),
-            last_modified   = COALESCE(?3, last_modified),
-            last_fetch_at   = ?4,
-            last_success_at = CASE WHEN ?5 THEN ?4 ELSE last_success_at END,
-            last_status     = ?6,
-            last_outcome    = ?7,
-            last_error      = ?8,
-            error_count     = ?9,
-            total_errors    = total_errors + ?10,
+            etag            = COALESCE(excluded.etag, etag),
+            last_modified   = COALESCE(excluded.last_modified, last_modified),
+            last_fetch_at   = excluded.last_fetch_at,
+            last_success_at = COALESCE(excluded.last_success_at, last_success_at),
+            last_status     = excluded.last_status,
+            last_outcome    = excluded.last_outcome,
+            last_error      = excluded.last_error,
+            error_count     = excluded.error_count,
+            total_errors    = total_errors + excluded.total_errors,
             total_fetches   = total_fetches + 1,
-            next_check_at   = ?11,
-            last_item_count = COALESCE(?12, last_item_count)",
-    )
-    .bind(feed_url)
-    .bind(&record.etag)
-    .bind(&record.last_modified)
-    .bind(to_ms(record.at))
-    .bind(succeeded)
-    .bind(record.status.map(i64::from))
-    .bind(record.outcome.as_str())
-    .bind(&record.error)
-    .bind(i64::from(record.error_count))
-    .bind(failed)
-    .bind(to_ms(record.next_check_at))
-    .bind(record.item_count.map(i64::from))
-    .execute(&mut *conn)
-    .await?;
+            next_check_at   = excluded.next_check_at,
+            last_item_count = COALESCE(excluded.last_item_count, last_item_count)",
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)"; states.len()].join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for (feed_url, record) in states {
+        let failed = record.outcome == PollOutcome::Error;
+        query = query
+            .bind(*feed_url)
+            .bind(&record.etag)
+            .bind(&record.last_modified)
+            .bind(to_ms(record.at))
+            .bind((!failed).then(|| to_ms(record.at)))
+            .bind(record.status.map(i64::from))
+            .bind(record.outcome.as_str())
+            .bind(&record.error)
+            .bind(i64::from(record.error_count))
+            .bind(i64::from(failed))
+            .bind(to_ms(record.next_check_at))
+            .bind(record.item_count.map(i64::from));
+    }
+    query.execute(&mut *conn).await?;
     Ok(())
 }
 
