@@ -53,6 +53,7 @@ pub fn assign(
                 fingerprint: fp, ..
             } = &scored
             {
+                let fp: &StoryFingerprint = fp;
                 let story = match stored.and_then(|e| e.story_id.clone()) {
                     Some(id) => StoryAssignment::Join(id),
                     None => match best_of(recent.best(fp), started.best(fp)) {
@@ -61,10 +62,10 @@ pub fn assign(
                             StoryAssignment::Join(id)
                         }
                         None => {
-                            started.insert(item.id.clone(), (**fp).clone());
+                            started.insert(item.id.clone(), fp.clone());
                             started_list.push(RecentStory {
                                 id: item.id.clone(),
-                                fingerprint: (**fp).clone(),
+                                fingerprint: fp.clone(),
                             });
                             StoryAssignment::New
                         }

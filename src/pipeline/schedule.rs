@@ -1055,7 +1055,6 @@ impl Ingest {
                 .map(|(i, _)| i.id.as_str())
                 .collect();
             let stored = self.store.existing(&story_ids).await;
-            drop(story_ids);
             let mut segment: Vec<(Batched, Ready)> = Vec::with_capacity(polls.len());
             let mut segment_stories = crate::matching::StoryIndex::new();
             for (p, work) in polls {

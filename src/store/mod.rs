@@ -132,6 +132,15 @@ impl PollCommit<'_> {
     }
 }
 
+/// Each poll's result, once every poll of the batch has one.
+fn filled(
+    out: Vec<Option<Result<UpsertCounts, StoreError>>>,
+) -> Vec<Result<UpsertCounts, StoreError>> {
+    out.into_iter()
+        .map(|r| r.unwrap_or_else(|| Ok(UpsertCounts::default())))
+        .collect()
+}
+
 /// Feed states per statement at most (12 variables a row).
 const STATE_ROWS: usize = 64;
 
@@ -355,7 +364,7 @@ impl Store {
             fault::point("poll: begun");
             write_states_each(&mut conn, polls, &state_only, &mut out).await;
             fault::point("poll: committed");
-            return Ok(out.into_iter().flatten().collect());
+            return Ok(filled(out));
         }
         let mut batch = conn.begin().await?;
         for group in state_only.chunks(STATE_ROWS) {
@@ -379,10 +388,7 @@ impl Store {
         if changed {
             self.bump_generation();
         }
-        Ok(out
-            .into_iter()
-            .map(|r| r.unwrap_or_else(|| Ok(UpsertCounts::default())))
-            .collect())
+        Ok(filled(out))
     }
 
     /// The statements of one poll, on `conn`: a transaction of its own, or a
@@ -398,10 +404,10 @@ impl Store {
     ) -> Result<UpsertCounts, StoreError> {
         use sqlx::Connection;
         if items.is_empty() && publications.is_empty() {
-            // A 304 or a failed fetch writes one statement, atomic on its
-            // own (in the writer's batch, SQLite rolls back only a failing
-            // statement): no SAVEPOINT and RELEASE round trips for the
-            // commonest poll of a warm cycle.
+            // A 304 or a failed fetch committed alone writes one statement,
+            // atomic on its own: no transaction round trips (the writer's
+            // batches write these polls' states together, in
+            // `commit_polls`).
             fault::point("poll: begun");
             poll_commit::write_feed_state(conn, feed_url, record).await?;
             fault::point("poll: feed state written");
