@@ -10,7 +10,7 @@ pub mod metrics;
 pub mod netguard;
 
 /// The cores this process may use (two when the system cannot tell): the
-/// parse pool's slots and the store's reading connections follow it.
+/// parse pool's threads and the store's reading connections follow it.
 pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
 }

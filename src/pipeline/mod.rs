@@ -10,5 +10,6 @@ pub mod fetch;
 pub mod item;
 pub mod operator;
 pub mod parse;
+pub mod parse_pool;
 pub mod release;
 pub mod schedule;

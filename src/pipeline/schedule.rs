@@ -23,6 +23,7 @@ use crate::pipeline::dedupe;
 use crate::pipeline::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
 use crate::pipeline::item::{LangGuess, normalize_in};
 use crate::pipeline::parse::{ParseError, parse_feed};
+use crate::pipeline::parse_pool;
 use crate::sources::FeedSource;
 use crate::store::{FeedState, PollCommit, Store, StoreError, UpsertCounts};
 
@@ -434,11 +435,10 @@ impl Ingest {
                 let topic = feed
                     .topic(&live.topic)
                     .map_err(|e| PollError::Rules(e.to_string()))?;
-                // Parsing and matching are CPU work; keep them off the I/O
-                // threads, and at most one per core but one at a time: the bodies
-                // waiting for a turn are bounded by the cycle's pipeline.
-                let _turn = parse_slots().acquire().await.ok();
-                let parsed = tokio::task::spawn_blocking(move || {
+                // Parsing and matching are CPU work: on the parse pool, off the
+                // I/O threads and below the writer's priority. The bodies waiting
+                // for a turn are bounded by the cycle's pipeline.
+                let parsed = parse_pool::run(move || {
                     parse_items(
                         &fetched.body,
                         fetched.charset.as_deref(),
@@ -447,17 +447,12 @@ impl Ingest {
                         now,
                     )
                 })
-                .await
-                .map_err(|e| ParseError::Panicked(e.to_string()))?;
-                drop(_turn);
+                .await?;
                 let (items, ttl) = parsed?;
                 let in_feed = items.len();
                 let items = self.drop_stored_unchanged(items).await;
                 let unchanged = in_feed - items.len();
-                let _turn = parse_slots().acquire().await.ok();
-                let items = tokio::task::spawn_blocking(move || score_items(items, &topic))
-                    .await
-                    .map_err(|e| ParseError::Panicked(e.to_string()))?;
+                let items = parse_pool::run(move || score_items(items, &topic)).await?;
                 let ttl = ttl.map(|m| Duration::from_secs(u64::from(m) * 60));
                 Ok(Polled::Items {
                     items,
@@ -548,17 +543,27 @@ impl Ingest {
             }
         }
         let mut out = Vec::new();
+        if joined.is_empty() {
+            return Ok(out);
+        }
+        let ids: Vec<&str> = joined.iter().map(|(s, _)| s.as_str()).collect();
+        let pending = self.store.outlets_pending_of(&ids).await?;
         for (story, names) in joined {
-            // Its Update is deferred already and will list every outlet:
-            // no need to read them all and compose one the store would hold.
-            if self.store.has_outlets_pending(&story).await? {
-                out.push(Publication::OutletsPending { story_id: story });
-                continue;
+            match pending.get(&story) {
+                None => continue, // not published (yet): nothing to update
+                // Its Update is deferred already and will list every
+                // outlet: no need to read them all and compose one the
+                // store would hold.
+                Some(true) => {
+                    out.push(Publication::OutletsPending { story_id: story });
+                    continue;
+                }
+                Some(false) => {}
             }
             let Some((entry, mut outlets, categories)) =
                 self.store.story_for_outlets(&story).await?
             else {
-                continue; // not published (yet): nothing to update
+                continue; // removed since: nothing to update
             };
             let before = outlets.len();
             for n in names {
@@ -691,13 +696,13 @@ impl Ingest {
     }
 
     /// Polls between their start and the writer's queue, at most: as many
-    /// as may fetch at once (`[fetch] concurrency`) and parse at once (one
-    /// per core but one). A poll that has parsed keeps its slot, and its items,
+    /// as may fetch at once (`[fetch] concurrency`) and parse at once (the
+    /// parse pool's threads, one per core). A poll that has parsed keeps its slot, and its items,
     /// until the writer's queue takes it, so a slot more would only hold
     /// one more prepared poll while the writer is the bottleneck (as at
     /// N = 2,000: 32 fixed slots held 2.5 MB more at the cold cycle's peak).
     pub fn pipeline_slots(&self) -> usize {
-        self.fetcher.concurrency().max(1) + parse_pool_size()
+        self.fetcher.concurrency().max(1) + parse_pool::threads()
     }
 
     /// The topic for a feed: the shared one, or with the feed's overrides.
@@ -724,8 +729,8 @@ impl Ingest {
     ///
     /// A bounded pipeline: a dispatcher starts a due feed's poll task when
     /// one of its [`Ingest::pipeline_slots`] is free; the task fetches (the fetcher
-    /// bounds the connections), parses on a pool of one slot per core but one, and
-    /// hands the prepared poll to ONE writer (this future) through a bounded
+    /// bounds the connections), parses on the parse pool (one thread per core,
+    /// at a lower priority than the writer; [`parse_pool`]), and hands the prepared poll to ONE writer (this future) through a bounded
     /// queue. At most that many polls are between their start and that
     /// queue, so the tasks and bodies held in memory do not grow with the
     /// number of feeds. The writer commits polls in batches of up to
@@ -1036,8 +1041,10 @@ impl Ingest {
                     Work::Stories { .. } => None,
                 })
                 .collect();
-            return self.commit_ready(ready, tally, on_done).await;
+            self.commit_ready(ready, tally, on_done).await;
+            return;
         };
+        let mut queued = false;
         {
             let _serialized = self.commit_lock.lock().await;
             // What is stored for the items of all of the batch's story
@@ -1086,7 +1093,8 @@ impl Ingest {
                 };
                 let (items, held) = self.age_gate(&live, items, existing, p.now);
                 if joins_any(&items, existing, &segment_stories) {
-                    self.commit_ready(std::mem::take(&mut segment), tally, on_done)
+                    queued |= self
+                        .commit_ready(std::mem::take(&mut segment), tally, on_done)
                         .await;
                     segment_stories = crate::matching::StoryIndex::new();
                 }
@@ -1126,11 +1134,15 @@ impl Ingest {
                     }
                 }
             }
-            self.commit_ready(segment, tally, on_done).await;
+            queued |= self.commit_ready(segment, tally, on_done).await;
         }
         // New stories wait in the queue; publish what the posting cap
-        // allows, once per batch (release takes the commit lock; the
-        // scheduler's tick releases the rest).
+        // allows, once per batch that queued one (release takes the commit
+        // lock; the scheduler's tick releases the rest, as after
+        // `commit_one`).
+        if !queued {
+            return;
+        }
         if let Err(e) = self.release(latest).await {
             warn!(error = %e, "releasing waiting stories failed; the next tick retries");
         }
@@ -1139,15 +1151,17 @@ impl Ingest {
     /// Commits ready polls in one transaction, a SAVEPOINT each; the
     /// stories a committed poll started join the story index. If the batch
     /// itself cannot commit, each of its polls is tried again in a
-    /// transaction of its own, so one bad poll costs only itself.
+    /// transaction of its own, so one bad poll costs only itself. Returns
+    /// whether a committed poll queued a new story.
     async fn commit_ready(
         &self,
         polls: Vec<(Batched, Ready)>,
         tally: &mut Tally,
         on_done: &impl Fn(),
-    ) {
+    ) -> bool {
+        let mut queued = false;
         if polls.is_empty() {
-            return;
+            return queued;
         }
         let commits: Vec<PollCommit<'_>> = polls
             .iter()
@@ -1180,6 +1194,7 @@ impl Ingest {
         for ((p, r), result) in polls.into_iter().zip(results) {
             let result = result.map(|mut counts| {
                 counts.unchanged += u32::try_from(p.unchanged).unwrap_or(u32::MAX);
+                queued |= !r.started.is_empty();
                 self.stories.committed(r.started, p.now);
                 self.finish(
                     &p.feed,
@@ -1194,6 +1209,7 @@ impl Ingest {
             on_done();
             tally.add(&self.health, result);
         }
+        queued
     }
 }
 
@@ -1223,21 +1239,6 @@ pub const WRITE_BATCH_ITEMS: usize = 320;
 const BULK_STATES: usize = 16;
 /// Feeds whose states one query reads in a large cycle.
 const STATES_CHUNK: usize = 64;
-
-/// The parse pool: one slot per core but one (at least one).
-fn parse_slots() -> &'static tokio::sync::Semaphore {
-    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(parse_pool_size()))
-}
-
-/// One core is left to the writer, the pipeline's bottleneck when it is
-/// busy: its task and its SQLite connection's thread take turns, a core's
-/// work, and with every core parsing it waited for one at each wake-up.
-/// On two cores, one parse slot made the cold cycle at N = 2,000 a few
-/// percent faster and its peak about 0.5-1 MB lower (README, Performance).
-fn parse_pool_size() -> usize {
-    crate::infra::cores().saturating_sub(1).max(1)
-}
 
 /// A claimed feed waiting for its poll to start.
 struct Dispatch {

@@ -257,7 +257,12 @@ impl Store {
             // once by the daemon's maintenance (store::retention).
             .auto_vacuum(SqliteAutoVacuum::Incremental)
             .foreign_keys(true);
+        // A SQLite connection lives in this process: there is nothing a
+        // ping before each use could find that the statement would not, and
+        // the ping is a round trip to the connection's thread (with a timer
+        // armed for it) before every query.
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(reading_connections())
             .connect_with(
                 options
@@ -272,6 +277,7 @@ impl Store {
         // page, read back by nothing unless the poll fails. In memory it
         // lives until the poll's RELEASE.
         let writer = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .connect_with(
                 options

@@ -6,6 +6,8 @@
 //! outlets `Update` goes out at most once an hour, the rest remembered as
 //! pending.
 
+use std::collections::HashMap;
+
 use super::queue::QueueState;
 use super::*;
 use crate::model::Item;
@@ -380,6 +382,14 @@ async fn an_outlets_update_goes_out_at_most_hourly_and_the_rest_waits() {
         store.outlets_pending_due(at(100), 10).await.expect("due"),
         ["s"]
     );
+    assert_eq!(
+        store
+            .outlets_pending_of(&["s", "unpublished"])
+            .await
+            .expect("states"),
+        HashMap::from([("s".to_string(), true)]),
+        "published and pending; a story without an entry is absent"
+    );
     assert!(
         !store
             .apply_outlets_update(
@@ -395,6 +405,11 @@ async fn an_outlets_update_goes_out_at_most_hourly_and_the_rest_waits() {
     );
 
     store.clear_outlets_pending("s").await.expect("clear");
+    assert_eq!(
+        store.outlets_pending_of(&["s"]).await.expect("states"),
+        HashMap::from([("s".to_string(), false)]),
+        "published, nothing pending"
+    );
     assert!(
         store
             .outlets_pending_due(at(10_000), 10)

@@ -7,11 +7,16 @@
 //! deleted only if it was still waiting), so a crash at any point neither
 //! loses a story nor publishes one twice.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::{Sqlite, Transaction};
 
 use super::time::{from_ms, from_ms_opt, to_ms};
-use super::{FeedEntryRow, Publication, Store, StoreError, StoredItem, fed, insert_new_entry_tx};
+use super::{
+    FeedEntryRow, LOOKUP_CHUNK, Publication, Store, StoreError, StoredItem, fed,
+    insert_new_entry_tx, padded, placeholders,
+};
 use crate::model::Item;
 
 /// A story in the queue.
@@ -204,16 +209,29 @@ impl Store {
         Ok(applied)
     }
 
-    /// Whether this published story has outlets pending (joined within the
+    /// The outlets state of each of `story_ids` that is published (has a
+    /// feed entry): whether outlets are pending for it (joined within the
     /// hour after its last outlets `Update`, waiting for the release tick).
-    pub async fn has_outlets_pending(&self, story_id: &str) -> Result<bool, StoreError> {
-        let pending: Option<bool> = sqlx::query_scalar(
-            "SELECT outlets_pending_since IS NOT NULL FROM feed_entries WHERE story_id = ?",
-        )
-        .bind(story_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(pending.unwrap_or(false))
+    /// A story absent from the map is not published. One query per 500
+    /// stories, for all the stories a poll's reports join.
+    pub async fn outlets_pending_of(
+        &self,
+        story_ids: &[&str],
+    ) -> Result<HashMap<String, bool>, StoreError> {
+        let mut states = HashMap::with_capacity(story_ids.len());
+        for chunk in story_ids.chunks(LOOKUP_CHUNK) {
+            let sql = format!(
+                "SELECT story_id, outlets_pending_since IS NOT NULL FROM feed_entries
+                 WHERE story_id IN ({})",
+                placeholders(chunk.len())
+            );
+            let mut query = sqlx::query_as::<_, (String, bool)>(&sql);
+            for id in padded(chunk) {
+                query = query.bind(id);
+            }
+            states.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(states)
     }
 
     /// Forgets that a story has outlets pending (its post cannot be
