@@ -20,6 +20,7 @@
 //! | [`pipeline::schedule`] | the ingest cycle: due feeds, poll (fetch → parse → normalize → store), backoff |
 //! | [`pipeline::fetch`] | the only network client for feeds: conditional GET, limits, concurrency |
 //! | [`pipeline::parse`] | bytes → parsed feed: encoding decision, feed-rs behind a panic guard |
+//! | [`pipeline::parse_pool`] | the threads parsing and scoring run on: one per core, below the writer's priority |
 //! | [`pipeline::item`] | normalization into the [`model::Item`]: identity, canonical links, field clean-up (through [`text`]), language |
 //! | [`matching`] | the topic: rule language, relevance score, explanations, story fingerprints, eval |
 //! | [`pipeline::dedupe`] | new vs edited vs seen; which story (cluster across outlets) a published item joins; the recent stories' index kept in memory (`index`) |
