@@ -31,7 +31,7 @@ const NICE_INCREMENT: libc::c_int = 10;
 type Job = Box<dyn FnOnce() + Send>;
 
 struct Pool {
-    jobs: Mutex<mpsc::Sender<Job>>,
+    jobs: mpsc::Sender<Job>,
 }
 
 /// Runs `work` on the parse pool and waits for its result. The jobs wait
@@ -46,12 +46,7 @@ pub async fn run<T: Send + 'static>(
     let job: Job = Box::new(move || {
         let _ = done.send(catch_unwind(AssertUnwindSafe(work)));
     });
-    let sent = pool()
-        .jobs
-        .lock()
-        .map_err(|_| ParseError::Panicked("the parse pool is poisoned".to_string()))?
-        .send(job);
-    if sent.is_err() {
+    if pool().jobs.send(job).is_err() {
         return Err(ParseError::Panicked(
             "the parse pool has no thread left".to_string(),
         ));
@@ -98,9 +93,7 @@ fn pool() -> &'static Pool {
                 tracing::error!(error = %e, "cannot start a parse thread");
             }
         }
-        Pool {
-            jobs: Mutex::new(jobs),
-        }
+        Pool { jobs }
     })
 }
 
