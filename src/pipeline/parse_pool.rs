@@ -20,7 +20,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 use std::sync::{Mutex, OnceLock};
 
-use super::parse::ParseError;
+use super::parse::{ParseError, panic_message};
 
 /// How much lower than the process the parsing threads run (`nice`
 /// increment). 10 gives the writer's and the server's threads about nine
@@ -110,14 +110,6 @@ fn lower_priority() {
             tracing::debug!("cannot lower the parse threads' priority; they run at the process's");
         }
     }
-}
-
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_string())
 }
 
 #[cfg(test)]
